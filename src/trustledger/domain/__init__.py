@@ -1,0 +1,1 @@
+"""trustledger domain: decision documents, their events and the rules of DOMAIN.md."""
