@@ -1,0 +1,1 @@
+"""trustledger ledger core: pure functions on bytes, no I/O."""

@@ -1,0 +1,229 @@
+"""Ed25519 keys, named and identified as in C2SP signed-note.
+
+A verifier key is printed as ``<name>+<key id>+<base64(0x01 ‖ public key)>`` (C2SP
+signed-note, "Verifier keys"); the key id is the first four bytes of
+``SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)`` (C2SP signed-note, "Signatures"), written as
+eight lowercase hex digits. Private keys are stored as encrypted PKCS#8 PEM (RFC 5958,
+RFC 8410) behind a short comment header that carries the key's name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from trustledger.errors import KeyRejected, UsageError
+
+ED25519_ALGORITHM = 0x01  # C2SP signed-note signature type for Ed25519
+
+
+@dataclass(frozen=True, order=True)
+class KeyId:
+    """The 4-byte C2SP key id, printed as 8 lowercase hex digits."""
+
+    value: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.value) != 4:
+            raise ValueError("a key id is 4 bytes")
+
+    def __str__(self) -> str:
+        return self.value.hex()
+
+    @classmethod
+    def parse(cls, text: str) -> KeyId:
+        """Parse 8 hex digits; raises UsageError otherwise."""
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raw = b""
+        if len(raw) != 4 or len(text) != 8:
+            raise UsageError(f"not a key id: {text!r} (expected 8 hex digits, see `keys list`)")
+        return cls(raw)
+
+
+def _check_name(name: str) -> None:
+    # C2SP signed-note: a key name is non-empty, has no Unicode spaces and no plus sign.
+    if not name or "+" in name or any(ch.isspace() for ch in name):
+        raise UsageError(f"invalid key name {name!r}: it must be non-empty, without spaces or '+'")
+
+
+def compute_key_id(name: str, public_key: bytes) -> KeyId:
+    """C2SP signed-note key id: SHA-256(name ‖ "\\n" ‖ 0x01 ‖ key)[:4]."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ED25519_ALGORITHM]) + public_key)
+    return KeyId(digest.digest()[:4])
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A named Ed25519 public key that checks signatures."""
+
+    name: str
+    public_key: bytes
+    key_id: KeyId = field(init=False)
+    _key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if len(self.public_key) != 32:
+            raise UsageError("an Ed25519 public key is 32 bytes")
+        object.__setattr__(self, "key_id", compute_key_id(self.name, self.public_key))
+        object.__setattr__(self, "_key", Ed25519PublicKey.from_public_bytes(self.public_key))
+
+    def is_valid_signature(self, signature: bytes, message: bytes) -> bool:
+        """True when ``signature`` is this key's Ed25519 signature of ``message``."""
+        try:
+            self._key.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+    def __getstate__(self) -> tuple[str, bytes]:
+        # Sent to verification workers: the OpenSSL handle itself does not pickle.
+        return (self.name, self.public_key)
+
+    def __setstate__(self, state: tuple[str, bytes]) -> None:
+        name, public_key = state
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "public_key", public_key)
+        self.__post_init__()
+
+
+def format_verifier_key(key: VerifierKey) -> str:
+    """C2SP verifier key text: ``name+hex(key id)+base64(0x01 ‖ public key)``."""
+    encoded = base64.b64encode(bytes([ED25519_ALGORITHM]) + key.public_key).decode()
+    return f"{key.name}+{key.key_id}+{encoded}"
+
+
+def parse_verifier_key(text: str) -> VerifierKey:
+    """Parse a C2SP verifier key; raises UsageError naming what is wrong."""
+    text = text.strip()
+    parts = text.split("+", 2)  # the base64 key material may itself contain '+'
+    if len(parts) != 3:
+        raise UsageError(
+            f"not a verifier key: {text[:80]!r} (expected NAME+KEYID+BASE64, "
+            "the last line of a .pub file)"
+        )
+    name, key_id_text, encoded = parts
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise UsageError(f"verifier key {name!r}: key material is not base64") from exc
+    if len(raw) != 33 or raw[0] != ED25519_ALGORITHM:
+        raise UsageError(f"verifier key {name!r}: not an Ed25519 key (type byte 0x01, 32 bytes)")
+    key = VerifierKey(name, raw[1:])
+    if str(key.key_id) != key_id_text:
+        raise UsageError(
+            f"verifier key {name!r}: key id {key_id_text} does not match the key "
+            f"(calculated {key.key_id})"
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A named Ed25519 private key. Signing happens in the appending process."""
+
+    name: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+    verifier: VerifierKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        object.__setattr__(self, "verifier", VerifierKey(self.name, public))
+
+    @property
+    def key_id(self) -> KeyId:
+        return self.verifier.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        """Ed25519 signature (RFC 8032) of ``message``."""
+        return self.private_key.sign(message)
+
+
+def generate_signing_key(name: str) -> SigningKey:
+    """A fresh Ed25519 key with the given C2SP key name."""
+    _check_name(name)
+    return SigningKey(name, Ed25519PrivateKey.generate())
+
+
+_HEADER = "# trustledger signing key\n"
+
+
+def format_private_key(key: SigningKey, passphrase: bytes) -> bytes:
+    """Encrypted PKCS#8 PEM behind a header naming the key and its verifier key."""
+    if not passphrase:
+        raise UsageError("refusing to write a private key with an empty passphrase")
+    pem = key.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    header = f"{_HEADER}# name: {key.name}\n# verifier key: {format_verifier_key(key.verifier)}\n"
+    return header.encode() + pem
+
+
+def parse_private_key(data: bytes, passphrase: bytes, *, source: str = "key file") -> SigningKey:
+    """Decrypt a key written by format_private_key.
+
+    Raises UsageError when the file is not such a key or the passphrase is wrong.
+    """
+    name = None
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("# name: "):
+            name = line.removeprefix("# name: ").strip()
+            break
+    if name is None:
+        raise UsageError(f"{source}: not a trustledger key file (no '# name:' header)")
+    try:
+        private = serialization.load_pem_private_key(data, passphrase or None)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{source}: cannot decrypt the private key (wrong passphrase? "
+            "set TRUSTLEDGER_KEY_PASSPHRASE)"
+        ) from exc
+    if not isinstance(private, Ed25519PrivateKey):
+        raise UsageError(f"{source}: not an Ed25519 private key")
+    return SigningKey(name, private)
+
+
+def format_public_key_file(key: VerifierKey) -> str:
+    """A .pub file: comments for people, and the verifier key as its last line."""
+    return (
+        f"# trustledger public key {key.name!r}, key id {key.key_id}\n"
+        "# C2SP signed-note verifier key (pass it to --trusted-key / keys register):\n"
+        f"{format_verifier_key(key)}\n"
+    )
+
+
+def parse_public_key_file(text: str, *, source: str = "public key file") -> VerifierKey:
+    """The verifier key on the last non-empty line of a .pub file (or a bare key)."""
+    # A comment is a '#' line with white space in it: a verifier key has none, but its name
+    # may itself start with '#' (C2SP signed-note forbids only spaces and '+').
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not (line.startswith("#") and len(line.split()) > 1)
+    ]
+    if not lines:
+        raise UsageError(f"{source}: no verifier key found")
+    return parse_verifier_key(lines[-1])
+
+
+def require_known_key(key_id: KeyId, known: dict[KeyId, VerifierKey]) -> VerifierKey:
+    """The key with this id, or KeyRejected."""
+    try:
+        return known[key_id]
+    except KeyError:
+        raise KeyRejected(f"key {key_id} is not registered in this ledger") from None

@@ -1,0 +1,399 @@
+"""Verification of ledger entries given as plain data, as numbered steps that fail loudly.
+
+Nothing here reads a database: a caller streams ``StoredEntry`` values in position order
+(possibly one range per worker process) and stitches the range results together.
+
+Per entry, in this order (docs/AUDITOR.md):
+
+1. the event has a chain row, at the next position;
+2. notification ids strictly increase (PostgreSQL's may have gaps; order is what counts);
+3. the recomputed chain hash equals the stored one (T1 T2 T3 T4 T10);
+4. the state is a trustledger envelope (payload, signature, key id);
+5. the payload is a JSON object whose type matches the topic and whose shop (or the
+   keyring) matches the aggregate the event was stored under;
+6. the signer was allowed at this position: the pinned root for key events, otherwise a
+   decider key registered before this position and not revoked before it (T8);
+7. the Ed25519 signature over the payload verifies (T1 T4).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from trustledger.domain.identity import (
+    KEY_EVENT_TYPES,
+    KEYRING_ID,
+    TOPIC_PREFIX,
+    shop_aggregate_id,
+)
+from trustledger.domain.keyring import check_rules_event, parse_key_event
+from trustledger.errors import TrustledgerError, UsageError, VerificationFailed
+from trustledger.ledger.chain import (
+    MalformedEntry,
+    StoredEntry,
+    encode_entry,
+    leaf_hash,
+    next_chain_hash,
+)
+from trustledger.ledger.envelope import MalformedState, parse_state, signing_message
+from trustledger.ledger.keys import KeyId, VerifierKey, parse_verifier_key
+
+# uuid5 of a shop id costs more than a dictionary lookup, and shops recur along the log.
+_aggregate_id = functools.lru_cache(maxsize=16_384)(shop_aggregate_id)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The first thing found wrong, with where it is."""
+
+    check: str
+    message: str
+    position: int | None = None
+    notification_id: int | None = None
+    decision_id: str | None = None
+
+    def describe(self) -> str:
+        where = []
+        if self.position is not None:
+            where.append(f"position {self.position}")
+        if self.notification_id is not None:
+            where.append(f"notification {self.notification_id}")
+        if self.decision_id is not None:
+            where.append(f"decision {self.decision_id}")
+        return f"{self.check} failed at {', '.join(where) or 'the ledger'}: {self.message}"
+
+
+class LedgerNotIntact(VerificationFailed):
+    """Verification found the ledger altered; ``failure`` says first where and how."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        super().__init__(failure.describe())
+
+
+@dataclass(frozen=True)
+class KeyWindow:
+    """When a decider key may sign: after ``registered_at``, before ``revoked_at``."""
+
+    key: VerifierKey
+    registered_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The root key and every decider key's window, as recorded in the ledger."""
+
+    root: VerifierKey
+    genesis_position: int
+    deciders: dict[KeyId, KeyWindow] = field(default_factory=dict)
+    key_event_positions: frozenset[int] = frozenset()
+
+
+class _EntryProblem(Exception):
+    def __init__(self, check: str, message: str, decision_id: str | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+        self.message = message
+        self.decision_id = decision_id
+
+
+def _decode_payload(payload: bytes) -> dict[str, object]:
+    try:
+        document = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _EntryProblem("payload", f"payload is not JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise _EntryProblem("payload", "payload is not a JSON object")
+    return document
+
+
+def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
+    decision_id = document.get("decision_id")
+    decision_id = decision_id if isinstance(decision_id, str) else None
+    event_type = document.get("type")
+    if not isinstance(event_type, str) or entry.topic != TOPIC_PREFIX + event_type:
+        raise _EntryProblem(
+            "payload",
+            f"payload type {event_type!r} does not match the stored topic {entry.topic!r}",
+            decision_id,
+        )
+    if event_type in KEY_EVENT_TYPES:
+        expected: UUID = KEYRING_ID
+    else:
+        shop_id = document.get("shop_id")
+        if not isinstance(shop_id, str):
+            raise _EntryProblem("payload", "payload has no shop_id", decision_id)
+        expected = _aggregate_id(shop_id)
+    if entry.originator_id != expected:
+        raise _EntryProblem(
+            "payload",
+            f"decision stored under aggregate {entry.originator_id}, expected {expected}",
+            decision_id,
+        )
+    return event_type
+
+
+def _signer(keyring: Keyring, key_id: KeyId, event_type: str, position: int) -> VerifierKey:
+    if event_type in KEY_EVENT_TYPES:
+        if key_id != keyring.root.key_id:
+            raise _EntryProblem("signer", f"key event signed by {key_id}, not by the root key")
+        return keyring.root
+    window = keyring.deciders.get(key_id)
+    if window is None:
+        raise _EntryProblem("signer", f"signed by key {key_id}, which is not registered")
+    if position <= window.registered_at:
+        raise _EntryProblem(
+            "signer",
+            f"signed by key {key_id} before its registration at position {window.registered_at}",
+        )
+    if window.revoked_at is not None and position > window.revoked_at:
+        raise _EntryProblem(
+            "signer", f"signed by key {key_id}, revoked at position {window.revoked_at}"
+        )
+    return window.key
+
+
+def verify_entry_signature(entry: StoredEntry, keyring: Keyring) -> tuple[str, dict[str, object]]:
+    """Steps 4–7 for one entry; returns its decision id and payload document.
+
+    Raises _EntryProblem (internal) describing the failed step.
+    """
+    try:
+        envelope = parse_state(entry.state)
+    except MalformedState as exc:
+        raise _EntryProblem("envelope", str(exc)) from exc
+    document = _decode_payload(envelope.payload)
+    event_type = _check_placement(entry, document)
+    decision_id = str(document.get("decision_id"))
+    position = entry.position if entry.position is not None else -1
+    try:
+        key = _signer(keyring, envelope.key_id, event_type, position)
+    except _EntryProblem as exc:
+        exc.decision_id = decision_id
+        raise
+    if not key.is_valid_signature(envelope.signature, signing_message(envelope.payload)):
+        raise _EntryProblem(
+            "signature", f"Ed25519 signature by key {envelope.key_id} does not verify", decision_id
+        )
+    return decision_id, document
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """What one contiguous run of entries proved, for stitching runs together."""
+
+    entries: int
+    first_position: int | None
+    previous_chain_hash: bytes | None  # the stored chain hash the first entry chained onto
+    last_position: int | None
+    last_chain_hash: bytes | None
+    last_notification_id: int | None
+    redacted: int
+    failure: Failure | None
+
+
+def verify_entries(
+    entries: Iterable[StoredEntry],
+    *,
+    keyring: Keyring,
+    previous_chain_hash: bytes,
+    previous_position: int,
+    previous_notification_id: int = 0,
+    erased_subjects: frozenset[str] = frozenset(),
+) -> RangeResult:
+    """Run steps 1–7 over consecutive entries; stops at the first failure.
+
+    ``previous_*`` describe the entry before the first one (chain[-1] and position -1
+    for the start of the ledger). Never raises for a bad entry: the failure is returned,
+    so that a parallel caller can report the earliest one.
+    """
+    count = redacted = 0
+    first_position: int | None = None
+    chain = previous_chain_hash
+    position = previous_position
+    notification_id = previous_notification_id
+    iterator = iter(entries)
+    while True:
+        try:
+            entry = next(iterator)
+        except StopIteration:
+            break
+        except MalformedEntry as exc:
+            failure = Failure("chain", str(exc), None, exc.notification_id)
+            return RangeResult(
+                count, first_position, previous_chain_hash, position, chain,
+                notification_id, redacted, failure,
+            )  # fmt: skip
+        try:
+            # 1. a chain row, at the next position
+            if entry.position is None or entry.chain_hash is None:
+                raise _EntryProblem("chain", "event has no chain row (inserted outside the ledger)")
+            if entry.position != position + 1:
+                raise _EntryProblem(
+                    "sequence", f"expected position {position + 1}, found {entry.position}"
+                )
+            # 2. notification order
+            if entry.notification_id <= notification_id:
+                raise _EntryProblem("sequence", "notification ids are not increasing")
+            # 3. the chain, over the exact stored bytes
+            leaf = leaf_hash(
+                encode_entry(
+                    entry.originator_id, entry.originator_version, entry.topic, entry.state
+                )
+            )
+            calculated = next_chain_hash(chain, leaf)
+            if calculated != entry.chain_hash:
+                raise _EntryProblem(
+                    "chain",
+                    f"chain hash mismatch: stored {entry.chain_hash.hex()}, "
+                    f"calculated {calculated.hex()}",
+                )
+            # 4–7. envelope, placement, signer, signature
+            _, document = verify_entry_signature(entry, keyring)
+        except _EntryProblem as problem:
+            failure = Failure(
+                problem.check,
+                problem.message,
+                entry.position,
+                entry.notification_id,
+                problem.decision_id or _best_effort_decision_id(entry),
+            )
+            return RangeResult(
+                count,
+                first_position,
+                previous_chain_hash,
+                position,
+                chain,
+                notification_id,
+                redacted,
+                failure,
+            )
+        if first_position is None:
+            first_position = entry.position
+        personal = document.get("personal")
+        if isinstance(personal, dict) and personal.get("subject_id") in erased_subjects:
+            redacted += 1
+        count += 1
+        chain = entry.chain_hash
+        position = entry.position
+        notification_id = entry.notification_id
+    return RangeResult(
+        count,
+        first_position,
+        previous_chain_hash,
+        position if count else None,
+        chain if count else None,
+        notification_id if count else None,
+        redacted,
+        None,
+    )
+
+
+def _best_effort_decision_id(entry: StoredEntry) -> str | None:
+    try:
+        envelope = parse_state(entry.state)
+        document = json.loads(envelope.payload)
+    except (MalformedState, ValueError, UnicodeDecodeError):
+        return None
+    value = document.get("decision_id") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def build_keyring(
+    key_entries: Sequence[StoredEntry], *, trusted_roots: Sequence[VerifierKey]
+) -> Keyring:
+    """Read the keyring's entries (in order) into key windows, checking each root signature.
+
+    The first key entry must be the ledger's genesis (``ledger.initialised``), naming a root
+    key that is one of ``trusted_roots``. Raises LedgerNotIntact on the first problem and
+    UsageError when no trusted root was given.
+    """
+    if not trusted_roots:
+        raise UsageError("verification needs the pinned root key: pass --trusted-key")
+    if not key_entries:
+        raise LedgerNotIntact(Failure("genesis", "the ledger has no genesis entry"))
+    genesis = key_entries[0]
+    try:
+        envelope = parse_state(genesis.state)
+        document = _decode_payload(envelope.payload)
+    except (MalformedState, _EntryProblem) as exc:
+        raise LedgerNotIntact(
+            Failure("genesis", str(exc), genesis.position, genesis.notification_id)
+        ) from exc
+    if document.get("type") != "ledger.initialised" or genesis.position != 0:
+        raise LedgerNotIntact(
+            Failure(
+                "genesis",
+                "the first entry is not the ledger's genesis (ledger.initialised at position 0)",
+                genesis.position,
+                genesis.notification_id,
+                _best_effort_decision_id(genesis),
+            )
+        )
+    data = document.get("data")
+    root_text = data.get("root_key") if isinstance(data, dict) else None
+    try:
+        root = parse_verifier_key(str(root_text))
+    except UsageError as exc:
+        raise LedgerNotIntact(
+            Failure("genesis", f"genesis root key unreadable: {exc}", 0, genesis.notification_id)
+        ) from exc
+    trusted = {key.key_id: key for key in trusted_roots}
+    if trusted.get(root.key_id) != root:
+        raise LedgerNotIntact(
+            Failure(
+                "root",
+                f"the ledger's root key {root.name}+{root.key_id} is not a trusted key "
+                f"(trusted: {', '.join(f'{k.name}+{k.key_id}' for k in trusted_roots)})",
+                0,
+                genesis.notification_id,
+                str(document.get("decision_id")),
+            )
+        )
+    keyring = Keyring(root=root, genesis_position=0)
+    deciders: dict[KeyId, KeyWindow] = {}
+    positions = set()
+    for entry in key_entries:
+        try:
+            if entry.position is None:
+                raise _EntryProblem("chain", "key event has no chain row")
+            decision_id, document = verify_entry_signature(entry, keyring)
+            data = document.get("data")
+            if not isinstance(data, dict):
+                raise _EntryProblem("payload", "key event has no data", decision_id)
+            if document["type"] == "key.registered":
+                key = parse_verifier_key(str(data.get("key")))
+                if key.key_id in deciders or key.key_id == root.key_id:
+                    raise _EntryProblem(
+                        "keyring", f"key {key.key_id} registered twice", decision_id
+                    )
+                deciders[key.key_id] = KeyWindow(key, entry.position)
+            elif document["type"] == "key.revoked":
+                key_id = KeyId.parse(str(data.get("key_id")))
+                window = deciders.get(key_id)
+                if window is None or window.revoked_at is not None:
+                    raise _EntryProblem(
+                        "keyring", f"revocation of key {key_id}, which is not active", decision_id
+                    )
+                deciders[key_id] = KeyWindow(window.key, window.registered_at, entry.position)
+            elif document["type"] == "rules.published":
+                # Signed by the root (step 6); its TOML must match its content hash.
+                try:
+                    check_rules_event(parse_key_event(document))
+                except TrustledgerError as exc:
+                    raise _EntryProblem("keyring", str(exc), decision_id) from exc
+            elif entry is not genesis:
+                raise _EntryProblem("keyring", "a second genesis entry", decision_id)
+        except (_EntryProblem, UsageError) as exc:
+            check = exc.check if isinstance(exc, _EntryProblem) else "keyring"
+            failing_id = exc.decision_id if isinstance(exc, _EntryProblem) else None
+            raise LedgerNotIntact(
+                Failure(check, str(exc), entry.position, entry.notification_id, failing_id)
+            ) from exc
+        positions.add(entry.position)
+    return Keyring(root, 0, deciders, frozenset(positions))
