@@ -1,0 +1,200 @@
+"""What the application needs from a store, whichever database is behind it."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from trustledger.ledger.chain import StoredEntry
+
+# Table names shared by every backend (docs/FORMAT.md §Storage).
+CHAIN_TABLE = "trustledger_chain"
+DECISIONS_TABLE = "trustledger_decisions"
+SUBJECT_KEYS_TABLE = "trustledger_subject_keys"
+EVENTS_TABLE = "stored_events"
+MERKLE_TABLE = "trustledger_merkle"  # (level, idx) → hash of a complete perfect subtree
+CHECKPOINTS_TABLE = "trustledger_checkpoints"  # every checkpoint the log signed, in order
+COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per checkpoint
+
+# Passed through eventsourcing's Application.save(**kwargs) to the recorder: an AppendWrite.
+WRITE_KWARG = "trustledger_write"
+DECISIONS_KWARG = WRITE_KWARG  # the former name, kept for callers written against it
+
+
+@dataclass
+class AppendWrite:
+    """What an append writes besides the events, in the same transaction (T9, T10).
+
+    The recorder inserts the idempotency index rows and the new subjects' keys, and fills
+    ``positions`` with the chain position it gave each event, so that the appender needs
+    no second query to answer with positions.
+    """
+
+    decisions: dict[tuple[Any, int], tuple[str, bytes]]  # (aggregate, version) -> (id, digest)
+    subject_keys: list[tuple[str, bytes]] = field(default_factory=list)  # new subjects only
+    positions: dict[tuple[Any, int], int] = field(default_factory=dict)
+
+    def index_rows(
+        self, stored_events: Sequence[Any], notification_ids: Sequence[int]
+    ) -> list[tuple[str, int, bytes]]:
+        """(decision_id, notification_id, digest) for each event that records a decision."""
+        rows = []
+        for event, notification_id in zip(stored_events, notification_ids, strict=True):
+            found = self.decisions.get((event.originator_id, event.originator_version))
+            if found is not None:
+                rows.append((found[0], notification_id, found[1]))
+        return rows
+
+    def note_positions(self, stored_events: Sequence[Any], first_position: int) -> None:
+        for offset, event in enumerate(stored_events):
+            key = (event.originator_id, event.originator_version)
+            self.positions[key] = first_position + offset
+
+
+def write_of(kwargs: dict[str, Any]) -> AppendWrite | None:
+    """The AppendWrite among a recorder's kwargs (None for eventsourcing's own callers)."""
+    write = kwargs.get(WRITE_KWARG)
+    if write is None or isinstance(write, AppendWrite):
+        return write
+    return AppendWrite(decisions=dict(write))  # a plain {(aggregate, version): (id, digest)}
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    decision_id: str
+    notification_id: int
+    position: int
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    size: int
+    chain_hash: bytes
+    notification_id: int
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint the log signed: its row id (signing order), size, root and signed note
+    (without cosignatures, which are stored apart as they arrive)."""
+
+    id: int
+    size: int
+    root_hash: bytes
+    note: bytes
+    created_at: str
+
+
+class Store(ABC):
+    """A ledger store: the eventsourcing environment plus the reads eventsourcing lacks."""
+
+    url: str
+
+    @abstractmethod
+    def application_env(self) -> dict[str, str]:
+        """The eventsourcing environment that makes an Application use this store."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """True when the ledger's tables are there (``init`` has run)."""
+
+    @abstractmethod
+    def create(self) -> None:
+        """Create tables and triggers; idempotent and safe to race."""
+
+    @abstractmethod
+    def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
+        """Stored events with notification id in (after, up_to], in order, with chain rows."""
+
+    @abstractmethod
+    def entry_before(self, notification_id: int) -> StoredEntry | None:
+        """The last chained entry with a notification id below the given one."""
+
+    @abstractmethod
+    def key_entries(self) -> list[StoredEntry]:
+        """Every event of the keyring aggregate, in notification order."""
+
+    @abstractmethod
+    def notification_bounds(self) -> tuple[int, int]:
+        """(lowest, highest) notification id; (0, 0) for an empty ledger."""
+
+    @abstractmethod
+    def chain_head(self) -> ChainHead | None:
+        """The last chain row, or None when the ledger is empty."""
+
+    @abstractmethod
+    def find_decisions(self, decision_ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        """The recorded decisions among these ids."""
+
+    @abstractmethod
+    def subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes | None]:
+        """Known subjects' keys; ``None`` for an erased subject; absent if never seen."""
+
+    @abstractmethod
+    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
+        """Keys for these subjects, creating missing ones. Raises InputRejected if erased."""
+
+    @abstractmethod
+    def erase_subject(self, subject_id: str) -> bool:
+        """Destroy a subject's key; False when it was already erased. Raises NotFound."""
+
+    @abstractmethod
+    def erased_subjects(self) -> frozenset[str]:
+        """Every subject whose key was destroyed."""
+
+    @abstractmethod
+    def events_of(self, originator_id: Any, *, after_version: int = 0) -> list[StoredEntry]:
+        """The events of one aggregate after a version, with chain rows, in version order."""
+
+    @abstractmethod
+    def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
+        """The last recorded version of each of these aggregates that exists."""
+
+    # -- verifiable log (Merkle tree, checkpoints, cosignatures) ---------------------------
+    @abstractmethod
+    def merkle_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        """The stored hashes of these perfect subtrees ``(level, index)``, in order.
+
+        Level 0 is the ``leaf_hash`` of the chain row at position ``index``; levels ≥ 1
+        are rows of the Merkle table written with the events (storage.chaining). Raises
+        NotFound when a node is not stored (beyond the tree, or a ledger created before
+        Merkle storage).
+        """
+
+    @abstractmethod
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint the log signed, oldest first."""
+
+    @abstractmethod
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint signed last, or None."""
+
+    @abstractmethod
+    def add_checkpoint(
+        self, size: int, root_hash: bytes, note: bytes, *, after: int | None
+    ) -> StoredCheckpoint:
+        """Record a newly signed checkpoint, only if the latest one is still ``after``
+        (its id; None: there is none), atomically. Raises Conflict otherwise, so two
+        signers can never record checkpoints that were not checked against each other."""
+
+    @abstractmethod
+    def add_cosignatures(self, checkpoint_id: int, lines: Sequence[str]) -> int:
+        """Store witness cosignature lines (``— name base64...``, without the newline) for
+        a checkpoint; lines already stored are skipped. Returns how many were new."""
+
+    @abstractmethod
+    def cosignatures(self, checkpoint_id: int) -> list[str]:
+        """The cosignature lines stored for a checkpoint, in arrival order."""
+
+    def wait_for_append(self, timeout: float, stop: threading.Event) -> None:
+        """Return when something may have been appended, after ``timeout`` seconds at most,
+        or as soon as ``stop`` is set. Polls by default; PostgreSQL listens (LISTEN/NOTIFY)."""
+        stop.wait(timeout)
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

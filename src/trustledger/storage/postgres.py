@@ -1,0 +1,865 @@
+"""PostgreSQL: the production store (one primary for appends, replicas for auditors).
+
+The ledger is eventsourcing's PostgreSQL application recorder plus the chain and idempotency
+tables, written in the same transaction as the events. eventsourcing takes
+``LOCK TABLE stored_events IN EXCLUSIVE MODE`` before every insert, so inserting
+transactions are serialised and commit in notification-id order: the previous chain row read
+after the lock is the last committed one, so concurrent appenders on many machines can never
+fork the chain, and a reader tailing notification ids never passes over an event that commits
+later. Notification ids come from a sequence and may have gaps (rolled-back inserts);
+positions, assigned under the lock, never do (docs/FORMAT.md §6).
+
+Append-only is enforced by statement triggers refusing UPDATE, DELETE and TRUNCATE on the
+ledger tables, enabled ``ALWAYS`` so that not even ``session_replication_role = replica``
+(a superuser's way around ordinary triggers) skips them. A migration that must touch rows
+disables them explicitly (``ALTER TABLE ... DISABLE TRIGGER``), which needs the owner.
+
+Store URLs are libpq URIs with one addition: ``?schema=NAME`` puts the ledger in that schema
+(default ``public``), so several ledgers can share a database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from trustledger.domain.identity import KEYRING_ID
+from trustledger.errors import Conflict, InputRejected, NotFound, StorageUnavailable, UsageError
+from trustledger.ledger.chain import (
+    GENESIS_CHAIN_HASH,
+    MalformedEntry,
+    StoredEntry,
+)
+from trustledger.ledger.sealing import new_subject_key
+from trustledger.storage.base import (
+    CHAIN_TABLE,
+    CHECKPOINTS_TABLE,
+    COSIGNATURES_TABLE,
+    DECISIONS_TABLE,
+    EVENTS_TABLE,
+    MERKLE_TABLE,
+    SUBJECT_KEYS_TABLE,
+    ChainHead,
+    RecordedDecision,
+    Store,
+    StoredCheckpoint,
+    write_of,
+)
+from trustledger.storage.chaining import chain_rows
+
+APPEND_ONLY_TABLES = (
+    EVENTS_TABLE,
+    CHAIN_TABLE,
+    DECISIONS_TABLE,
+    MERKLE_TABLE,
+    CHECKPOINTS_TABLE,
+    COSIGNATURES_TABLE,
+)
+REFUSE_FUNCTION = "trustledger_refuse_change"
+TRIGGER_VERBS = ("UPDATE", "DELETE", "TRUNCATE")
+# Seconds an appender waits for the table lock before failing with a clear error.
+LOCK_TIMEOUT = 30
+
+
+def trigger_name(table: str, verb: str) -> str:
+    return f"{table}_no_{verb.lower()}"
+
+
+def ledger_ddl(schema: str) -> list[Composed]:
+    """The statements that add trustledger's tables and triggers to eventsourcing's."""
+    s = Identifier(schema)
+    statements = [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "notification_id bigint PRIMARY KEY, "
+            "position bigint NOT NULL UNIQUE, "
+            "leaf_hash bytea NOT NULL, "
+            "chain_hash bytea NOT NULL)"
+        ).format(s=s, t=Identifier(CHAIN_TABLE)),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "decision_id text PRIMARY KEY, "
+            "notification_id bigint NOT NULL, "
+            "digest bytea NOT NULL)"
+        ).format(s=s, t=Identifier(DECISIONS_TABLE)),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "subject_id text PRIMARY KEY, "
+            "subject_key bytea, "
+            "created_at timestamptz NOT NULL DEFAULT now(), "
+            "erased_at timestamptz)"
+        ).format(s=s, t=Identifier(SUBJECT_KEYS_TABLE)),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "level integer NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, "
+            "PRIMARY KEY (level, idx))"
+        ).format(s=s, t=Identifier(MERKLE_TABLE)),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "id bigint PRIMARY KEY, size bigint NOT NULL, root_hash bytea NOT NULL, "
+            "note bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+        ).format(s=s, t=Identifier(CHECKPOINTS_TABLE)),
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {s}.{t} ("
+            "seq bigserial PRIMARY KEY, checkpoint_id bigint NOT NULL, line text NOT NULL, "
+            "UNIQUE (checkpoint_id, line))"
+        ).format(s=s, t=Identifier(COSIGNATURES_TABLE)),
+        # Append-only, enforced by the database for every role (BRIEF.md). The SQLSTATE is
+        # P0001 (raise_exception), not an integrity error: an appender must not mistake it
+        # for an optimistic-concurrency conflict and retry.
+        SQL(
+            "CREATE OR REPLACE FUNCTION {s}.{f}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'trustledger: % is append-only (% refused)', "
+            "TG_TABLE_NAME, TG_OP; END $$"
+        ).format(s=s, f=Identifier(REFUSE_FUNCTION)),
+    ]
+    for table in APPEND_ONLY_TABLES:
+        for verb in TRIGGER_VERBS:
+            name = Identifier(trigger_name(table, verb))
+            statements.append(
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {n} BEFORE {v} ON {s}.{t} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {s}.{f}()"
+                ).format(
+                    n=name, v=SQL(verb), s=s, t=Identifier(table), f=Identifier(REFUSE_FUNCTION)
+                )
+            )
+            # ALWAYS: fires even with session_replication_role = replica.
+            statements.append(
+                SQL("ALTER TABLE {s}.{t} ENABLE ALWAYS TRIGGER {n}").format(
+                    s=s, t=Identifier(table), n=name
+                )
+            )
+    return statements
+
+
+def _advisory_key(schema: str) -> int:
+    # One lock per schema, held while creating: concurrent `init`s run the DDL one at a time.
+    return zlib.crc32(f"trustledger:{schema}".encode())
+
+
+# eventsourcing's insert without its retry decorator (see LedgerPostgresRecorder.insert_events).
+_insert_events_once: Callable[..., Sequence[int] | None] = (
+    PostgresApplicationRecorder.insert_events.__wrapped__
+)
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder that also chains every event it inserts."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE
+    ) -> None:
+        if datastore.enable_db_functions:
+            # eventsourcing's stored-function insert path takes no table lock and has no hook
+            # for the chain rows: a reader could skip an event committed late.
+            raise UsageError("POSTGRES_ENABLE_DB_FUNCTIONS is not supported by trustledger")
+        # The table is always `stored_events` (docs/FORMAT.md §7), whatever eventsourcing's
+        # factory derives from the application's name.
+        del events_table_name
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        kwargs = datastore.pool.kwargs
+        self._user = kwargs.get("user") if isinstance(kwargs, dict) else None
+        self.sql_create_statements.extend(ledger_ddl(datastore.schema))
+        schema = Identifier(datastore.schema)
+        self._select_head = SQL(
+            "SELECT position, chain_hash FROM {s}.{t} ORDER BY position DESC LIMIT 1"
+        ).format(s=schema, t=Identifier(CHAIN_TABLE))
+        self._insert_chain = SQL(
+            "INSERT INTO {s}.{t} (notification_id, position, leaf_hash, chain_hash) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[])"
+        ).format(s=schema, t=Identifier(CHAIN_TABLE))
+        self._insert_merkle = SQL(
+            "INSERT INTO {s}.{t} (level, idx, hash) "
+            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+        ).format(s=schema, t=Identifier(MERKLE_TABLE))
+        self._select_nodes = nodes_query(datastore.schema)
+        self._insert_decisions = SQL(
+            "INSERT INTO {s}.{t} (decision_id, notification_id, digest) "
+            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bytea[])"
+        ).format(s=schema, t=Identifier(DECISIONS_TABLE))
+        self._insert_subject_key = SQL(
+            "INSERT INTO {s}.{t} (subject_id, subject_key) VALUES (%s, %s)"
+        ).format(s=schema, t=Identifier(SUBJECT_KEYS_TABLE))
+
+    def create_table(self) -> None:
+        """Create types, tables, indexes and triggers in one transaction, under an advisory
+        lock, so that several processes running ``init`` at once do not race."""
+        schema = self.datastore.schema
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key(schema),))
+            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    curs.execute(
+                        "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                        "WHERE n.nspname = %s AND t.typname = %s",
+                        (schema, self.stored_event_type_name),
+                    )
+                    if curs.fetchone() is not None:
+                        continue
+                curs.execute(statement, prepare=False)
+        self.datastore.register_type_adapters()
+
+    # No automatic retry (eventsourcing retries on a lost connection): a dropped connection
+    # rolls the transaction back, and the caller gets a clear error and retries the batch,
+    # which is idempotent by decision id.
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            return _insert_events_once(self, stored_events, **kwargs)
+        except PersistenceError as exc:
+            cause = exc.__cause__
+            refused = isinstance(
+                cause, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction
+            )
+            # In pipeline mode the refusal may surface only as "pipeline aborted": ask.
+            if refused or not self._may_write():
+                raise StorageUnavailable(
+                    f"role {self._user} may not write to this ledger "
+                    f"(no INSERT on {EVENTS_TABLE}, or read-only sessions): "
+                    "append with the ledger's writer role"
+                ) from exc
+            raise
+
+    def _may_write(self) -> bool:
+        table = f"{self.datastore.schema}.{EVENTS_TABLE}"
+        try:
+            with self.datastore.get_connection() as conn:
+                row = conn.execute(
+                    "SELECT has_table_privilege(%s, 'INSERT') "
+                    "AND current_setting('transaction_read_only') = 'off' AS ok",
+                    (table,),
+                ).fetchone()
+        except (PersistenceError, psycopg.Error):
+            return True  # cannot tell: report the original error
+        return bool(row and row["ok"])
+
+    def _fetch_ids_after_insert_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Called inside eventsourcing's insert transaction, after the table lock was taken
+        # and the events inserted: the chain rows go in the same transaction (T10).
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert notification_ids is not None
+        curs.execute(self._select_head, prepare=True)
+        row = curs.fetchone()
+        position, chain = (
+            (row["position"], bytes(row["chain_hash"])) if row else (-1, GENESIS_CHAIN_HASH)
+        )
+
+        def read_nodes(ids: Sequence[tuple[int, int]]) -> list[bytes]:
+            curs.execute(self._select_nodes, ([i[0] for i in ids], [i[1] for i in ids]))
+            return _found_nodes(ids, [(r["ord"], r["hash"]) for r in curs.fetchall()])
+
+        # The same rows as every backend (storage.chaining), computed under the table lock.
+        rows_, nodes = chain_rows(position, chain, stored_events, notification_ids, read_nodes)
+        positions = [r.position for r in rows_]
+        curs.execute(
+            self._insert_chain,
+            (
+                [r.notification_id for r in rows_],
+                positions,
+                [r.leaf_hash for r in rows_],
+                [r.chain_hash for r in rows_],
+            ),
+            prepare=True,
+        )
+        if nodes:
+            curs.execute(
+                self._insert_merkle,
+                ([n.level for n in nodes], [n.index for n in nodes], [n.hash for n in nodes]),
+                prepare=True,
+            )
+        write = write_of(kwargs)
+        if write is not None:
+            rows = write.index_rows(stored_events, notification_ids)
+            if rows:
+                ids, nids, digests = (list(column) for column in zip(*rows, strict=True))
+                curs.execute(self._insert_decisions, (ids, nids, digests), prepare=True)
+            for subject, key in write.subject_keys:
+                # A plain INSERT: a subject keyed concurrently by another appender makes this
+                # transaction fail whole, and the batch is judged again with that key.
+                curs.execute(self._insert_subject_key, (subject, key))
+            if positions:
+                write.note_positions(stored_events, positions[0])
+        return notification_ids
+
+
+def nodes_query(schema: str) -> Composed:
+    """Hashes of Merkle nodes given as two arrays (levels, indexes), in the order given:
+    level 0 is a chain row's leaf hash, levels >= 1 rows of the Merkle table. Two index
+    lookups joined by ordinal (a single join on either table would scan it)."""
+    s = Identifier(schema)
+    return SQL(
+        "WITH n AS (SELECT * FROM unnest(%s::integer[], %s::bigint[]) "
+        "WITH ORDINALITY AS n(level, idx, ord)) "
+        "SELECT n.ord, c.leaf_hash AS hash FROM n JOIN {s}.{c} c ON c.position = n.idx "
+        "WHERE n.level = 0 "
+        "UNION ALL "
+        "SELECT n.ord, m.hash FROM n JOIN {s}.{m} m ON m.level = n.level AND m.idx = n.idx "
+        "WHERE n.level > 0 "
+        "ORDER BY 1"
+    ).format(s=s, c=Identifier(CHAIN_TABLE), m=Identifier(MERKLE_TABLE))
+
+
+def _found_nodes(ids: Sequence[tuple[int, int]], rows: Sequence[Any]) -> list[bytes]:
+    """The hashes of ``(ordinal, hash)`` rows, in order; NotFound for a missing node."""
+    found = {int(ordinal): bytes(digest) for ordinal, digest in rows}
+    for ordinal, node in enumerate(ids, start=1):
+        if ordinal not in found:
+            raise NotFound(f"Merkle node (level {node[0]}, index {node[1]}) is not stored")
+    return [found[ordinal] for ordinal in range(1, len(ids) + 1)]
+
+
+# -- URLs ---------------------------------------------------------------------------------
+
+
+def split_schema(url: str) -> tuple[str, str]:
+    """(libpq URI without our ``schema`` parameter, schema name)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = "public"
+    kept = []
+    for key, value in query:
+        if key == "schema":
+            schema = value
+        else:
+            kept.append((key, value))
+    if not schema or len(schema) > 63:
+        raise UsageError(f"store URL {url!r}: schema must be 1 to 63 characters")
+    return urlunsplit(parts._replace(query=urlencode(kept))), schema
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+_uuid = functools.lru_cache(maxsize=65_536)(UUID)
+
+
+def _entry(row: tuple[Any, ...]) -> StoredEntry:
+    try:
+        if not isinstance(row[2], int) or row[2] < 0 or not isinstance(row[3], str):
+            raise TypeError("originator_version or topic of the wrong type or range")
+        if row[4] is None:
+            raise TypeError("state is NULL")
+        originator_id = row[1] if isinstance(row[1], UUID) else _uuid(str(row[1]))
+        return StoredEntry(
+            notification_id=row[0],
+            originator_id=originator_id,
+            originator_version=row[2],
+            topic=row[3],
+            state=bytes(row[4]),
+            position=row[5],
+            chain_hash=bytes(row[6]) if row[6] is not None else None,
+        )
+    except (ValueError, TypeError) as exc:
+        raise MalformedEntry(row[0], f"stored row is not a ledger entry: {exc}") from exc
+
+
+T = TypeVar("T")
+
+
+class PostgresStore(Store):
+    """A ledger in a PostgreSQL database (one schema of it)."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = _redact(url)
+        self.read_only = read_only
+        self.dsn, self.schema = split_schema(url)
+        try:
+            self._params = conninfo_to_dict(self.dsn)
+        except psycopg.ProgrammingError as exc:
+            raise UsageError(f"malformed PostgreSQL URL {self.url}: {exc}") from exc
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._listener: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._lock = threading.Lock()
+        s = Identifier(self.schema)
+        self._events = SQL("{0}.{1}").format(s, Identifier(EVENTS_TABLE))
+        self._chain = SQL("{0}.{1}").format(s, Identifier(CHAIN_TABLE))
+        self._decisions = SQL("{0}.{1}").format(s, Identifier(DECISIONS_TABLE))
+        self._subjects = SQL("{0}.{1}").format(s, Identifier(SUBJECT_KEYS_TABLE))
+
+    # -- connection ---------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        options = f"-c search_path={self.schema}"
+        if self.read_only:
+            # Replicas are read-only anyway; on a primary this keeps an auditor's session
+            # from writing even with a role that could.
+            options += " -c default_transaction_read_only=on"
+        try:
+            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10, options=options)
+        except psycopg.Error as exc:
+            raise StorageUnavailable(f"cannot connect to {self.url}: {_first_line(exc)}") from exc
+
+    def _run(self, work: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
+        """Run ``work`` on the store's connection, reconnecting once if the server dropped it
+        (a restart, a failover), and map driver errors to ours."""
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._connect()
+                try:
+                    return work(self._conn)
+                except psycopg.OperationalError as exc:
+                    broken = self._conn.broken or self._conn.closed
+                    self._conn.close()
+                    self._conn = None
+                    if attempt == 2 or not broken:
+                        raise StorageUnavailable(f"{self.url}: {_first_line(exc)}") from exc
+                except pg_errors.UndefinedTable as exc:
+                    raise NotFound(
+                        f"{self.url} is not a trustledger ledger (no ledger tables in schema "
+                        f"{self.schema}): run `trustledger init`"
+                    ) from exc
+                except pg_errors.InsufficientPrivilege as exc:
+                    raise StorageUnavailable(
+                        f"{self.url}: permission denied for role "
+                        f"{self._params.get('user') or getpass.getuser()}: {_first_line(exc)}"
+                        "; nothing was written (a read-only auditor role can only read)"
+                    ) from exc
+                except pg_errors.ReadOnlySqlTransaction as exc:
+                    raise StorageUnavailable(
+                        f"{self.url} is read-only here (a replica or a read-only session): "
+                        f"{_first_line(exc)}; nothing was written"
+                    ) from exc
+                except psycopg.Error as exc:
+                    raise StorageUnavailable(f"{self.url}: {_first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _query(
+        self, sql: Composed | SQL | str, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+
+        return self._run(work)
+
+    def application_env(self) -> dict[str, str]:
+        p = {key: str(value) for key, value in self._params.items() if value is not None}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": p.get("dbname") or p.get("user") or getpass.getuser(),
+            "POSTGRES_HOST": p.get("host") or "localhost",
+            "POSTGRES_PORT": str(p.get("port") or 5432),
+            "POSTGRES_USER": p.get("user") or getpass.getuser(),
+            "POSTGRES_PASSWORD": p.get("password") or "",
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+            # A pooled connection that died with a server restart is replaced, not used.
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "APPLICATION_RECORDER_TOPIC": "trustledger.storage.postgres:LedgerPostgresRecorder",
+            "CREATE_TABLE": "n",
+        }
+
+    def new_datastore(self) -> PostgresDatastore:
+        """An eventsourcing datastore on this ledger's database and schema (for views)."""
+        return self._datastore()
+
+    def _datastore(self) -> PostgresDatastore:
+        env = self.application_env()
+        return PostgresDatastore(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            schema=self.schema,
+            connect_timeout=10,
+            pool_open_timeout=10,
+            pre_ping=True,  # a pooled connection that died with a restart is replaced
+        )
+
+    def exists(self) -> bool:
+        rows = self._query(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename IN (%s, %s)",
+            (self.schema, EVENTS_TABLE, CHAIN_TABLE),
+        )
+        return bool(rows[0][0] == 2)
+
+    def create(self) -> None:
+        if self._complete():
+            return  # nothing to do: no DDL, so no lock taken on a live ledger
+        datastore = self._datastore()
+        try:
+            LedgerPostgresRecorder(datastore).create_table()
+        except (PersistenceError, psycopg.Error) as exc:
+            raise StorageUnavailable(
+                f"cannot create the ledger in {self.url}: {_first_line(exc)}"
+            ) from exc
+        finally:
+            datastore.close()
+
+    def _complete(self) -> bool:
+        rows = self._query(
+            "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = %s "
+            "AND tablename = ANY(%s)), "
+            "(SELECT count(*) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND g.tgname = ANY(%s) AND g.tgenabled = 'A')",
+            (
+                self.schema,
+                [*APPEND_ONLY_TABLES, SUBJECT_KEYS_TABLE],
+                self.schema,
+                [trigger_name(t, v) for t in APPEND_ONLY_TABLES for v in TRIGGER_VERBS],
+            ),
+        )
+        return bool(
+            rows[0][0] == len(APPEND_ONLY_TABLES) + 1
+            and rows[0][1] == len(APPEND_ONLY_TABLES) * len(TRIGGER_VERBS)
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+    def _entry_select(self, from_chain: bool = False) -> Composed:
+        columns = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "c.position, c.chain_hash FROM "
+        )
+        if from_chain:
+            return columns + SQL("{c} c LEFT JOIN {e} e USING (notification_id) ").format(
+                c=self._chain, e=self._events
+            )
+        return columns + SQL("{e} e LEFT JOIN {c} c USING (notification_id) ").format(
+            c=self._chain, e=self._events
+        )
+
+    def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
+        page = 5000
+        cursor_at = after
+        base = self._entry_select()
+        while True:
+            params: list[Any] = [cursor_at]
+            where: Composed | SQL = SQL("WHERE e.notification_id > %s")
+            if up_to is not None:
+                where += SQL(" AND e.notification_id <= %s")
+                params.append(up_to)
+            rows = self._query(
+                base + where + SQL(f" ORDER BY e.notification_id LIMIT {page}"), params
+            )
+            for row in rows:
+                yield _entry(row)
+            if len(rows) < page:
+                return
+            cursor_at = rows[-1][0]
+
+    def entry_before(self, notification_id: int) -> StoredEntry | None:
+        rows = self._query(
+            self._entry_select(from_chain=True)
+            + SQL("WHERE c.notification_id < %s ORDER BY c.notification_id DESC LIMIT 1"),
+            (notification_id,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
+
+    def events_of(self, originator_id: Any, *, after_version: int = 0) -> list[StoredEntry]:
+        rows = self._query(
+            self._entry_select()
+            + SQL("WHERE e.originator_id = %s AND e.originator_version > %s ")
+            + SQL("ORDER BY e.originator_version"),
+            (UUID(str(originator_id)), after_version),
+        )
+        return [_entry(row) for row in rows]
+
+    def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
+        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        if not ids:
+            return {}
+        rows = self._query(
+            SQL(
+                "SELECT originator_id, max(originator_version) FROM {e} "
+                "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+            ).format(e=self._events),
+            (ids,),
+        )
+        return {UUID(str(originator_id)): version for originator_id, version in rows}
+
+    def key_entries(self) -> list[StoredEntry]:
+        return self.events_of(KEYRING_ID)
+
+    def notification_bounds(self) -> tuple[int, int]:
+        row = self._query(
+            SQL("SELECT min(notification_id), max(notification_id) FROM {e}").format(e=self._events)
+        )[0]
+        return (row[0] or 0, row[1] or 0)
+
+    def chain_head(self) -> ChainHead | None:
+        rows = self._query(
+            SQL(
+                "SELECT position, chain_hash, notification_id FROM {c} "
+                "ORDER BY position DESC LIMIT 1"
+            ).format(c=self._chain)
+        )
+        if not rows:
+            return None
+        return ChainHead(rows[0][0] + 1, bytes(rows[0][1]), rows[0][2])
+
+    def find_decisions(self, decision_ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        ids = list(dict.fromkeys(decision_ids))
+        if not ids:
+            return {}
+        rows = self._query(
+            SQL(
+                "SELECT d.decision_id, d.notification_id, c.position, d.digest "
+                "FROM {d} d JOIN {c} c USING (notification_id) WHERE d.decision_id = ANY(%s)"
+            ).format(d=self._decisions, c=self._chain),
+            (ids,),
+        )
+        return {
+            decision_id: RecordedDecision(decision_id, notification_id, position, bytes(digest))
+            for decision_id, notification_id, position, digest in rows
+        }
+
+    # -- verifiable log ----------------------------------------------------------------------
+    def merkle_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        if not ids:
+            return []
+        rows = self._query(nodes_query(self.schema), ([i[0] for i in ids], [i[1] for i in ids]))
+        return _found_nodes(ids, rows)
+
+    def _checkpoint_select(self) -> Composed:
+        return SQL("SELECT id, size, root_hash, note, created_at FROM {t} ").format(
+            t=SQL("{0}.{1}").format(Identifier(self.schema), Identifier(CHECKPOINTS_TABLE))
+        )
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self._query(self._checkpoint_select() + SQL("ORDER BY id"))
+        return [_checkpoint(row) for row in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = self._query(self._checkpoint_select() + SQL("ORDER BY id DESC LIMIT 1"))
+        return _checkpoint(rows[0]) if rows else None
+
+    def add_checkpoint(
+        self, size: int, root_hash: bytes, note: bytes, *, after: int | None
+    ) -> StoredCheckpoint:
+        table = SQL("{0}.{1}").format(Identifier(self.schema), Identifier(CHECKPOINTS_TABLE))
+
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> StoredCheckpoint:
+            with conn.transaction(), conn.cursor() as cursor:
+                # Signers queue here: the check and the insert are one step.
+                cursor.execute(SQL("LOCK TABLE {0} IN SHARE ROW EXCLUSIVE MODE").format(table))
+                cursor.execute(SQL("SELECT max(id) FROM {0}").format(table))
+                row = cursor.fetchone()
+                latest = row[0] if row else None
+                if latest != after:
+                    raise Conflict(
+                        f"another checkpoint (id {latest}) was signed since checkpoint "
+                        f"{after}: check it and sign again"
+                    )
+                cursor.execute(
+                    SQL(
+                        "INSERT INTO {0} (id, size, root_hash, note) VALUES (%s, %s, %s, %s) "
+                        "RETURNING id, size, root_hash, note, created_at"
+                    ).format(table),
+                    ((latest or 0) + 1, size, root_hash, note),
+                )
+                inserted = cursor.fetchone()
+                assert inserted is not None
+                return _checkpoint(inserted)
+
+        return self._run(work)
+
+    def add_cosignatures(self, checkpoint_id: int, lines: Sequence[str]) -> int:
+        if not lines:
+            return 0
+        rows = self._query(
+            SQL(
+                "INSERT INTO {0}.{1} (checkpoint_id, line) "
+                "SELECT %s, line FROM unnest(%s::text[]) WITH ORDINALITY AS u(line, ord) "
+                "ORDER BY ord ON CONFLICT DO NOTHING RETURNING seq"
+            ).format(Identifier(self.schema), Identifier(COSIGNATURES_TABLE)),
+            (checkpoint_id, list(dict.fromkeys(lines))),
+        )
+        return len(rows)
+
+    def cosignatures(self, checkpoint_id: int) -> list[str]:
+        rows = self._query(
+            SQL("SELECT line FROM {0}.{1} WHERE checkpoint_id = %s ORDER BY seq").format(
+                Identifier(self.schema), Identifier(COSIGNATURES_TABLE)
+            ),
+            (checkpoint_id,),
+        )
+        return [row[0] for row in rows]
+
+    # -- subject keys ------------------------------------------------------------------------
+    def subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes | None]:
+        ids = list(dict.fromkeys(subject_ids))
+        if not ids:
+            return {}
+        rows = self._query(
+            SQL("SELECT subject_id, subject_key FROM {k} WHERE subject_id = ANY(%s)").format(
+                k=self._subjects
+            ),
+            (ids,),
+        )
+        return {s: bytes(key) if key is not None else None for s, key in rows}
+
+    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
+        known = self.subject_keys(subject_ids)
+        erased = sorted(s for s, key in known.items() if key is None)
+        if erased:
+            raise InputRejected(
+                f"subject {erased[0]} was erased: personal data about it can no longer be recorded"
+            )
+        missing = [s for s in dict.fromkeys(subject_ids) if s not in known]
+        if missing:
+            # A concurrent appender may create the same subject: the first key wins, and
+            # both read it back below.
+            self._query(
+                SQL(
+                    "INSERT INTO {k} (subject_id, subject_key) "
+                    "SELECT * FROM unnest(%s::text[], %s::bytea[]) ON CONFLICT DO NOTHING"
+                ).format(k=self._subjects),
+                (missing, [new_subject_key() for _ in missing]),
+            )
+            return self.ensure_subject_keys(subject_ids)
+        return {s: key for s, key in known.items() if key is not None}
+
+    def erase_subject(self, subject_id: str) -> bool:
+        known = self.subject_keys([subject_id])
+        if subject_id not in known:
+            raise NotFound(f"no personal data recorded for subject {subject_id!r}")
+        rows = self._query(
+            SQL(
+                "UPDATE {k} SET subject_key = NULL, erased_at = now() "
+                "WHERE subject_id = %s AND subject_key IS NOT NULL RETURNING subject_id"
+            ).format(k=self._subjects),
+            (subject_id,),
+        )
+        if not rows:
+            return False
+        # The old row version keeps the key bytes until vacuumed; vacuum now (best effort:
+        # only the owner may, and WAL archives and backups keep it until they expire, see
+        # docs/OPERATIONS.md).
+        with contextlib.suppress(StorageUnavailable):
+            self._query(SQL("VACUUM {k}").format(k=self._subjects))
+        return True
+
+    def erased_subjects(self) -> frozenset[str]:
+        # erased_at rather than subject_key IS NULL: an auditor role may read erased_at but
+        # never the keys themselves (docs/OPERATIONS.md, grant-auditor).
+        rows = self._query(
+            SQL("SELECT subject_id FROM {k} WHERE erased_at IS NOT NULL").format(k=self._subjects)
+        )
+        return frozenset(row[0] for row in rows)
+
+    # -- administration ------------------------------------------------------------------
+    def grant_auditor(self, role: str, *, password: str | None = None) -> bool:
+        """Create (if missing) a login role that can read the ledger and write nothing.
+
+        It may SELECT the ledger tables, and of the subject keys only which subjects were
+        erased (never a key). Returns True when the role was created. Raises
+        StorageUnavailable when this connection may not create roles or grant.
+        """
+        r = Identifier(role)
+        s = Identifier(self.schema)
+
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                created = cursor.fetchone() is None
+                if created:
+                    statement = SQL("CREATE ROLE {r} LOGIN NOINHERIT").format(r=r)
+                    if password:
+                        statement += SQL(" PASSWORD {p}").format(p=psycopg.sql.Literal(password))
+                    cursor.execute(statement)
+                dbname = conn.info.dbname
+                cursor.execute(
+                    SQL("GRANT CONNECT ON DATABASE {d} TO {r}").format(d=Identifier(dbname), r=r)
+                )
+                cursor.execute(SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(s=s, r=r))
+                for table in APPEND_ONLY_TABLES:
+                    cursor.execute(
+                        SQL("GRANT SELECT ON {s}.{t} TO {r}").format(s=s, t=Identifier(table), r=r)
+                    )
+                cursor.execute(
+                    SQL("GRANT SELECT (subject_id, created_at, erased_at) ON {k} TO {r}").format(
+                        k=self._subjects, r=r
+                    )
+                )
+                # Whatever the role is given later, its sessions start read-only.
+                cursor.execute(
+                    SQL("ALTER ROLE {r} SET default_transaction_read_only = on").format(r=r)
+                )
+                return created
+
+        if not self.exists():
+            raise NotFound(f"no ledger at {self.url}: run `trustledger init` first")
+        return self._run(work)
+
+    def wait_for_append(self, timeout: float, stop: threading.Event) -> None:
+        # eventsourcing's recorder sends NOTIFY on the channel of the events table in each
+        # insert transaction; it is delivered when that transaction commits. The channel is
+        # database-wide: ledgers in other schemas only cause spurious wake-ups.
+        deadline = time.monotonic() + timeout
+        reconnected = False
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                if self._listener is None or self._listener.closed:
+                    self._listener = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+                    self._listener.execute(SQL("LISTEN {0}").format(Identifier(EVENTS_TABLE)))
+                    if reconnected:
+                        return  # notifications sent while disconnected are lost: catch up
+                remaining = deadline - time.monotonic()
+                for _ in self._listener.notifies(timeout=min(0.2, remaining), stop_after=1):
+                    return
+            except psycopg.Error:
+                # The server went away (a restart, a failover): listen again when it is back.
+                if self._listener is not None:
+                    self._listener.close()
+                    self._listener = None
+                reconnected = True
+                stop.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+
+
+def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
+    created = row[4]
+    return StoredCheckpoint(
+        row[0],
+        row[1],
+        bytes(row[2]),
+        bytes(row[3]),
+        created.isoformat() if hasattr(created, "isoformat") else str(created),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,488 @@
+"""SQLite: the embedded default store.
+
+The ledger is eventsourcing's SQLite application recorder plus a chain table written in the
+same transaction as the events. SQLite serialises writers (one write lock per database), so
+reading the previous chain hash inside the insert transaction can never fork the chain.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from trustledger.domain.identity import KEYRING_ID
+from trustledger.errors import Conflict, InputRejected, NotFound, StorageUnavailable
+from trustledger.ledger.chain import (
+    GENESIS_CHAIN_HASH,
+    MalformedEntry,
+    StoredEntry,
+)
+from trustledger.ledger.sealing import new_subject_key
+from trustledger.storage.base import (
+    CHAIN_TABLE,
+    CHECKPOINTS_TABLE,
+    COSIGNATURES_TABLE,
+    DECISIONS_TABLE,
+    EVENTS_TABLE,
+    MERKLE_TABLE,
+    SUBJECT_KEYS_TABLE,
+    ChainHead,
+    RecordedDecision,
+    Store,
+    StoredCheckpoint,
+    write_of,
+)
+from trustledger.storage.chaining import chain_rows as compute_chain_rows
+
+APPEND_ONLY_TABLES = (
+    EVENTS_TABLE,
+    CHAIN_TABLE,
+    DECISIONS_TABLE,
+    MERKLE_TABLE,
+    CHECKPOINTS_TABLE,
+    COSIGNATURES_TABLE,
+)
+
+LEDGER_DDL = [
+    f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
+    "notification_id INTEGER PRIMARY KEY, "
+    "position INTEGER NOT NULL UNIQUE, "
+    "leaf_hash BLOB NOT NULL, "
+    "chain_hash BLOB NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {DECISIONS_TABLE} ("
+    "decision_id TEXT PRIMARY KEY, "
+    "notification_id INTEGER NOT NULL, "
+    "digest BLOB NOT NULL) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {SUBJECT_KEYS_TABLE} ("
+    "subject_id TEXT PRIMARY KEY, "
+    "subject_key BLOB, "
+    "created_at TEXT NOT NULL, "
+    "erased_at TEXT) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} ("
+    "level INTEGER NOT NULL, "
+    "idx INTEGER NOT NULL, "
+    "hash BLOB NOT NULL, "
+    "PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
+    "id INTEGER PRIMARY KEY, "
+    "size INTEGER NOT NULL, "
+    "root_hash BLOB NOT NULL, "
+    "note BLOB NOT NULL, "
+    "created_at TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {COSIGNATURES_TABLE} ("
+    "checkpoint_id INTEGER NOT NULL, "
+    "line TEXT NOT NULL, "
+    "PRIMARY KEY (checkpoint_id, line))",
+] + [
+    # Append-only, enforced by the database (BRIEF.md): no UPDATE or DELETE on ledger
+    # tables. SQLite has no TRUNCATE; an unqualified DELETE still fires these triggers.
+    # A migration that must touch rows drops and recreates them explicitly.
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, 'trustledger: {table} is append-only ({verb} refused)'); END"
+    for table in APPEND_ONLY_TABLES
+    for verb in ("UPDATE", "DELETE")
+]
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder that also chains every event it inserts."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *LEDGER_DDL]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        assert notification_ids is not None
+        c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
+        # The chain rows and the Merkle nodes they complete (storage.chaining), one transaction.
+        chained, nodes = compute_chain_rows(
+            position, chain, stored_events, notification_ids, lambda ids: _read_nodes(c, ids)
+        )
+        chain_rows = [(r.notification_id, r.position, r.leaf_hash, r.chain_hash) for r in chained]
+        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)", chain_rows)
+        c.executemany(
+            f"INSERT INTO {MERKLE_TABLE} VALUES (?,?,?)",
+            [(n.level, n.index, n.hash) for n in nodes],
+        )
+        write = write_of(kwargs)
+        if write is not None:
+            c.executemany(
+                f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
+                write.index_rows(stored_events, notification_ids),
+            )
+            if write.subject_keys:
+                # A plain INSERT: a subject keyed concurrently by another appender makes this
+                # transaction fail whole, and the batch is judged again with that key.
+                created = _now()
+                c.executemany(
+                    f"INSERT INTO {SUBJECT_KEYS_TABLE} VALUES (?, ?, ?, NULL)",
+                    [(subject, key, created) for subject, key in write.subject_keys],
+                )
+            if chain_rows:
+                write.note_positions(stored_events, chain_rows[0][1])
+        return notification_ids
+
+
+def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+    # Stored Merkle nodes (storage.base.Store.merkle_nodes): level 0 from the chain table.
+    found = []
+    for level, index in ids:
+        if level == 0:
+            cursor.execute(f"SELECT leaf_hash FROM {CHAIN_TABLE} WHERE position = ?", (index,))
+        else:
+            cursor.execute(
+                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?", (level, index)
+            )
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound(
+                f"Merkle node ({level}, {index}) is not stored: the tree is smaller, or the "
+                "ledger was created before Merkle storage"
+            )
+        found.append(bytes(row[0]))
+    return found
+
+
+_ENTRY_COLUMNS = (
+    "e.rowid, e.originator_id, e.originator_version, e.topic, e.state, c.position, c.chain_hash"
+)
+
+
+# Entries of one aggregate recur along the log: parse each stored id once.
+_uuid = functools.lru_cache(maxsize=16_384)(UUID)
+
+
+def _entry(row: tuple[Any, ...]) -> StoredEntry:
+    try:
+        if not isinstance(row[2], int) or row[2] < 0 or not isinstance(row[3], str):
+            raise TypeError("originator_version or topic of the wrong type or range")
+        return StoredEntry(
+            notification_id=row[0],
+            originator_id=_uuid(row[1]),
+            originator_version=row[2],
+            topic=row[3],
+            state=bytes(row[4]),
+            position=row[5],
+            chain_hash=bytes(row[6]) if row[6] is not None else None,
+        )
+    except (ValueError, TypeError) as exc:
+        # A row an attacker (or corruption) left malformed: verification must report it,
+        # never crash on it.
+        raise MalformedEntry(row[0], f"stored row is not a ledger entry: {exc}") from exc
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class SQLiteStore(Store):
+    """A ledger in one SQLite file."""
+
+    def __init__(self, url: str, path: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.path = path
+        self.read_only = read_only
+        self._conn: sqlite3.Connection | None = None
+
+    # -- connection ---------------------------------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not Path(self.path).exists():
+                raise NotFound(
+                    f"no ledger at {self.url} (file {self.path} does not exist): "
+                    "run `trustledger init --root-key ROOT.key` or pass --db"
+                )
+            try:
+                if self.read_only:
+                    uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                    self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                else:
+                    self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                    # Erased subject keys must not linger in free pages (PIPL / GDPR).
+                    self._conn.execute("PRAGMA secure_delete = ON")
+                self._conn.execute("PRAGMA busy_timeout = 30000")
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"cannot open {self.url}: {exc}") from exc
+        return self._conn
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with closing(self._connection().execute(sql, params)) as cursor:
+                return cursor.fetchall()
+        except sqlite3.DatabaseError as exc:  # also "file is not a database", not only Operational
+            if "no such table" in str(exc):
+                raise NotFound(
+                    f"{self.url} is not a trustledger ledger (no ledger tables): "
+                    "run `trustledger init`"
+                ) from exc
+            raise StorageUnavailable(f"{self.url}: {exc}") from exc
+
+    def application_env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": self.path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "trustledger.storage.sqlite:LedgerSQLiteRecorder",
+            "CREATE_TABLE": "n",
+        }
+
+    def exists(self) -> bool:
+        if not Path(self.path).exists():
+            return False
+        rows = self._query(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN (?, ?)",
+            (EVENTS_TABLE, CHAIN_TABLE),
+        )
+        return bool(rows[0][0] == 2)
+
+    def create(self) -> None:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            raise StorageUnavailable(f"cannot create {self.url}: {directory} does not exist")
+        datastore = SQLiteDatastore(db_name=self.path, lock_timeout=30)
+        try:
+            LedgerSQLiteRecorder(datastore).create_table()
+        except (PersistenceError, sqlite3.Error) as exc:  # eventsourcing lets DatabaseError through
+            raise StorageUnavailable(f"cannot create the ledger in {self.url}: {exc}") from exc
+        finally:
+            datastore.close()
+
+    # -- reads ----------------------------------------------------------------------------
+    def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
+        page = 2000
+        cursor_at = after
+        while True:
+            params: list[Any] = [cursor_at]
+            where = "e.rowid > ?"
+            if up_to is not None:
+                where += " AND e.rowid <= ?"
+                params.append(up_to)
+            rows = self._query(
+                f"SELECT {_ENTRY_COLUMNS} FROM {EVENTS_TABLE} e "
+                f"LEFT JOIN {CHAIN_TABLE} c ON c.notification_id = e.rowid "
+                f"WHERE {where} ORDER BY e.rowid LIMIT {page}",
+                params,
+            )
+            for row in rows:
+                yield _entry(row)
+            if len(rows) < page:
+                return
+            cursor_at = rows[-1][0]
+
+    def entry_before(self, notification_id: int) -> StoredEntry | None:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM {CHAIN_TABLE} c "
+            f"LEFT JOIN {EVENTS_TABLE} e ON c.notification_id = e.rowid "
+            "WHERE c.notification_id < ? ORDER BY c.notification_id DESC LIMIT 1",
+            (notification_id,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
+
+    def events_of(self, originator_id: Any, *, after_version: int = 0) -> list[StoredEntry]:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM {EVENTS_TABLE} e "
+            f"LEFT JOIN {CHAIN_TABLE} c ON c.notification_id = e.rowid "
+            "WHERE e.originator_id = ? AND e.originator_version > ? ORDER BY e.originator_version",
+            (UUID(str(originator_id)).hex, after_version),
+        )
+        return [_entry(row) for row in rows]
+
+    def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
+        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        found: dict[Any, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
+                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) GROUP BY originator_id",
+                [i.hex for i in chunk],
+            )
+            for originator_id, version in rows:
+                found[UUID(originator_id)] = version
+        return found
+
+    def key_entries(self) -> list[StoredEntry]:
+        return self.events_of(KEYRING_ID)
+
+    def notification_bounds(self) -> tuple[int, int]:
+        row = self._query(f"SELECT min(rowid), max(rowid) FROM {EVENTS_TABLE}")[0]
+        return (row[0] or 0, row[1] or 0)
+
+    def chain_head(self) -> ChainHead | None:
+        rows = self._query(
+            f"SELECT position, chain_hash, notification_id FROM {CHAIN_TABLE} "
+            "ORDER BY position DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        return ChainHead(rows[0][0] + 1, bytes(rows[0][1]), rows[0][2])
+
+    def find_decisions(self, decision_ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        found: dict[str, RecordedDecision] = {}
+        ids = list(dict.fromkeys(decision_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT d.decision_id, d.notification_id, c.position, d.digest "
+                f"FROM {DECISIONS_TABLE} d JOIN {CHAIN_TABLE} c USING (notification_id) "
+                f"WHERE d.decision_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for decision_id, notification_id, position, digest in rows:
+                found[decision_id] = RecordedDecision(
+                    decision_id, notification_id, position, bytes(digest)
+                )
+        return found
+
+    # -- subject keys ------------------------------------------------------------------------
+    def subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes | None]:
+        result: dict[str, bytes | None] = {}
+        ids = list(dict.fromkeys(subject_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT subject_id, subject_key FROM {SUBJECT_KEYS_TABLE} "
+                f"WHERE subject_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for subject_id, key in rows:
+                result[subject_id] = bytes(key) if key is not None else None
+        return result
+
+    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
+        known = self.subject_keys(subject_ids)
+        erased = sorted(s for s, key in known.items() if key is None)
+        if erased:
+            raise InputRejected(
+                f"subject {erased[0]} was erased: personal data about it can no longer be recorded"
+            )
+        missing = [s for s in dict.fromkeys(subject_ids) if s not in known]
+        if missing:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO {SUBJECT_KEYS_TABLE} VALUES (?, ?, ?, NULL)",
+                    [(s, new_subject_key(), _now()) for s in missing],
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StorageUnavailable(f"{self.url}: cannot store subject keys: {exc}") from exc
+            return self.ensure_subject_keys(subject_ids)
+        return {s: key for s, key in known.items() if key is not None}
+
+    def erase_subject(self, subject_id: str) -> bool:
+        known = self.subject_keys([subject_id])
+        if subject_id not in known:
+            raise NotFound(f"no personal data recorded for subject {subject_id!r}")
+        if known[subject_id] is None:
+            return False
+        conn = self._connection()
+        conn.execute(
+            f"UPDATE {SUBJECT_KEYS_TABLE} SET subject_key = NULL, erased_at = ? "
+            "WHERE subject_id = ?",
+            (_now(), subject_id),
+        )
+        # With secure_delete the old key bytes are zeroed in the page; checkpointing the WAL
+        # makes sure no copy of the old page survives in the write-ahead log either.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
+    def erased_subjects(self) -> frozenset[str]:
+        rows = self._query(f"SELECT subject_id FROM {SUBJECT_KEYS_TABLE} WHERE subject_key IS NULL")
+        return frozenset(row[0] for row in rows)
+
+    # -- verifiable log ------------------------------------------------------------------------
+    def merkle_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
+        try:
+            with closing(self._connection().cursor()) as cursor:
+                return _read_nodes(cursor, ids)
+        except sqlite3.DatabaseError as exc:
+            raise StorageUnavailable(f"{self.url}: {exc}") from exc
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self._query(
+            f"SELECT id, size, root_hash, note, created_at FROM {CHECKPOINTS_TABLE} ORDER BY id"
+        )
+        return [StoredCheckpoint(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = self._query(
+            f"SELECT id, size, root_hash, note, created_at FROM {CHECKPOINTS_TABLE} "
+            "ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        return StoredCheckpoint(rows[0][0], rows[0][1], bytes(rows[0][2]), bytes(rows[0][3]),
+                                rows[0][4])  # fmt: skip
+
+    def add_checkpoint(
+        self, size: int, root_hash: bytes, note: bytes, *, after: int | None
+    ) -> StoredCheckpoint:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            latest = conn.execute(f"SELECT max(id) FROM {CHECKPOINTS_TABLE}").fetchone()[0]
+            if latest != after:
+                conn.execute("ROLLBACK")
+                raise Conflict(
+                    "another checkpoint was signed meanwhile; run `trustledger checkpoint` again"
+                )
+            created = _now()
+            cursor = conn.execute(
+                f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (size, root_hash, note, created),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageUnavailable(f"{self.url}: cannot store the checkpoint: {exc}") from exc
+        assert cursor.lastrowid is not None
+        return StoredCheckpoint(cursor.lastrowid, size, root_hash, note, created)
+
+    def add_cosignatures(self, checkpoint_id: int, lines: Sequence[str]) -> int:
+        conn = self._connection()
+        try:
+            before = conn.total_changes
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                f"INSERT OR IGNORE INTO {COSIGNATURES_TABLE} VALUES (?, ?)",
+                [(checkpoint_id, line) for line in lines],
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageUnavailable(f"{self.url}: cannot store cosignatures: {exc}") from exc
+        return conn.total_changes - before
+
+    def cosignatures(self, checkpoint_id: int) -> list[str]:
+        rows = self._query(
+            f"SELECT line FROM {COSIGNATURES_TABLE} WHERE checkpoint_id = ? ORDER BY rowid",
+            (checkpoint_id,),
+        )
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
