@@ -1,0 +1,334 @@
+"""Appending decisions: validate everything, then sign, then one write transaction.
+
+The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
+
+1. parse every record; collect every problem with its line number;
+2. the signer's key must be registered and not revoked (rule 7);
+3. idempotency: a decision id already recorded with the same content is a no-op that
+   answers with the original position, with other content a conflict (T9);
+4. DOMAIN.md's rules, decision by decision, on copies of each shop's state, so that a
+   batch is judged as a whole and nothing is half-applied (rule 8);
+5. only if nothing was wrong: seal personal data, canonicalise and sign (in this process,
+   before the write transaction), then save every event in one transaction; the recorder
+   chains them and writes the idempotency index in that same transaction (T10).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from trustledger.app.application import LedgerApplication
+from trustledger.app.records import Record
+from trustledger.app.shopstates import ShopStates
+from trustledger.domain.aggregates import Shop
+from trustledger.domain.decision import Decision, parse_decision
+from trustledger.domain.identity import shop_aggregate_id
+from trustledger.domain.rules import RuleBook, RuleSet
+from trustledger.errors import (
+    BatchRejected,
+    Conflict,
+    InputRejected,
+    InvalidDecision,
+    NotFound,
+    RuleViolation,
+    StorageUnavailable,
+)
+from trustledger.ledger.canonical import canonicalize
+from trustledger.ledger.envelope import sign_payload
+from trustledger.ledger.keys import SigningKey
+from trustledger.ledger.sealing import new_subject_key, seal_personal
+from trustledger.storage import Store
+from trustledger.storage.base import WRITE_KWARG, AppendWrite
+
+# uuid5 of a shop id costs more than a dictionary lookup; shops recur from batch to batch.
+_aggregate_id = functools.lru_cache(maxsize=65_536)(shop_aggregate_id)
+
+MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
+
+
+@dataclass(frozen=True)
+class AppendOutcome:
+    """What happened to one record."""
+
+    line: int
+    decision_id: str
+    position: int
+    status: str  # "appended" or "duplicate"
+
+
+def content_digest(canonical_document: bytes, subject_key: bytes | None) -> bytes:
+    """The idempotency digest of a decision's canonical plaintext document.
+
+    Keyed by the subject's key when the decision carries personal data, so the stored
+    digest reveals nothing about that data, and nothing at all once the key is erased.
+    """
+    return hmac.new(subject_key or b"", canonical_document, hashlib.sha256).digest()
+
+
+class _PendingEvents:
+    """Hands a batch of new events to ``Application.save`` as one object.
+
+    eventsourcing checks each object it is given against runtime protocols, which costs
+    more per event than the insert; one carrier object is checked once.
+    """
+
+    id = uuid.UUID(int=0)
+    version = 0  # satisfies eventsourcing's aggregate protocol; never used for a carrier
+
+    def __init__(self, events: list[Any]) -> None:
+        self._events = events
+
+    def collect_events(self) -> list[Any]:
+        return self._events
+
+
+def _hint_decision_id(document: object) -> str | None:
+    if isinstance(document, dict) and isinstance(document.get("decision_id"), str):
+        return str(document["decision_id"])
+    return None
+
+
+def append_records(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    records: Iterable[Record],
+    *,
+    signer: SigningKey,
+    rules: RuleSet,
+    now: datetime | None = None,
+) -> list[AppendOutcome]:
+    """Append a batch all-or-nothing; see the module docstring for the steps.
+
+    Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
+    Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
+    """
+    problems: list[tuple[int, str | None, str]] = []
+    parsed: list[tuple[int, Decision, bytes]] = []
+    for record in records:
+        if record.error is not None:
+            problems.append((record.line, None, record.error))
+            continue
+        try:
+            decision = parse_decision(record.document)
+            canonical = canonicalize(decision.document_view(), json_safe=True)
+            parsed.append((record.line, decision, canonical))
+        except InvalidDecision as exc:
+            problems.append((record.line, _hint_decision_id(record.document), str(exc)))
+    if not parsed and not problems:
+        raise InvalidDecision("no decisions in the input")
+
+    keyring = app.get_keyring()
+    if keyring is None:
+        raise NotFound(
+            f"{store.url} is not initialised: run `trustledger init --root-key ROOT.key`"
+        )
+    keyring.state.active_key(str(signer.key_id))  # rule 7; KeyRejected for the whole batch
+    # Each decision is judged by the rule set in force when it occurred; ``rules`` is the
+    # default before any published rule set takes effect.
+    book = RuleBook(keyring.state.rule_book.published, rules)
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return _append_once(
+                app, store, shop_states, parsed, problems, signer=signer, rules=book, now=now
+            )
+        except IntegrityError as exc:
+            # Another appender recorded a conflicting event or the same decision id first:
+            # re-judge the whole batch against what is now recorded.
+            shop_states.forget(decision.shop_id for _, decision, _ in parsed)
+            # Randomised exponential backoff, so that racing appenders stop colliding.
+            time.sleep(random.uniform(0, min(1.0, 0.01 * 2**attempt)))
+            if attempt == MAX_ATTEMPTS:
+                raise Conflict(
+                    f"gave up after {MAX_ATTEMPTS} attempts: concurrent appends kept "
+                    "changing the same shops; retry the batch (it is idempotent)"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _append_once(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    parsed: list[tuple[int, Decision, bytes]],
+    parse_problems: list[tuple[int, str | None, str]],
+    *,
+    signer: SigningKey,
+    rules: RuleBook,
+    now: datetime | None,
+) -> list[AppendOutcome]:
+    recorded_at = now or datetime.now(UTC)
+    problems = list(parse_problems)
+    recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
+    subjects = [str(d.personal["subject_id"]) for _, d, _ in parsed if d.personal]
+    known_keys = store.subject_keys(subjects) if subjects else {}
+    states = shop_states.load(
+        dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
+    )
+
+    outcomes: dict[int, AppendOutcome] = {}
+    fresh: list[tuple[int, Decision, bytes]] = []
+    seen: dict[str, tuple[int, bytes]] = {}
+    for line, decision, canonical in parsed:
+        subject = str(decision.personal["subject_id"]) if decision.personal else None
+        previous = recorded.get(decision.decision_id)
+        if previous is not None:
+            key = known_keys.get(subject) if subject else None
+            if subject and key is None:
+                problems.append(
+                    (
+                        line,
+                        decision.decision_id,
+                        f"decision {decision.decision_id} is already recorded at position "
+                        f"{previous.position}; its personal data can no longer be compared "
+                        "(the subject was erased)",
+                    )
+                )
+            elif hmac.compare_digest(previous.digest, content_digest(canonical, key)):
+                outcomes[line] = AppendOutcome(
+                    line, decision.decision_id, previous.position, "duplicate"
+                )
+            else:
+                problems.append(
+                    (
+                        line,
+                        decision.decision_id,
+                        f"conflict: decision {decision.decision_id} is already recorded at "
+                        f"position {previous.position} with different content",
+                    )
+                )
+            continue
+        if decision.decision_id in seen:
+            first_line, first_canonical = seen[decision.decision_id]
+            if first_canonical != canonical:
+                problems.append(
+                    (
+                        line,
+                        decision.decision_id,
+                        f"conflict: decision {decision.decision_id} appears on line {first_line} "
+                        "with different content",
+                    )
+                )
+            else:
+                outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
+            continue
+        seen[decision.decision_id] = (line, canonical)
+        if subject is not None and subject in known_keys and known_keys[subject] is None:
+            problems.append(
+                (
+                    line,
+                    decision.decision_id,
+                    f"subject {subject} was erased: personal data about it can no longer be "
+                    "recorded",
+                )
+            )
+            continue
+        state = states[decision.shop_id][1]
+        try:
+            state.check(
+                decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
+            )
+        except RuleViolation as exc:
+            problems.append((line, decision.decision_id, str(exc)))
+            continue
+        state.apply(decision)
+        fresh.append((line, decision, canonical))
+
+    if problems:
+        raise BatchRejected(sorted(problems, key=lambda p: p[0]))
+
+    # Everything is valid: seal, sign, and write in one transaction. Events are built at
+    # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
+    # the store's primary key instead of being overwritten or forked.
+    # Keys of subjects seen for the first time are made here and written by the recorder
+    # in the events' transaction: a key exists exactly when something was sealed under it.
+    subject_keys = {s: key for s, key in known_keys.items() if key is not None}
+    new_keys: list[tuple[str, bytes]] = []
+    for _, decision, _ in fresh:
+        if decision.personal:
+            subject = str(decision.personal["subject_id"])
+            if subject not in subject_keys:
+                subject_keys[subject] = new_subject_key()
+                new_keys.append((subject, subject_keys[subject]))
+    versions = {shop_id: version for shop_id, (version, _) in states.items()}
+    index: dict[tuple[object, int], tuple[str, bytes]] = {}
+    events: list[Shop.Decided | Shop.Registered] = []
+    shop_topic = get_topic(Shop)
+    for _line, decision, canonical in fresh:
+        subject_key = None
+        stored = decision
+        if decision.personal:
+            subject_key = subject_keys[str(decision.personal["subject_id"])]
+            stored = decision.with_personal(
+                seal_personal(decision.personal, key=subject_key, decision_id=decision.decision_id)
+            )
+        # Without personal data the stored document is the decision itself, whose canonical
+        # bytes are already at hand: canonicalising it again would give the same bytes.
+        if stored is decision:
+            payload = canonical.decode("utf-8")
+        else:
+            payload = canonicalize(stored.document_view(), json_safe=True).decode("utf-8")
+        signed = sign_payload(payload, signer)
+        aggregate_id = _aggregate_id(decision.shop_id)
+        version = versions[decision.shop_id] + 1
+        versions[decision.shop_id] = version
+        fields: dict[str, Any] = {
+            "originator_id": aggregate_id,
+            "originator_version": version,
+            "timestamp": recorded_at,
+            "payload": signed.payload,
+            "signature": signed.signature_b64,
+            "key_id": str(signed.key_id),
+        }
+        if decision.type == "shop.registered":
+            events.append(Shop.Registered(originator_topic=shop_topic, **fields))
+        else:
+            events.append(Shop.EVENT_CLASSES[decision.type](**fields))
+        index[(aggregate_id, version)] = (
+            decision.decision_id,
+            content_digest(canonical, subject_key),
+        )
+
+    if events:
+        try:
+            write = AppendWrite(decisions=index, subject_keys=new_keys)
+            app.save(_PendingEvents(events), **{WRITE_KWARG: write})
+        except IntegrityError:
+            raise
+        except InputRejected:
+            raise
+        except Exception as exc:  # driver errors: the transaction was rolled back whole
+            shop_states.forget(versions)
+            raise StorageUnavailable(
+                f"append to {store.url} failed, nothing written: {exc}"
+            ) from exc
+        for shop_id, version in versions.items():
+            shop_states.remember(shop_id, version, states[shop_id][1])
+
+    for (line, decision, _), event in zip(fresh, events, strict=True):
+        position = write.positions[(event.originator_id, event.originator_version)]
+        outcomes[line] = AppendOutcome(line, decision.decision_id, position, "appended")
+    # Duplicates within the batch answer with the position of their first occurrence.
+    final = []
+    for line in sorted(outcomes):
+        outcome = outcomes[line]
+        if outcome.position == -1:
+            first = seen[outcome.decision_id][0]
+            outcome = AppendOutcome(
+                line, outcome.decision_id, outcomes[first].position, "duplicate"
+            )
+        final.append(outcome)
+    return final

@@ -1,0 +1,48 @@
+"""The eventsourcing Application behind a ledger."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.utils import Environment, EnvType
+
+from trustledger.domain.aggregates import Keyring, Shop
+from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
+from trustledger.storage import Store
+
+
+class LedgerApplication(Application[UUID]):
+    """Stores shops and the keyring through the store's chaining recorder."""
+
+    name = "trustledger"
+
+    def __init__(self, store: Store) -> None:
+        env = {
+            # Recently used shops stay in memory, fast-forwarded from the store on each get,
+            # so a busy shop is not replayed from its first event on every append.
+            "AGGREGATE_CACHE_MAXSIZE": "4096",
+            **store.application_env(),
+        }
+        super().__init__(env=env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Unlike eventsourcing's default, do not let unrelated process environment variables
+        # (PERSISTENCE_MODULE, SQLITE_DBNAME, ...) redirect the ledger: the URL decides.
+        return Environment(name, dict(env or {}))
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        try:
+            shop: object = self.repository.get(shop_aggregate_id(shop_id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(shop, Shop)
+        return shop
+
+    def get_keyring(self) -> Keyring | None:
+        try:
+            keyring: object = self.repository.get(KEYRING_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(keyring, Keyring)
+        return keyring

@@ -1,0 +1,367 @@
+"""The public use cases of a ledger: the typed API enforcement tooling embeds.
+
+from trustledger import Ledger, load_signing_key
+
+ledger = Ledger.open("sqlite:///ledger.db")
+outcomes = ledger.append([decision_dict, ...], signer=load_signing_key(path, passphrase))
+report = ledger.verify(trusted_keys=[root_verifier_key])
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from trustledger.app.append import AppendOutcome, append_records
+from trustledger.app.application import LedgerApplication
+from trustledger.app.records import Record
+from trustledger.app.shopstates import ShopStates
+from trustledger.app.verification import Progress, VerifyReport, verify_store
+from trustledger.domain.aggregates import Keyring
+from trustledger.domain.identity import shop_aggregate_id
+from trustledger.domain.keyring import KeyEvent, KeyRecord, parse_key_event
+from trustledger.domain.rules import (
+    DEFAULT_RULES,
+    PublishedRules,
+    RuleBook,
+    RuleSet,
+    parse_rules,
+)
+from trustledger.domain.timefmt import format_timestamp
+from trustledger.errors import Conflict, KeyRejected, NotFound, TrustledgerError
+from trustledger.ledger.cosignature import CosignerKey
+from trustledger.ledger.envelope import canonical_payload, parse_state, sign_payload
+from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, format_verifier_key
+from trustledger.ledger.sealing import is_sealed, open_personal
+from trustledger.storage import Store, open_store
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key as ``keys list`` shows it."""
+
+    key_id: str
+    name: str
+    role: str  # "root" or "decider"
+    state: str  # "active" or "revoked"
+    verifier_key: str
+    registered_at: str | None
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One recorded entry, as ``log`` shows it."""
+
+    position: int | None
+    notification_id: int
+    decision_id: str | None
+    type: str
+    shop_id: str | None
+    occurred_at: str | None
+    recorded_at: str | None
+    key_id: str
+    document: dict[str, Any]
+
+
+class Ledger:
+    """A ledger in a store. Open with ``Ledger.open`` or create with ``Ledger.init``."""
+
+    def __init__(self, store: Store, *, rules: RuleSet = DEFAULT_RULES) -> None:
+        self.store = store
+        self.rules = rules
+        self._app: LedgerApplication | None = None
+        self._shop_states = ShopStates(store)
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str | None = None, *, read_only: bool = False) -> Ledger:
+        """Open an existing ledger; raises NotFound when there is none at ``url``."""
+        store = open_store(url, read_only=read_only)
+        if not store.exists():
+            store.close()
+            raise NotFound(
+                f"no ledger at {store.url}: run `trustledger init --root-key ROOT.key` first"
+            )
+        return cls(store)
+
+    @classmethod
+    def init(
+        cls, url: str | None, root: SigningKey, *, now: datetime | None = None
+    ) -> tuple[Ledger, bool]:
+        """Create the ledger with ``root`` pinned; idempotent for the same root key.
+
+        Returns (ledger, created). Raises Conflict when the ledger has another root.
+        """
+        store = open_store(url)
+        store.create()
+        ledger = cls(store)
+        keyring = ledger.app.get_keyring()
+        root_text = format_verifier_key(root.verifier)
+        if keyring is not None:
+            if keyring.state.root_key != root_text:
+                ledger.close()
+                raise Conflict(
+                    f"{store.url} is already initialised with another root key "
+                    f"({keyring.state.root_key})"
+                )
+            return ledger, False
+        event = KeyEvent(
+            str(uuid.uuid4()),
+            "ledger.initialised",
+            now or datetime.now(UTC),
+            None,
+            {"root_key": root_text},
+        )
+        signed = sign_payload(canonical_payload(event.to_document()), root)
+        keyring = Keyring.initialise(signed.payload, signed.signature_b64, str(signed.key_id))
+        ledger.app.save(keyring)
+        return ledger, True
+
+    @property
+    def app(self) -> LedgerApplication:
+        if self._app is None:
+            self._app = LedgerApplication(self.store)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- keys -----------------------------------------------------------------------------
+    def _keyring(self) -> Keyring:
+        keyring = self.app.get_keyring()
+        if keyring is None:
+            raise NotFound(f"{self.store.url} is not initialised: run `trustledger init`")
+        return keyring
+
+    def _record_key_event(
+        self,
+        event_type: str,
+        data: dict[str, str],
+        by: SigningKey,
+        actor: str | None,
+        now: datetime | None = None,
+    ) -> Keyring:
+        keyring = self._keyring()
+        if keyring.state.root_key != format_verifier_key(by.verifier):
+            raise KeyRejected(
+                f"key {by.key_id} ({by.name}) is not this ledger's root key; key events "
+                "must be signed with the root key given to `init`"
+            )
+        event = parse_key_event(
+            KeyEvent(
+                str(uuid.uuid4()), event_type, now or datetime.now(UTC), actor, data
+            ).to_document()
+        )
+        keyring.state.check(event)
+        signed = sign_payload(canonical_payload(event.to_document()), by)
+        keyring.record(event_type, signed.payload, signed.signature_b64, str(signed.key_id))
+        self.app.save(keyring)
+        return keyring
+
+    def register_key(
+        self, key: VerifierKey, *, by: SigningKey, actor: str | None = None
+    ) -> KeyRecord:
+        """Record a decider key, signed by the root key. Raises Conflict if already there."""
+        keyring = self._record_key_event(
+            "key.registered", {"key": format_verifier_key(key)}, by, actor
+        )
+        return keyring.state.keys[str(key.key_id)]
+
+    def revoke_key(
+        self, key_id: KeyId, *, by: SigningKey, reason: str | None = None, actor: str | None = None
+    ) -> KeyRecord:
+        """Revoke a decider key from now on, signed by the root key."""
+        data = {"key_id": str(key_id)}
+        if reason:
+            data["reason"] = reason
+        keyring = self._record_key_event("key.revoked", data, by, actor)
+        return keyring.state.keys[str(key_id)]
+
+    def publish_rules(
+        self,
+        toml_text: str,
+        *,
+        by: SigningKey,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> PublishedRules:
+        """Publish a rule set (TOML) as a root-signed ``rules.published`` event.
+
+        Decisions that occur from its ``effective_from`` on are judged by it. Raises
+        InvalidDecision (bad TOML), Conflict (version already published, or effective_from
+        before now: rule sets never apply retroactively), KeyRejected (not the root key).
+        """
+        published = parse_rules(toml_text)
+        data = {
+            "version": published.rules.version,
+            "sha256": published.sha256,
+            "effective_from": format_timestamp(published.effective_from),
+            "toml": toml_text,
+        }
+        self._record_key_event("rules.published", data, by, actor, now)
+        return published
+
+    def rule_book(self) -> RuleBook:
+        """Every rule set published in this ledger, over this ledger's default rules."""
+        book = self._keyring().state.rule_book
+        return RuleBook(book.published, self.rules)
+
+    def keys(self) -> list[KeyInfo]:
+        """The root key and every decider key with its state."""
+        state = self._keyring().state
+        assert state.root_key is not None
+        root_name, root_id = state.root_key.split("+", 2)[:2]
+        infos = [
+            KeyInfo(
+                root_id,
+                root_name,
+                "root",
+                "active",
+                state.root_key,
+                _ts(state.initialised_at),
+                None,
+            )
+        ]
+        for record in state.keys.values():
+            infos.append(
+                KeyInfo(
+                    record.key_id,
+                    record.name,
+                    "decider",
+                    record.state,
+                    record.verifier_key,
+                    _ts(record.registered_at),
+                    _ts(record.revoked_at),
+                )
+            )
+        return infos
+
+    # -- decisions ----------------------------------------------------------------------------
+    def append(
+        self,
+        documents: Iterable[object] | Iterable[Record],
+        *,
+        signer: SigningKey,
+        now: datetime | None = None,
+    ) -> list[AppendOutcome]:
+        """Append decisions all-or-nothing (see trustledger.app.append).
+
+        ``documents`` are decision dicts (numbered from 1) or ``Record`` values. Raises
+        BatchRejected listing every invalid record, KeyRejected, Conflict.
+        """
+        records = [
+            item if isinstance(item, Record) else Record(number, item)
+            for number, item in enumerate(documents, start=1)
+        ]
+        return append_records(
+            self.app,
+            self.store,
+            self._shop_states,
+            records,
+            signer=signer,
+            rules=self.rules,
+            now=now,
+        )
+
+    def log(
+        self,
+        *,
+        shop_id: str | None = None,
+        after: int = 0,
+        limit: int | None = None,
+        reveal_personal: bool = False,
+    ) -> Iterator[LogEntry]:
+        """Recorded entries in order, optionally of one shop; personal data stays sealed
+        unless ``reveal_personal`` (then decrypted where the subject is not erased)."""
+        if shop_id is not None:
+            entries: Iterable[Any] = self.store.events_of(shop_aggregate_id(shop_id))
+        else:
+            entries = self.store.iter_entries(after=after)
+        count = 0
+        for entry in entries:
+            if limit is not None and count >= limit:
+                return
+            envelope = parse_state(entry.state)
+            state = json.loads(entry.state)
+            document = json.loads(envelope.payload)
+            personal = document.get("personal")
+            if reveal_personal and isinstance(personal, dict) and is_sealed(personal):
+                key = self.store.subject_keys([personal["subject_id"]]).get(personal["subject_id"])
+                document["personal"] = (
+                    open_personal(personal, key=key, decision_id=document["decision_id"])
+                    if key
+                    else {"subject_id": personal["subject_id"], "erased": True}
+                )
+            timestamp = state.get("timestamp")
+            recorded_at = timestamp.get("_data_") if isinstance(timestamp, dict) else None
+            yield LogEntry(
+                entry.position,
+                entry.notification_id,
+                document.get("decision_id"),
+                document.get("type", "?"),
+                document.get("shop_id"),
+                document.get("occurred_at"),
+                recorded_at,
+                str(envelope.key_id),
+                document,
+            )
+            count += 1  # noqa: SIM113 (entries are read lazily; enumerate would count skipped)
+
+    def size(self) -> int:
+        """How many entries the ledger holds (its chain's length)."""
+        head = self.store.chain_head()
+        return head.size if head is not None else 0
+
+    def erase(self, subject_id: str) -> bool:
+        """Destroy a subject's key: its personal data becomes unreadable for good.
+
+        Returns False when it was already erased; raises NotFound for an unknown subject.
+        """
+        return self.store.erase_subject(subject_id)
+
+    def verify(
+        self,
+        *,
+        trusted_keys: Sequence[VerifierKey],
+        workers: int | None = None,
+        progress: Progress | None = None,
+        checkpoints: Sequence[tuple[str, bytes]] = (),
+        witnesses: Sequence[CosignerKey] = (),
+        quorum: int = 0,
+    ) -> VerifyReport:
+        """Verify the whole ledger with public keys only; see trustledger.app.verification.
+
+        ``checkpoints`` (name, signed note) held by the auditor must be extended by the log.
+        """
+        return verify_store(
+            self.store.url,
+            trusted_keys=trusted_keys,
+            workers=workers,
+            progress=progress,
+            checkpoints=checkpoints,
+            witnesses=witnesses,
+            quorum=quorum,
+        )
+
+
+def _ts(value: datetime | None) -> str | None:
+    from trustledger.domain.timefmt import format_timestamp
+
+    return format_timestamp(value) if value is not None else None
+
+
+__all__ = ["AppendOutcome", "KeyInfo", "Ledger", "LogEntry", "TrustledgerError", "VerifyReport"]

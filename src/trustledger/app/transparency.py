@@ -1,0 +1,274 @@
+"""The verifiable log's use cases: sign checkpoints, prove inclusion and consistency, check
+the checkpoints an auditor holds against the log.
+
+The log key signs checkpoints only. It is *not* registered in the ledger's keyring (which
+holds the root and the decider keys): auditors pin it out of band next to the root key,
+and give both as trusted keys. A checkpoint is signed only when the tree it names is
+consistent with the checkpoint signed before it (C2SP tlog-checkpoint, "Signatures").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trustledger.errors import NotFound, UsageError, VerificationFailed
+from trustledger.ledger.chain import encode_entry, leaf_hash
+from trustledger.ledger.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    add_signatures,
+    open_checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from trustledger.ledger.cosignature import CosignerKey, verify_cosignature_quorum
+from trustledger.ledger.keys import SigningKey
+from trustledger.ledger.merkle import NodeReader, consistency_plan, inclusion_plan, materialise
+from trustledger.ledger.merkle import root_hash as merkle_root
+from trustledger.ledger.note import (
+    Note,
+    NoteVerifier,
+    format_note,
+    parse_note,
+    parse_signature_line,
+)
+from trustledger.ledger.proof import (
+    ConsistencyProof,
+    InclusionProof,
+    ProofFailed,
+    format_consistency_proof,
+    format_inclusion_proof,
+    parse_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+from trustledger.storage.base import Store, StoredCheckpoint
+
+
+def tree_head(store: Store) -> tuple[int, bytes]:
+    """(size, RFC 9162 root) of the stored tree, from stored nodes."""
+    head = store.chain_head()
+    size = head.size if head is not None else 0
+    return size, merkle_root(size, store.merkle_nodes)
+
+
+def _body(stored: StoredCheckpoint) -> Checkpoint:
+    return parse_checkpoint(parse_note(stored.note).text)
+
+
+def note_with_cosignatures(store: Store, stored: StoredCheckpoint) -> bytes:
+    """The checkpoint's signed note with every cosignature line stored for it."""
+    note = parse_note(stored.note)
+    lines = [parse_signature_line(line) for line in store.cosignatures(stored.id)]
+    return format_note(add_signatures(note, lines))
+
+
+def create_checkpoint(store: Store, key: SigningKey, *, origin: str | None = None) -> bytes:
+    """Sign the current tree head with the log key, record it, and return its note.
+
+    Refuses (ProofFailed, exit 1) when the stored tree is not consistent with the last
+    checkpoint signed: a log never signs two inconsistent checkpoints. When the tree has
+    not grown, the last checkpoint is returned again, with its cosignatures.
+    """
+    size, root = tree_head(store)
+    latest = store.latest_checkpoint()
+    if latest is not None:
+        previous = _body(latest)
+        if previous.size > size:
+            raise VerificationFailed(
+                f"the log has {size} entries but its last checkpoint was signed at size "
+                f"{previous.size}: entries were removed; refusing to sign"
+            )
+        proof = materialise(consistency_plan(previous.size, size), store.merkle_nodes)
+        try:
+            verify_consistency(
+                size1=previous.size, size2=size, proof=proof, root1=previous.root_hash, root2=root
+            )
+        except ProofFailed as exc:
+            raise ProofFailed(
+                f"the log is not consistent with its last checkpoint (size {previous.size}): "
+                f"{exc}; refusing to sign"
+            ) from exc
+        origin = origin or previous.origin
+        if previous.size == size and previous.origin == origin:
+            return note_with_cosignatures(store, latest)
+    checkpoint = Checkpoint(origin or key.name, size, root)
+    note = sign_checkpoint(checkpoint, key)
+    store.add_checkpoint(size, root, note, after=latest.id if latest else None)
+    return note
+
+
+def latest_checkpoint(store: Store) -> StoredCheckpoint:
+    """The last signed checkpoint; NotFound when there is none yet."""
+    latest = store.latest_checkpoint()
+    if latest is None:
+        raise NotFound("the log has no checkpoint yet: run `trustledger checkpoint --key LOG.key`")
+    return latest
+
+
+def attach_cosignatures(store: Store, cosigned: bytes) -> int:
+    """Store the signature lines of a cosigned copy of one of the log's checkpoints.
+
+    Returns how many lines were new. Lines are stored as given: they are checked by
+    whoever trusts the witness (``verify --witness-key``). Raises NotFound when the body is
+    not one the log signed.
+    """
+    note = parse_note(cosigned)
+    for stored in reversed(store.checkpoints()):
+        own = parse_note(stored.note)
+        if own.text == note.text:
+            from trustledger.ledger.note import format_signature_line
+
+            new = [format_signature_line(s)[:-1] for s in note.signatures
+                   if s not in own.signatures]  # fmt: skip
+            return store.add_cosignatures(stored.id, new)
+    raise NotFound("the log never signed this checkpoint")
+
+
+def prove_inclusion(store: Store, decision_id: str) -> bytes:
+    """A c2sp.org/tlog-proof@v1 of a decision in the latest checkpoint; its ``extra`` is
+    the entry's bytes (docs/FORMAT.md §6). Raises NotFound."""
+    found = store.find_decisions([decision_id]).get(decision_id)
+    if found is None:
+        raise NotFound(f"no decision {decision_id} in this ledger")
+    stored = latest_checkpoint(store)
+    size = _body(stored).size
+    if found.position >= size:
+        raise NotFound(
+            f"decision {decision_id} (position {found.position}) is newer than the latest "
+            f"checkpoint (size {size}): run `trustledger checkpoint` first"
+        )
+    entries = list(store.iter_entries(after=found.notification_id - 1, up_to=found.notification_id))
+    if len(entries) != 1:
+        raise NotFound(f"decision {decision_id}: its entry is missing")
+    entry = entries[0]
+    data = encode_entry(entry.originator_id, entry.originator_version, entry.topic, entry.state)
+    hashes = materialise(inclusion_plan(found.position, size), store.merkle_nodes)
+    proof = InclusionProof(found.position, tuple(hashes), note_with_cosignatures(store, stored),
+                           data)  # fmt: skip
+    return format_inclusion_proof(proof)
+
+
+def prove_consistency(store: Store, old: bytes) -> bytes:
+    """A consistency proof from the checkpoint ``old`` (a signed note; its signatures are
+    not checked here) to the latest checkpoint. Raises ProofFailed when the log does not
+    extend ``old``, NotFound when there is no checkpoint."""
+    previous = parse_checkpoint(parse_note(old).text)
+    stored = latest_checkpoint(store)
+    latest = _body(stored)
+    if previous.size > latest.size:
+        raise VerificationFailed(
+            f"the checkpoint given has size {previous.size}, larger than the log's latest "
+            f"({latest.size}): the log lost entries or that checkpoint is not of this log"
+        )
+    hashes = materialise(consistency_plan(previous.size, latest.size), store.merkle_nodes)
+    verify_consistency(size1=previous.size, size2=latest.size, proof=hashes,
+                       root1=previous.root_hash, root2=latest.root_hash)  # fmt: skip
+    proof = ConsistencyProof(previous.size, tuple(hashes), note_with_cosignatures(store, stored))
+    return format_consistency_proof(proof)
+
+
+@dataclass(frozen=True)
+class HeldCheckpoint:
+    """A checkpoint an auditor keeps (a file), opened and checked against the policy."""
+
+    source: str
+    signed: SignedCheckpoint
+
+
+def open_held_checkpoints(
+    held: Sequence[tuple[str, bytes]],
+    *,
+    log_keys: Sequence[NoteVerifier],
+    witnesses: Sequence[CosignerKey],
+    quorum: int,
+) -> list[HeldCheckpoint]:
+    """Open each (name, bytes) checkpoint with the trusted log keys and check the witness
+    quorum; then refuse a split view: two checkpoints of one log and size with different
+    roots (T7). Raises VerificationFailed naming the checkpoint."""
+    if quorum > len(witnesses):
+        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    opened: list[HeldCheckpoint] = []
+    for source, data in held:
+        try:
+            signed = open_checkpoint(data, log_keys=log_keys)
+            if quorum:
+                verify_cosignature_quorum(signed.note, witnesses=witnesses, quorum=quorum)
+        except VerificationFailed as exc:
+            raise type(exc)(f"checkpoint {source}: {exc}") from exc
+        opened.append(HeldCheckpoint(source, signed))
+    seen: dict[tuple[str, int], HeldCheckpoint] = {}
+    for item in opened:
+        cp = item.signed.checkpoint
+        other = seen.setdefault((cp.origin, cp.size), item)
+        if other.signed.checkpoint.root_hash != cp.root_hash:
+            raise VerificationFailed(
+                f"split view: checkpoints {other.source} and {item.source} both sign size "
+                f"{cp.size} of {cp.origin!r} with different roots "
+                f"({other.signed.checkpoint.root_hash.hex()} and {cp.root_hash.hex()})"
+            )
+    return opened
+
+
+def check_extends(
+    held: Sequence[HeldCheckpoint], *, size: int, root: bytes, read_nodes: NodeReader
+) -> None:
+    """Check that the verified tree (``size`` leaves, recomputed ``root``) extends every
+    held checkpoint: a larger checkpoint means a truncated tail (T5); a different root at
+    the same size, or a consistency proof that fails, rewritten history (T6).
+    Raises VerificationFailed."""
+    for item in held:
+        cp = item.signed.checkpoint
+        if cp.size > size:
+            raise VerificationFailed(
+                f"checkpoint {item.source} signs {cp.size} entries but the log has only {size}: "
+                "the tail was truncated (or the log rolled back)"
+            )
+        try:
+            proof = materialise(consistency_plan(cp.size, size), read_nodes) if cp.size else []
+            verify_consistency(size1=cp.size, size2=size, proof=proof, root1=cp.root_hash,
+                               root2=root)  # fmt: skip
+        except (ProofFailed, NotFound) as exc:
+            raise VerificationFailed(
+                f"the log does not extend checkpoint {item.source} (size {cp.size}): history "
+                f"was rewritten: {exc}"
+            ) from exc
+
+
+def note_of(data: bytes) -> Note:
+    """Parse a signed note (for rendering)."""
+    return parse_note(data)
+
+
+@dataclass(frozen=True)
+class ProvenEntry:
+    """What ``verify_proof_file`` established: this entry is leaf ``index`` of the signed
+    checkpoint (and the witnesses' quorum cosigned it)."""
+
+    checkpoint: Checkpoint
+    index: int
+    entry: bytes
+
+
+def verify_proof_file(
+    data: bytes,
+    *,
+    log_keys: Sequence[NoteVerifier],
+    witnesses: Sequence[CosignerKey] = (),
+    quorum: int = 0,
+) -> ProvenEntry:
+    """Verify a tlog-proof made by ``prove inclusion``, offline: the checkpoint's log
+    signature and witness quorum, then the entry's inclusion (RFC 9162 §2.1.3.2).
+    Raises VerificationFailed (ProofFailed)."""
+    proof = parse_inclusion_proof(data)
+    if proof.extra is None:
+        raise ProofFailed("the proof carries no entry (no extra line)")
+    [held] = open_held_checkpoints(
+        [("in the proof", proof.checkpoint)], log_keys=log_keys, witnesses=witnesses,
+        quorum=quorum,
+    )  # fmt: skip
+    cp = held.signed.checkpoint
+    verify_inclusion(index=proof.index, size=cp.size, leaf_hash=leaf_hash(proof.extra),
+                     proof=proof.hashes, root=cp.root_hash)  # fmt: skip
+    return ProvenEntry(cp, proof.index, proof.extra)

@@ -1,0 +1,274 @@
+"""Verifying a whole ledger in a store: keyring first, then every entry, in parallel.
+
+The entries are split into ranges of notification ids; each range is verified by a worker
+process that opens the store itself (nothing but range bounds crosses the process
+boundary on the way in), so memory stays constant however long the log is. The ranges are
+then stitched in order: each must start at the position after the previous one ended and
+chain onto the chain hash the previous one ended with, which makes the parallel check
+exactly as strong as a sequential walk (docs/AUDITOR.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from trustledger.errors import NotFound, VerificationFailed
+from trustledger.ledger.chain import (
+    GENESIS_CHAIN_HASH,
+    MalformedEntry,
+    StoredEntry,
+    encode_entry,
+    leaf_hash,
+)
+from trustledger.ledger.cosignature import CosignerKey
+from trustledger.ledger.keys import VerifierKey
+from trustledger.ledger.merkle import CompactRange
+from trustledger.ledger.verify import (
+    Failure,
+    Keyring,
+    LedgerNotIntact,
+    RangeResult,
+    build_keyring,
+    verify_entries,
+)
+from trustledger.storage import open_store
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What verification checked, and the first failure if there was one."""
+
+    url: str
+    entries: int
+    key_events: int
+    decider_keys: int
+    redacted: int
+    root_key: str | None
+    head_chain_hash: str | None
+    workers: int
+    failure: Failure | None
+    root_hash: str | None = None  # RFC 9162 root recomputed from the entries
+    checkpoints: int = 0  # held checkpoints the log was shown to extend
+
+    @property
+    def intact(self) -> bool:
+        return self.failure is None
+
+
+def _with_leaves(entries: Iterable[StoredEntry], tree: CompactRange) -> Iterator[StoredEntry]:
+    # The Merkle tree over the same leaves (RFC 9162 §2.1.1), recomputed as entries pass.
+    for entry in entries:
+        tree.append_leaf(
+            leaf_hash(
+                encode_entry(
+                    entry.originator_id, entry.originator_version, entry.topic, entry.state
+                )
+            )
+        )
+        yield entry
+
+
+def _verify_range(
+    url: str, after: int, up_to: int, keyring: Keyring, erased: frozenset[str]
+) -> tuple[RangeResult, CompactRange]:
+    """Worker: verify the entries with notification id in (after, up_to]; also returns the
+    compact Merkle range of their leaves, for the root."""
+    store = open_store(url, read_only=True)
+    try:
+        before = store.entry_before(after + 1)
+        if before is None or before.position is None or before.chain_hash is None:
+            previous = (GENESIS_CHAIN_HASH, -1, 0)
+        else:
+            previous = (before.chain_hash, before.position, before.notification_id)
+        tree = CompactRange(previous[1] + 1, previous[1] + 1)
+        result = verify_entries(
+            _with_leaves(store.iter_entries(after=after, up_to=up_to), tree),
+            keyring=keyring,
+            previous_chain_hash=previous[0],
+            previous_position=previous[1],
+            previous_notification_id=previous[2],
+            erased_subjects=erased,
+        )
+        return result, tree
+    finally:
+        store.close()
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def verify_store(
+    url: str,
+    *,
+    trusted_keys: Sequence[VerifierKey],
+    workers: int | None = None,
+    progress: Progress | None = None,
+    range_size: int = 20_000,
+    checkpoints: Sequence[tuple[str, bytes]] = (),
+    witnesses: Sequence[CosignerKey] = (),
+    quorum: int = 0,
+) -> VerifyReport:
+    """Verify every entry of the ledger at ``url`` against pinned root keys.
+
+    Returns a report (``failure`` set when the ledger is not intact). Raises UsageError
+    without trusted keys, NotFound when there is no ledger, StorageUnavailable when the
+    store cannot be read.
+
+    ``checkpoints`` are (name, signed note) pairs the auditor holds: each must be signed by
+    a trusted key (the log key), cosigned by ``quorum`` of ``witnesses``, and extended by
+    the verified log (T5 T6 T7); a failure is reported with check ``checkpoint``.
+    """
+    store = open_store(url, read_only=True)
+    try:
+        if not store.exists():
+            raise NotFound(f"no ledger at {url}")
+        try:
+            key_entries = store.key_entries()
+        except MalformedEntry as exc:
+            malformed = Failure("chain", str(exc), None, exc.notification_id)
+            return VerifyReport(url, 0, 0, 0, 0, None, None, 1, malformed)
+        erased = store.erased_subjects()
+        low, high = store.notification_bounds()
+        head = store.chain_head()
+    finally:
+        store.close()
+
+    def report(
+        entries: int,
+        redacted: int,
+        failure: Failure | None,
+        keyring: Keyring | None,
+        head_hash: bytes | None,
+        used: int,
+    ) -> VerifyReport:
+        from trustledger.ledger.keys import format_verifier_key
+
+        return VerifyReport(
+            url,
+            entries,
+            len(key_entries),
+            len(keyring.deciders) if keyring else 0,
+            redacted,
+            format_verifier_key(keyring.root) if keyring else None,
+            head_hash.hex() if head_hash else None,
+            used,
+            failure,
+        )
+
+    try:
+        keyring = build_keyring(key_entries, trusted_roots=trusted_keys)
+    except LedgerNotIntact as exc:
+        return report(0, 0, exc.failure, None, None, 1)
+
+    ranges = [(start, min(start + range_size, high)) for start in range(low - 1, high, range_size)]
+    used = workers or default_workers()
+    if high - low < range_size or used == 1:
+        used = 1
+        results = (_verify_range(url, a, b, keyring, erased) for a, b in ranges)
+        outcome = _stitch(results, progress)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
+            outcome = _stitch(_bounded_map(pool, ranges, keyring, erased, url, used * 2), progress)
+    entries, redacted, failure, last_position, last_chain, tree = outcome
+    if failure is None and head is not None and head.size != last_position + 1:
+        failure = Failure(
+            "sequence",
+            f"the chain has {head.size} rows but only {last_position + 1} chained events: "
+            "events were removed from the end",
+            head.size - 1,
+            head.notification_id,
+        )
+    root = tree.root() if failure is None else None
+    if failure is None and checkpoints:
+        from trustledger.app.transparency import check_extends, open_held_checkpoints
+
+        store = open_store(url, read_only=True)
+        try:
+            held = open_held_checkpoints(
+                checkpoints, log_keys=trusted_keys, witnesses=witnesses, quorum=quorum
+            )
+            assert root is not None
+            check_extends(held, size=tree.end, root=root, read_nodes=store.merkle_nodes)
+        except VerificationFailed as exc:
+            failure = Failure("checkpoint", str(exc))
+        finally:
+            store.close()
+    # A failed walk has no verified head: report none rather than the last hash it reached.
+    base = report(
+        entries, redacted, failure, keyring, last_chain if failure is None else None, used
+    )
+    return dataclasses.replace(
+        base,
+        root_hash=root.hex() if root is not None and failure is None else None,
+        checkpoints=len(checkpoints) if failure is None else 0,
+    )
+
+
+def _bounded_map(
+    pool: ProcessPoolExecutor,
+    ranges: list[tuple[int, int]],
+    keyring: Keyring,
+    erased: frozenset[str],
+    url: str,
+    window: int,
+) -> Iterator[tuple[RangeResult, CompactRange]]:
+    # At most `window` ranges in flight: results are consumed in order, memory stays flat.
+    pending: deque[Future[tuple[RangeResult, CompactRange]]] = deque()
+    queue = iter(ranges)
+    for after, up_to in queue:
+        pending.append(pool.submit(_verify_range, url, after, up_to, keyring, erased))
+        if len(pending) >= window:
+            break
+    while pending:
+        result = pending.popleft().result()
+        for after, up_to in queue:
+            pending.append(pool.submit(_verify_range, url, after, up_to, keyring, erased))
+            break
+        yield result
+        if result[0].failure is not None:
+            for future in pending:
+                future.cancel()
+            return
+
+
+def _stitch(
+    results: Iterable[tuple[RangeResult, CompactRange]], progress: Progress | None
+) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
+    entries = redacted = 0
+    last_position = -1
+    last_chain: bytes | None = GENESIS_CHAIN_HASH
+    tree = CompactRange()
+    for result, part in results:
+        if result.entries and (
+            result.first_position != last_position + 1 or result.previous_chain_hash != last_chain
+        ):
+            failure = Failure(
+                "chain",
+                f"entry does not chain onto position {last_position}"
+                if result.first_position == last_position + 1
+                else f"expected position {last_position + 1}, found {result.first_position}",
+                result.first_position,
+            )
+            return entries, redacted, failure, last_position, last_chain, tree
+        entries += result.entries
+        redacted += result.redacted
+        if progress is not None:
+            progress(result.entries)
+        if result.failure is not None:
+            return entries, redacted, result.failure, last_position, last_chain, tree
+        tree.extend(part)
+        if result.entries:
+            assert result.last_position is not None
+            last_position = result.last_position
+            last_chain = result.last_chain_hash
+    return entries, redacted, None, last_position, last_chain if entries else None, tree
