@@ -1,0 +1,1 @@
+"""Shop standings read models (see issue: projections)."""

@@ -1,0 +1,172 @@
+"""Keeping the standings view: eventsourcing's projection, driven in batches.
+
+``StandingsProjection`` is an eventsourcing ``Projection`` whose view is a ``StandingsView``
+(a ``TrackingRecorder``). Its ``process_batch`` reduces many events to facts and records them
+with ONE tracking record, the notification id of the batch's last event, in the same
+transaction as the rows: an event is applied exactly once, and a crash loses at most the
+batch in flight, after which ``catch_up`` resumes from the recorded position.
+
+SQLite's recorder has no subscriptions, so ``catch_up`` pages through the notification log
+(``select_notifications``) itself and ``follow`` repeats it; the unit of work is the same
+either way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.projection import Projection
+
+from trustledger.app.application import LedgerApplication
+from trustledger.errors import StorageUnavailable
+from trustledger.storage import Store
+from trustledger.storage.views import FactRow, RuleSetRow, StandingsView, open_standings_view
+from trustledger_projections.facts import fact_of_document, rule_set_of_document
+
+__all__ = ["CatchUp", "StandingsProjection", "catch_up", "follow", "rebuild"]
+
+DEFAULT_BATCH = 5_000
+
+#: Called after each committed batch with (last notification id applied, ledger head).
+Progress = Callable[[int, int], None]
+
+
+class StandingsProjection(Projection[StandingsView]):
+    """Reduces ledger events to standings facts in the view."""
+
+    name = "standings"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """One event, one transaction (eventsourcing's runner calls this)."""
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:
+        """Record the facts of many events and the last one's tracking, atomically."""
+        if not items:
+            return
+        facts: list[FactRow] = []
+        rule_sets: list[RuleSetRow] = []
+        for domain_event, tracking in items:
+            payload = getattr(domain_event, "payload", None)
+            if not isinstance(payload, str):
+                continue  # not a trustledger entry: nothing to reduce, still tracked
+            document = json.loads(payload)
+            fact = fact_of_document(document, tracking.notification_id)
+            if fact is not None:
+                facts.append(fact)
+                continue
+            rule_set = rule_set_of_document(document, tracking.notification_id)
+            if rule_set is not None:
+                rule_sets.append(rule_set)
+        self.view.record(facts, rule_sets, items[-1][1])
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What one catch-up did."""
+
+    applied: int  # events applied by this call
+    position: int  # notification id the view has reached
+    head: int  # the ledger's last notification id when the call started
+
+
+def catch_up(
+    store: Store,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    max_batches: int | None = None,
+    up_to: int | None = None,
+    _reset: bool = False,
+) -> CatchUp:
+    """Apply every event after the view's tracking position, ``batch_size`` per transaction.
+
+    Safe to repeat and to interrupt: each batch commits with its tracking record.
+    ``max_batches`` stops early, ``up_to`` stops at that notification id (tests,
+    benchmarks). Raises StorageUnavailable / NotFound.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    app = LedgerApplication(store)
+    view = open_standings_view(store)
+    try:
+        view.create_table()
+        if _reset:
+            view.reset()
+        projection = StandingsProjection(view)
+        start = view.max_tracking_id(app.name) or 0
+        head = app.recorder.max_notification_id() or 0
+        if up_to is not None:
+            head = min(head, up_to)
+        recorder: Any = app.recorder
+        applied = batches = 0
+        position = start
+        while position < head and (max_batches is None or batches < max_batches):
+            notifications = recorder.select_notifications(
+                start=position, limit=batch_size, stop=head, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            items = [
+                (app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications
+            ]
+            projection.process_batch(items)
+            position = notifications[-1].id
+            applied += len(notifications)
+            batches += 1
+            if progress is not None:
+                progress(position, head)
+        return CatchUp(applied, position, head)
+    finally:
+        view.close()
+        app.close()
+
+
+def rebuild(
+    store: Store,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    max_batches: int | None = None,
+) -> CatchUp:
+    """Empty the view and apply the whole ledger from position 0.
+
+    If interrupted, ``catch_up`` continues from the last committed batch.
+    """
+    return catch_up(
+        store, batch_size=batch_size, progress=progress, max_batches=max_batches, _reset=True
+    )
+
+
+def follow(
+    store: Store,
+    *,
+    interval: float = 1.0,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    on_catch_up: Callable[[CatchUp], None] | None = None,
+) -> None:
+    """Catch up, then catch up again whenever the store signals an append (PostgreSQL:
+    LISTEN/NOTIFY) or ``interval`` seconds pass, until ``stop`` is set (or KeyboardInterrupt).
+
+    A store that becomes unreachable (a server restart, a failover) is retried every second
+    (at most ``interval``); the view's tracking record says where to resume, so nothing is
+    skipped or applied twice.
+    """
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            result = catch_up(store, batch_size=batch_size, progress=progress)
+        except (StorageUnavailable, PersistenceError):
+            if stop.wait(min(interval, 1.0)):
+                return
+            continue
+        if on_catch_up is not None:
+            on_catch_up(result)
+        store.wait_for_append(interval, stop)

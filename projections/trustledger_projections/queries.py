@@ -1,0 +1,75 @@
+"""The read use cases the CLI calls: one function each, opening what they need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from trustledger.app.ledger import Ledger
+from trustledger.domain.rules import PublishedRules
+from trustledger.storage.views import open_standings_view
+from trustledger_projections.report import (
+    LogSource,
+    Source,
+    StandingsReport,
+    ViewSource,
+    build_report,
+    shop_standing,
+)
+
+__all__ = ["Answer", "report_standings", "rules_in_force", "standing_of"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A result with how far behind the ledger the view was (0 when read from the log)."""
+
+    value: Any
+    behind: int
+
+
+@contextmanager
+def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, int]]:
+    if at_position is not None:
+        yield LogSource(ledger.store, at_position), 0
+        return
+    view = open_standings_view(ledger.store)
+    try:
+        source = ViewSource(view)
+        head = ledger.store.notification_bounds()[1]
+        tracked = source.tracking_id() if view.exists() else 0
+        if not view.exists():
+            from trustledger.errors import NotFound
+
+            raise NotFound(
+                f"the standings view of {ledger.store.url} is not built: run "
+                "`trustledger projections rebuild` (or pass --at-position to read the log)"
+            )
+        yield source, max(0, head - tracked)
+    finally:
+        view.close()
+
+
+def standing_of(url: str, shop_id: str, *, at: datetime, at_position: int | None = None) -> Answer:
+    """A shop's standing at ``at``: from the view, or replayed from the log up to a position.
+
+    Raises NotFound (no ledger, view not built, shop not registered by then).
+    """
+    with Ledger.open(url, read_only=True) as ledger, _source(ledger, at_position) as (src, lag):
+        return Answer(shop_standing(src, shop_id, at=at, default_rules=ledger.rules), lag)
+
+
+def report_standings(url: str, *, at: datetime, at_position: int | None = None) -> Answer:
+    """Every shop's standing at ``at`` (an ``Answer`` holding a ``StandingsReport``)."""
+    with Ledger.open(url, read_only=True) as ledger, _source(ledger, at_position) as (src, lag):
+        report: StandingsReport = build_report(src, at=at, default_rules=ledger.rules)
+        return Answer(report, lag)
+
+
+def rules_in_force(url: str, *, at: datetime) -> PublishedRules:
+    """The rule set in force at ``at``, as published in the ledger (or the defaults)."""
+    with Ledger.open(url, read_only=True) as ledger:
+        return ledger.rule_book().in_force_published(at)
