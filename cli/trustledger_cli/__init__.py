@@ -1,0 +1,1 @@
+"""The trustledger command line: a thin click layer over trustledger.app."""

@@ -1,0 +1,116 @@
+"""What every trustledger command shares: options, output, passphrases, error mapping."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trustledger.app import load_signing_key
+from trustledger.app.keyfiles import PASSPHRASE_ENV, passphrase_from_env
+from trustledger.errors import BatchRejected, TrustledgerError, UsageError
+from trustledger.ledger.keys import SigningKey
+from trustledger.storage.url import DEFAULT_URL, ENV_VAR
+
+db_option = click.option(
+    "--db",
+    "db",
+    envvar=ENV_VAR,
+    default=DEFAULT_URL,
+    show_default=True,
+    metavar="URL",
+    help=f"Store URL: sqlite:///relative.db, sqlite:////absolute.db, "
+    f"postgresql://user@host/db[?schema=NAME] (env {ENV_VAR}).",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."
+)
+
+
+def note(message: str) -> None:
+    """Something for people: always stderr, so stdout stays a clean document."""
+    click.echo(message, err=True)
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    try:
+        yield
+    except TrustledgerError as exc:
+        if isinstance(exc, BatchRejected):
+            for line, decision_id, reason in exc.problems:
+                where = f"line {line}" + (f" (decision {decision_id})" if decision_id else "")
+                click.echo(f"trustledger: {where}: {reason}", err=True)
+        click.echo(f"trustledger: error: {exc}", err=True)
+        if debug:
+            traceback.print_exc()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("trustledger: interrupted", err=True)
+        sys.exit(130)
+
+
+def passphrase_prompt(confirm: bool = False) -> Callable[[], bytes]:
+    def source() -> bytes:
+        from_env = passphrase_from_env()
+        if from_env is not None:
+            return from_env
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"a passphrase is needed: set {PASSPHRASE_ENV} (no terminal to prompt on)"
+            )
+        value: str = click.prompt(
+            "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        return value.encode()
+
+    return source
+
+
+def signing_key(path: str) -> SigningKey:
+    return load_signing_key(Path(path), passphrase_prompt())
+
+
+class Command(click.Command):
+    """Runs the callback inside the error reporter, so every command maps errors alike."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.find_root().params.get("debug"))
+        with reported_errors(debug):
+            try:
+                return super().invoke(ctx)
+            except (
+                TrustledgerError,
+                KeyboardInterrupt,
+                click.exceptions.Exit,
+                click.ClickException,
+                click.exceptions.Abort,
+            ):
+                raise
+            except Exception as exc:  # a bug: say so, exit 70, traceback only with --debug
+                if debug:
+                    traceback.print_exc()
+                click.echo(
+                    f"trustledger: internal error (a bug, please report it): "
+                    f"{type(exc).__name__}: {exc}; rerun with --debug for the traceback",
+                    err=True,
+                )
+                sys.exit(70)
+
+
+class Group(click.Group):
+    command_class = Command

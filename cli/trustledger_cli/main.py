@@ -1,0 +1,418 @@
+"""The ``trustledger`` command: parse → call one library function → render.
+
+Every command's docstring is its ``--help`` and ends with an example. Errors print one
+line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from trustledger.app import (
+    Ledger,
+    generate_key_files,
+    load_verifier_key,
+    read_records,
+)
+from trustledger.errors import UsageError
+from trustledger.ledger.keys import KeyId, format_verifier_key
+from trustledger_cli.common import (
+    Group,
+    count,
+    db_option,
+    emit_json,
+    json_option,
+    note,
+    passphrase_prompt,
+    signing_key,
+)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="trustledger")
+def main(debug: bool) -> None:
+    """trustledger: a signed, hash-chained ledger of enforcement decisions about shops.
+
+    Enforcement tooling appends decisions; auditors verify them with public keys only.
+    The store is a SQLite file by default (./trustledger.db); pick another with --db or
+    TRUSTLEDGER_DB. Private keys are encrypted; the passphrase comes from
+    TRUSTLEDGER_KEY_PASSPHRASE or a prompt.
+
+    \b
+    Example:
+      trustledger keys generate root --out keys/
+      trustledger init --root-key keys/root.key
+      trustledger verify --trusted-key keys/root.pub
+    """
+
+
+# -- keys -------------------------------------------------------------------------------------
+@main.group(cls=Group)
+def keys() -> None:
+    """Generate, register, list and revoke signing keys.
+
+    \b
+    Example:
+      trustledger keys generate bot-1 --out keys/
+      trustledger keys register keys/bot-1.pub --by keys/root.key
+    """
+
+
+@keys.command("generate")
+@click.argument("name")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for NAME.key and NAME.pub.",
+)
+@json_option
+def keys_generate(name: str, out_dir: str, as_json: bool) -> None:
+    """Create an Ed25519 key pair: DIR/NAME.key (encrypted) and DIR/NAME.pub.
+
+    The private key is encrypted with the passphrase from TRUSTLEDGER_KEY_PASSPHRASE (or
+    a prompt). The verifier key (the last line of NAME.pub) is printed on stdout.
+
+    \b
+    Example:
+      TRUSTLEDGER_KEY_PASSPHRASE=... trustledger keys generate bot-1 --out keys/
+    """
+    private, public, key = generate_key_files(name, Path(out_dir), passphrase_prompt(True))
+    vkey = format_verifier_key(key.verifier)
+    if as_json:
+        emit_json(
+            {
+                "name": name,
+                "key_id": str(key.key_id),
+                "verifier_key": vkey,
+                "private_key_file": str(private),
+                "public_key_file": str(public),
+            }
+        )
+    else:
+        note(f"wrote {private} (encrypted) and {public}")
+        click.echo(vkey)
+
+
+@keys.command("register")
+@click.argument("public_key", metavar="KEY.pub")
+@click.option("--by", "by", required=True, metavar="ROOT.key", help="The root key file.")
+@click.option("--actor", help="Who authorised the registration (recorded).")
+@db_option
+@json_option
+def keys_register(public_key: str, by: str, actor: str | None, db: str, as_json: bool) -> None:
+    """Register a decider key in the ledger, signed by the root key.
+
+    KEY.pub is a .pub file or an inline verifier key (name+keyid+base64).
+
+    \b
+    Example:
+      trustledger keys register keys/bot-1.pub --by keys/root.key
+    """
+    key = load_verifier_key(public_key)
+    with Ledger.open(db) as ledger:
+        record = ledger.register_key(key, by=signing_key(by), actor=actor)
+    if as_json:
+        emit_json({"key_id": record.key_id, "name": record.name, "state": record.state})
+    else:
+        click.echo(f"registered {record.name} ({record.key_id})")
+
+
+@keys.command("revoke")
+@click.argument("key_id", metavar="KEY_ID")
+@click.option("--by", "by", required=True, metavar="ROOT.key", help="The root key file.")
+@click.option("--reason", help="Why the key is revoked (recorded).")
+@db_option
+@json_option
+def keys_revoke(key_id: str, by: str, reason: str | None, db: str, as_json: bool) -> None:
+    """Revoke a decider key: decisions signed by it are refused from now on.
+
+    KEY_ID is the 8-hex-digit id shown by `keys list`.
+
+    \b
+    Example:
+      trustledger keys revoke 1a2b3c4d --by keys/root.key --reason "laptop lost"
+    """
+    with Ledger.open(db) as ledger:
+        record = ledger.revoke_key(KeyId.parse(key_id), by=signing_key(by), reason=reason)
+    if as_json:
+        emit_json({"key_id": record.key_id, "name": record.name, "state": record.state})
+    else:
+        click.echo(f"revoked {record.name} ({record.key_id})")
+
+
+@keys.command("list")
+@db_option
+@json_option
+def keys_list(db: str, as_json: bool) -> None:
+    """List the root key and every registered decider key with its state.
+
+    \b
+    Example:
+      trustledger keys list --json
+    """
+    with Ledger.open(db, read_only=True) as ledger:
+        infos = ledger.keys()
+    if as_json:
+        emit_json([asdict(info) for info in infos])
+        return
+    for info in infos:
+        revoked = f"  revoked {info.revoked_at}" if info.revoked_at else ""
+        click.echo(f"{info.key_id}  {info.role:<7}  {info.state:<7}  {info.name}{revoked}")
+
+
+# -- ledger -----------------------------------------------------------------------------------
+@main.command()
+@click.option("--root-key", required=True, metavar="ROOT.key", help="The root key to pin.")
+@db_option
+@json_option
+def init(root_key: str, db: str, as_json: bool) -> None:
+    """Create a new ledger with ROOT.key pinned as its root key (idempotent).
+
+    The root key signs only key registrations and revocations; auditors pin its public
+    key (ROOT.pub) and need nothing else.
+
+    \b
+    Example:
+      trustledger init --root-key keys/root.key --db sqlite:///ledger.db
+    """
+    root = signing_key(root_key)
+    ledger, created = Ledger.init(db, root)
+    ledger.close()
+    vkey = format_verifier_key(root.verifier)
+    if as_json:
+        emit_json({"db": db, "created": created, "root_key": vkey})
+    else:
+        note(("initialised " if created else "already initialised: ") + db)
+        click.echo(vkey)
+
+
+@main.command()
+@click.argument("source", metavar="FILE|-")
+@click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@db_option
+@json_option
+def append(source: str, key: str, db: str, as_json: bool) -> None:
+    """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
+
+    The batch is all-or-nothing: any invalid line rejects it, every invalid line is
+    reported with its number, and nothing is written (exit 4). Re-sending a recorded
+    decision is a no-op that answers with its original position. KEY.key must be
+    registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
+    per decision (STATUS is appended or duplicate); the counts go to stderr.
+
+    \b
+    Example:
+      trustledger append --key keys/bot-1.key decisions.jsonl
+    """
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"cannot read {source}: {reason}") from exc
+    signer = signing_key(key)
+    with Ledger.open(db) as ledger:
+        outcomes = ledger.append(read_records(text), signer=signer)
+    appended = [o for o in outcomes if o.status == "appended"]
+    if as_json:
+        emit_json([asdict(o) for o in outcomes])
+    else:
+        for outcome in outcomes:
+            click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
+    note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
+
+
+@main.command()
+@click.option(
+    "--trusted-key",
+    "trusted",
+    multiple=True,
+    required=True,
+    metavar="VKEY|FILE.pub",
+    help="A pinned root verifier key: inline NAME+KEYID+BASE64 or a .pub file (repeatable).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes verifying in parallel (default: every core).",
+)
+@click.option("--bundle", "bundle", metavar="FILE",
+              help="Verify an exported bundle offline instead of a store.")  # fmt: skip
+@click.option("--checkpoint", "held", multiple=True, metavar="FILE",
+              help="A checkpoint you hold: the log must extend it (repeatable).")  # fmt: skip
+@click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY|FILE.pub",
+              help="A trusted witness key (repeatable).")  # fmt: skip
+@click.option("--quorum", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Witness cosignatures each checkpoint needs.")  # fmt: skip
+@click.option("--proof", "proof", metavar="FILE",
+              help="Verify one decision's inclusion proof (prove inclusion) offline.")  # fmt: skip
+@db_option
+@json_option
+def verify(
+    trusted: tuple[str, ...],
+    workers: int | None,
+    bundle: str | None,
+    held: tuple[str, ...],
+    witness_keys: tuple[str, ...],
+    quorum: int,
+    proof: str | None,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Verify every entry with public keys only: chain, signatures, key history, order.
+
+    Exit 0 when intact; exit 1 with the first failure (position, decision id, what)
+    when not. Opens the store read-only. --trusted-key pins the root key and the log key
+    (give both). Checkpoints you hold (--checkpoint) must be extended by the log: a
+    truncated tail, rewritten history or a split view fails (exit 1). --bundle and
+    --proof need no database.
+
+    \b
+    Example:
+      trustledger verify --db sqlite:///ledger.db --trusted-key "$(tail -1 keys/root.pub)"
+      trustledger verify --bundle audit.bundle --trusted-key keys/root.pub \\
+          --trusted-key keys/log.pub --witness-key keys/witness.pub --quorum 1
+    """
+    from trustledger.app.bundle import verify_bundle
+    from trustledger.app.transparency import verify_proof_file
+    from trustledger_cli.verifiable import read_file, witness_key
+
+    keys_ = [load_verifier_key(text) for text in trusted]
+    witnesses = [witness_key(text) for text in witness_keys]
+    checkpoints = [(path, read_file(path)) for path in held]
+    if proof is not None:
+        proven = verify_proof_file(
+            read_file(proof), log_keys=keys_, witnesses=witnesses, quorum=quorum
+        )
+        click.echo(
+            f"OK: entry {proven.index} is in {proven.checkpoint.origin} at size "
+            f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()})"
+        )
+        return
+    if bundle is not None:
+        report = verify_bundle(
+            Path(bundle),
+            trusted_keys=keys_,
+            witnesses=witnesses,
+            quorum=quorum,
+            checkpoints=checkpoints,
+            workers=workers,
+        )
+    else:
+        with Ledger.open(db, read_only=True) as ledger:
+            size = ledger.size()
+            # A progress bar only for a person watching; scripts and --json get clean streams.
+            show_bar = not as_json and sys.stderr.isatty()
+            with click.progressbar(
+                length=max(size, 1),
+                label="verifying",
+                file=sys.stderr if show_bar else io.StringIO(),
+            ) as bar:
+                report = ledger.verify(
+                    trusted_keys=keys_,
+                    workers=workers,
+                    progress=bar.update,
+                    checkpoints=checkpoints,
+                    witnesses=witnesses,
+                    quorum=quorum,
+                )
+    if as_json:
+        body = asdict(report)
+        body["intact"] = report.intact
+        emit_json(body)
+    elif report.intact:
+        click.echo(
+            f"OK: {count(report.entries, 'entry', 'entries')} verified (chain, "
+            f"signatures, key history, order); {count(report.key_events, 'key event')}, "
+            f"{count(report.decider_keys, 'decider key')}; "
+            f"{count(report.redacted, 'entry', 'entries')} with erased personal data; "
+            f"head {report.head_chain_hash}"
+            + (f"; root {report.root_hash}" if report.root_hash else "")
+            + (
+                f"; extends {count(report.checkpoints, 'held checkpoint')}"
+                if report.checkpoints
+                else ""
+            )
+        )
+    else:
+        assert report.failure is not None
+        click.echo(f"FAILED: {report.failure.describe()}")
+        click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
+    sys.exit(0 if report.intact else 1)
+
+
+@main.command()
+@click.option("--shop", "shop_id", help="Only this shop's decisions.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (the first) entries.")
+@click.option(
+    "--reveal-personal",
+    is_flag=True,
+    help="Decrypt personal data (where the subject is not erased).",
+)
+@db_option
+@json_option
+def log(
+    shop_id: str | None, limit: int | None, reveal_personal: bool, db: str, as_json: bool
+) -> None:
+    """Show recorded entries in ledger order: all of them, or one shop's decisions.
+
+    Without --shop the key events (ledger.initialised, key.registered, key.revoked) are
+    listed too. Text columns: position, occurred_at, type, shop_id, decision id.
+
+    With --reveal-personal, personal data is decrypted (where the subject is not
+    erased); otherwise it stays encrypted.
+
+    \b
+    Example:
+      trustledger log --shop shop-10086 --json
+    """
+    with Ledger.open(db, read_only=True) as ledger:
+        entries = list(ledger.log(shop_id=shop_id, limit=limit, reveal_personal=reveal_personal))
+    if as_json:
+        emit_json([asdict(entry) for entry in entries])
+        return
+    for entry in entries:
+        click.echo(
+            f"{entry.position:>7}  {entry.occurred_at or '-':<20}  {entry.type:<24}  "
+            f"{entry.shop_id or '-':<16}  {entry.decision_id}"
+        )
+
+
+@main.command()
+@click.argument("subject_id")
+@db_option
+@json_option
+def erase(subject_id: str, db: str, as_json: bool) -> None:
+    """Erase a data subject (PIPL / GDPR): destroy the key of its personal data.
+
+    SUBJECT_ID is the `personal.subject_id` of the decisions. This cannot be undone. The
+    ciphertext stays in the ledger, unreadable for good; every signature, hash and `verify`
+    still passes and counts the entries as redacted. Unknown subject: exit 3.
+
+    \b
+    Example:
+      trustledger erase buyer-77
+    """
+    with Ledger.open(db) as ledger:
+        erased = ledger.erase(subject_id)
+    if as_json:
+        emit_json({"subject_id": subject_id, "erased": True, "already_erased": not erased})
+    else:
+        click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
+
+
+# Commands living in their own modules register themselves on ``main`` when imported.
+from trustledger_cli import db as _db  # noqa: E402, F401
+from trustledger_cli import projections as _projections  # noqa: E402, F401
+from trustledger_cli import verifiable as _verifiable  # noqa: E402, F401
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,294 @@
+"""The verifiable-log commands: checkpoint, prove, witness, export.
+
+Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``. Documents
+(checkpoints, proofs, cosignature lines) go to stdout or ``--out``; notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trustledger.app import Ledger, load_verifier_key
+from trustledger.app.bundle import export_bundle
+from trustledger.app.transparency import (
+    attach_cosignatures,
+    create_checkpoint,
+    prove_consistency,
+    prove_inclusion,
+)
+from trustledger.app.witness import cosign_checkpoint
+from trustledger.errors import UsageError
+from trustledger.ledger.checkpoint import open_checkpoint
+from trustledger.ledger.cosignature import CosignerKey, parse_cosigner_key
+from trustledger.ledger.keys import VerifierKey
+from trustledger.ledger.note import NoteVerifier
+from trustledger_cli.common import Group, db_option, emit_json, json_option, note, signing_key
+from trustledger_cli.common import reported_errors as _reported_errors
+from trustledger_cli.main import main
+
+
+def read_file(path: str) -> bytes:
+    """A file's bytes (``-`` is stdin); UsageError when it cannot be read."""
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def write_document(data: bytes, out: str | None) -> None:
+    """A document to ``out`` or, without it, exactly to stdout."""
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    note(f"wrote {out}")
+
+
+def witness_key(text: str) -> CosignerKey:
+    """A witness key inline (0x04 vkey or 0x01 verifier key) or the last line of a file."""
+    if "+" not in text or Path(text).is_file():
+        lines = [line.strip() for line in read_file(text).decode("utf-8", "replace").splitlines()
+                 if line.strip() and not line.startswith("# ")]  # fmt: skip
+        if not lines:
+            raise UsageError(f"{text}: no witness key found")
+        text = lines[-1]
+    return parse_cosigner_key(text)
+
+
+class _CheckpointGroup(Group):
+    """A group that is also a command: its own callback reports errors like commands do."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _reported_errors(bool(ctx.find_root().params.get("debug"))):
+            return super().invoke(ctx)
+
+
+# -- checkpoint -------------------------------------------------------------------------------
+@main.group(cls=_CheckpointGroup, invoke_without_command=True)
+@click.option("--key", "key", metavar="LOG.key", help="The log key that signs checkpoints.")
+@click.option(
+    "--origin", help="The checkpoint's origin line (default: the last one, or the key's name)."
+)
+@click.option("--out", "out", metavar="FILE", help="Write the checkpoint here instead of stdout.")
+@db_option
+@click.pass_context
+def checkpoint(
+    ctx: click.Context, key: str | None, origin: str | None, out: str | None, db: str
+) -> None:
+    """Sign the current tree head with the log key: a C2SP tlog-checkpoint (signed note).
+
+    Refuses (exit 1) when the log is not consistent with the last checkpoint it signed.
+    Without a subcommand --key is required; the checkpoint is printed on stdout.
+
+    \b
+    Example:
+      trustledger checkpoint --key keys/log.key > latest.checkpoint
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if key is None:
+        raise UsageError("checkpoint: --key LOG.key is required (or a subcommand)")
+    signer = signing_key(key)
+    with Ledger.open(db) as ledger:
+        data = create_checkpoint(ledger.store, signer, origin=origin)
+    write_document(data, out)
+
+
+def _note_verifier(text: str) -> NoteVerifier:
+    # A log key (0x01) or a witness key (0x04 vkey) verifies a note alike.
+    try:
+        return load_verifier_key(text)
+    except UsageError:
+        return parse_cosigner_key(text)
+
+
+@checkpoint.command("verify")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--key", "keys", multiple=True, required=True, metavar="VKEY|FILE.pub",
+              help="A trusted verifier key (repeatable).")  # fmt: skip
+@json_option
+def checkpoint_verify(files: tuple[str, ...], keys: tuple[str, ...], as_json: bool) -> None:
+    """Verify C2SP signed notes / checkpoints (ours or any log's) with verifier keys.
+
+    Signatures by other keys are ignored; at least one given key must have signed, and
+    every signature by a given key must verify (exit 1 otherwise). The origin does not need
+    to equal the key's name.
+
+    \b
+    Example:
+      trustledger checkpoint verify --key "$(tail -1 keys/log.pub)" latest.checkpoint
+    """
+    verifiers = [_note_verifier(text) for text in keys]
+    results: list[dict[str, Any]] = []
+    for path in files:
+        signed = open_checkpoint(read_file(path), log_keys=verifiers)
+        cp = signed.checkpoint
+        signers = [f"{v.name}+{v.key_id}" for v in signed.verified_by]
+        results.append(
+            {"file": path, "origin": cp.origin, "size": cp.size,
+             "root_hash": cp.root_hash.hex(), "verified_by": signers}
+        )  # fmt: skip
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(
+                f"OK: {r['file']}: {r['origin']} size {r['size']} root {r['root_hash']} "
+                f"signed by {', '.join(r['verified_by'])}"
+            )
+
+
+@checkpoint.command("add-cosignatures")
+@click.argument("file", metavar="COSIGNED.checkpoint")
+@db_option
+def checkpoint_add_cosignatures(file: str, db: str) -> None:
+    """Store the witness cosignature lines of a cosigned copy of one of the log's checkpoints,
+    so that proofs and bundles carry them.
+
+    \b
+    Example:
+      trustledger checkpoint add-cosignatures cosigned.checkpoint
+    """
+    with Ledger.open(db) as ledger:
+        added = attach_cosignatures(ledger.store, read_file(file))
+    click.echo(f"{added} cosignature line{'s' if added != 1 else ''} added")
+
+
+# -- prove ------------------------------------------------------------------------------------
+@main.group(cls=Group)
+def prove() -> None:
+    """Produce inclusion and consistency proofs against the latest checkpoint.
+
+    \b
+    Example:
+      trustledger prove inclusion 5b0d1e48-... --out p.proof
+    """
+
+
+@prove.command("inclusion")
+@click.argument("decision_id")
+@click.option("--out", "out", metavar="FILE", help="Write the proof here instead of stdout.")
+@db_option
+def prove_inclusion_cmd(decision_id: str, out: str | None, db: str) -> None:
+    """Prove that a decision is in the latest checkpoint (c2sp.org/tlog-proof@v1).
+
+    The proof carries the decision's entry bytes and the checkpoint (with cosignatures): it
+    verifies alone with `trustledger verify --proof FILE --trusted-key LOG.pub`.
+
+    \b
+    Example:
+      trustledger prove inclusion 5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77 --out p.proof
+    """
+    with Ledger.open(db, read_only=True) as ledger:
+        data = prove_inclusion(ledger.store, decision_id)
+    write_document(data, out)
+
+
+@prove.command("consistency")
+@click.option("--from", "old", required=True, metavar="OLD.checkpoint",
+              help="The older checkpoint (or a witness's state file) to prove from.")  # fmt: skip
+@click.option("--out", "out", metavar="FILE", help="Write the proof here instead of stdout.")
+@db_option
+def prove_consistency_cmd(old: str, out: str | None, db: str) -> None:
+    """Prove that the latest checkpoint extends an older one (RFC 9162 §2.1.4).
+
+    Output: `old SIZE`, the proof hashes, a blank line, the latest checkpoint (the body of
+    a C2SP tlog-witness add-checkpoint request). Exit 1 when the log does not extend it.
+
+    \b
+    Example:
+      trustledger prove consistency --from old.checkpoint --out c.proof
+    """
+    data = read_file(old)
+    if old.endswith(".json"):
+        from trustledger.app.witness import last_cosigned
+
+        data = last_cosigned(Path(old).parent)
+    with Ledger.open(db, read_only=True) as ledger:
+        proof = prove_consistency(ledger.store, data)
+    write_document(proof, out)
+
+
+# -- witness ------------------------------------------------------------------------------------
+@main.group(cls=Group)
+def witness() -> None:
+    """Act as a witness: cosign the log's checkpoints after checking consistency.
+
+    \b
+    Example:
+      trustledger witness cosign latest.checkpoint c.proof --key keys/witness.key --state witness/
+    """
+
+
+@witness.command("cosign")
+@click.argument("checkpoint_file", metavar="CHECKPOINT")
+@click.argument("proof_file", metavar="[PROOF]", required=False)
+@click.option("--key", "key", required=True, metavar="WITNESS.key", help="The witness's key.")
+@click.option("--state", "state", required=True, type=click.Path(file_okay=False),
+              help="The witness's state directory (created if absent).")  # fmt: skip
+@click.option("--log-key", "log_keys", multiple=True, metavar="VKEY|FILE.pub",
+              help="The log's key; needed the first time, then pinned in the state.")  # fmt: skip
+@click.option("--out", "out", metavar="FILE", help="Also write the cosigned checkpoint here.")
+def witness_cosign(
+    checkpoint_file: str,
+    proof_file: str | None,
+    key: str,
+    state: str,
+    log_keys: tuple[str, ...],
+    out: str | None,
+) -> None:
+    """Cosign CHECKPOINT if it extends the last one this witness cosigned.
+
+    PROOF is a consistency proof from the witness's last size (`prove consistency --from
+    STATE/witness-state.json`). Refuses a rollback or a fork (exit 1). Prints the C2SP
+    tlog-cosignature line on stdout.
+
+    \b
+    Example:
+      trustledger witness cosign latest.checkpoint c.proof --key keys/witness.key --state witness/
+    """
+    keys: list[VerifierKey] = [load_verifier_key(text) for text in log_keys]
+    signer = signing_key(key)
+    result = cosign_checkpoint(
+        read_file(checkpoint_file),
+        read_file(proof_file) if proof_file else None,
+        key=signer,
+        state_dir=Path(state),
+        log_keys=keys,
+    )
+    if out is not None:
+        write_document(result.note, out)
+    click.echo(result.line)
+    note(f"cosigned size {result.size}" + (
+        f" (consistent with size {result.previous_size})" if result.previous_size is not None
+        else " (first checkpoint seen for this log)"))  # fmt: skip
+
+
+# -- export -----------------------------------------------------------------------------------
+@main.command()
+@click.option("--out", "out", required=True, metavar="FILE", help="The bundle to write.")
+@db_option
+@json_option
+def export(out: str, db: str, as_json: bool) -> None:
+    """Write an offline audit bundle: every entry up to the latest checkpoint, with it and
+    its cosignatures, for `trustledger verify --bundle` with no database.
+
+    \b
+    Example:
+      trustledger export --out audit-2026-11.bundle
+    """
+    with Ledger.open(db, read_only=True):
+        pass  # a clear NotFound when there is no ledger
+    size, _ = export_bundle(db, Path(out))
+    if as_json:
+        emit_json({"bundle": out, "entries": size})
+    else:
+        click.echo(f"wrote {out}: {size} entries")
