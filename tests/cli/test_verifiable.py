@@ -1,0 +1,344 @@
+"""The verifiable log through the CLI: checkpoint, prove, witness, export, verify --bundle /
+--checkpoint / --proof, and the attacks they catch (T5 truncated tail, T6 rewritten and
+re-signed history, T7 split view), each with its exact exit code."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import PASSPHRASE, Cli, Story, decision, error_line, generate
+from trustledger.app.keyfiles import load_signing_key
+from trustledger.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from trustledger.ledger.note import parse_note
+
+ROOT, LOG, WITNESS = "keys/root.pub", "keys/log.pub", "keys/witness.pub"
+
+
+@pytest.fixture
+def log(story: Story) -> Story:
+    """The story's ledger with 3 more decisions, a log key and a witness key."""
+    generate(story.cli, "log")
+    generate(story.cli, "witness")
+    add_decisions(story, 2, prefix="shop-y")
+    return story
+
+
+def run(cli: Cli, *args: str, code: int = 0) -> str:
+    result = cli(*args)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result.stdout if code == 0 else error_line(result) or result.stdout
+
+
+def checkpoint(cli: Cli, name: str) -> Path:
+    out = run(cli, "checkpoint", "--key", "keys/log.key")
+    Path(name).write_text(out)
+    return Path(name)
+
+
+def cosign(cli: Cli, checkpoint_file: str, *proof: str, code: int = 0) -> str:
+    return run(
+        cli,
+        "witness",
+        "cosign",
+        checkpoint_file,
+        *proof,
+        "--key",
+        "keys/witness.key",
+        "--state",
+        "witness/",
+        "--log-key",
+        LOG,
+        "--out",
+        "cosigned.checkpoint",
+        code=code,
+    )
+
+
+def add_decisions(story: Story, n: int, prefix: str = "shop-x") -> None:
+    docs = [decision("shop.registered", shop_id=f"{prefix}{i}") for i in range(n)]
+    result = story.append(docs)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_checkpoint_is_a_signed_note_that_verifies(log: Story) -> None:
+    path = checkpoint(log.cli, "c1.checkpoint")
+    cp = parse_checkpoint(parse_note(path.read_bytes()).text)
+    assert cp.origin == "log" and cp.size == 5
+    out = run(log.cli, "checkpoint", "verify", "--key", LOG, str(path))
+    assert out.startswith("OK: c1.checkpoint: log size 5 root ")
+    assert run(log.cli, "checkpoint", "verify", "--key", ROOT, str(path), code=1) == (
+        f"trustledger: error: note has no verifiable signatures (trusted keys: root+{log.root_id})"
+    )
+    assert run(log.cli, "checkpoint", code=2) == (
+        "trustledger: error: checkpoint: --key LOG.key is required (or a subcommand)"
+    )
+
+
+def test_prove_inclusion_and_verify_offline(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    decision_id = log.log()[-1]["decision_id"]
+    run(log.cli, "prove", "inclusion", decision_id, "--out", "p.proof")
+    assert Path("p.proof").read_bytes().startswith(b"c2sp.org/tlog-proof@v1\nextra ")
+    Path("trustledger.db").rename("elsewhere.db")  # no database needed
+    out = run(log.cli, "verify", "--proof", "p.proof", "--trusted-key", LOG)
+    assert out.startswith("OK: entry 4 is in log at size 5 (root ")
+    tampered = Path("p.proof").read_bytes().replace(b"index 4", b"index 3")
+    Path("bad.proof").write_bytes(tampered)
+    line = run(log.cli, "verify", "--proof", "bad.proof", "--trusted-key", LOG, code=1)
+    assert line == "trustledger: error: wrong proof size 1 for leaf 3 of 5, want 3"
+
+
+def test_prove_unknown_decision_is_not_found(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    assert run(log.cli, "prove", "inclusion", "nope", code=3) == (
+        "trustledger: error: no decision nope in this ledger"
+    )
+
+
+def test_witness_cosigns_consistent_checkpoints_and_quorum_verifies(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    line = cosign(log.cli, "c1.checkpoint")
+    assert line.startswith("— witness ")
+    add_decisions(log, 3)
+    checkpoint(log.cli, "c2.checkpoint")
+    run(log.cli, "prove", "consistency", "--from", "witness/witness-state.json", "--out", "c.proof")
+    cosign(log.cli, "c2.checkpoint", "c.proof")
+    run(log.cli, "checkpoint", "add-cosignatures", "cosigned.checkpoint")
+    out = run(
+        log.cli,
+        "verify",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "cosigned.checkpoint",
+        "--witness-key",
+        WITNESS,
+        "--quorum",
+        "1",
+    )
+    assert "; extends 1 held checkpoint" in out
+    run(log.cli, "export", "--out", "audit.bundle")
+    Path("trustledger.db").rename("elsewhere.db")
+    out = run(
+        log.cli,
+        "verify",
+        "--bundle",
+        "audit.bundle",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--witness-key",
+        WITNESS,
+        "--quorum",
+        "1",
+    )
+    assert out.startswith("OK: 8 entries verified")
+    out = run(
+        log.cli,
+        "verify",
+        "--bundle",
+        "audit.bundle",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "c1.checkpoint",
+    )
+    assert "; extends 1 held checkpoint" in out
+    other = "keys/other.pub"
+    generate(log.cli, "other")
+    assert run(
+        log.cli,
+        "verify",
+        "--bundle",
+        "audit.bundle",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--witness-key",
+        other,
+        "--quorum",
+        "1",
+        code=1,
+    ).startswith(
+        "FAILED: checkpoint failed at the ledger: checkpoint in the "
+        "bundle: checkpoint cosigned by 0 of the trusted witnesses"
+    )
+
+
+def test_bundle_with_a_modified_entry_fails(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    lines = Path("audit.bundle").read_bytes().split(b"\n")
+    fields = lines[4].split(b"\t")
+    fields[3] = b"trustledger:verification.approved"
+    lines[4] = b"\t".join(fields)
+    Path("bad.bundle").write_bytes(b"\n".join(lines))
+    out = run(
+        log.cli,
+        "verify",
+        "--bundle",
+        "bad.bundle",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        code=1,
+    )
+    assert out.startswith("FAILED: chain failed at position 2")
+
+
+def _truncate(keep: int) -> None:
+    """The operator cuts the ledger back to ``keep`` entries, triggers dropped."""
+    with sqlite3.connect("trustledger.db") as conn:
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='trigger'"
+        ).fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        rowids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT notification_id FROM trustledger_chain WHERE position >= ?", (keep,)
+            )
+        ]
+        conn.executemany("DELETE FROM stored_events WHERE rowid = ?", [(r,) for r in rowids])
+        conn.executemany(
+            "DELETE FROM trustledger_decisions WHERE notification_id = ?", [(r,) for r in rowids]
+        )
+        conn.execute("DELETE FROM trustledger_chain WHERE position >= ?", (keep,))
+        conn.execute("DELETE FROM trustledger_merkle WHERE ((idx + 1) << level) > ?", (keep,))
+
+
+def test_t5_truncated_tail_is_caught_by_a_held_checkpoint(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    _truncate(3)
+    run(log.cli, "verify", "--trusted-key", ROOT)  # without a checkpoint it looks intact
+    out = run(
+        log.cli,
+        "verify",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "c1.checkpoint",
+        code=1,
+    )
+    assert out.startswith(
+        "FAILED: checkpoint failed at the ledger: checkpoint c1.checkpoint signs 5 entries but "
+        "the log has only 3: the tail was truncated"
+    )
+    assert run(log.cli, "checkpoint", "--key", "keys/log.key", code=1).startswith(
+        "trustledger: error: the log has 3 entries but its last checkpoint was signed at size 5"
+    )
+
+
+def test_t6_rewritten_and_resigned_history_is_caught_by_the_witness(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    Path("cosigned.checkpoint").rename("witnessed.checkpoint")
+    _truncate(4)  # the operator replaces the last decision by another one
+    add_decisions(log, 1)
+    assert run(log.cli, "checkpoint", "--key", "keys/log.key", code=1).startswith(
+        "trustledger: error: the log is not consistent with its last checkpoint (size 5)"
+    )
+    # ... so it signs one itself with the log key it holds.
+    with sqlite3.connect("trustledger.db") as conn:
+        root = conn.execute("SELECT hash FROM trustledger_merkle ORDER BY level DESC").fetchone()
+    key = load_signing_key(Path("keys/log.key"), PASSPHRASE.encode)
+    forged = parse_checkpoint(parse_note(Path("c1.checkpoint").read_bytes()).text)
+    new_root = _root_of_store()
+    assert new_root != forged.root_hash and root is not None
+    Path("forged.checkpoint").write_bytes(sign_checkpoint(Checkpoint("log", 5, new_root), key))
+    assert cosign(log.cli, "forged.checkpoint", code=1).startswith(
+        "trustledger: error: refusing to cosign a fork: size 5 was cosigned with root"
+    )
+    run(log.cli, "verify", "--trusted-key", ROOT)  # the entries alone look intact
+    out = run(
+        log.cli,
+        "verify",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "witnessed.checkpoint",
+        "--witness-key",
+        WITNESS,
+        "--quorum",
+        "1",
+        code=1,
+    )
+    assert out.startswith(
+        "FAILED: checkpoint failed at the ledger: the log does not extend checkpoint "
+        "witnessed.checkpoint (size 5): history was rewritten"
+    )
+
+
+def _root_of_store() -> bytes:
+    from trustledger.app.transparency import tree_head
+    from trustledger.storage import open_store
+
+    store = open_store("sqlite:///trustledger.db", read_only=True)
+    try:
+        return tree_head(store)[1]
+    finally:
+        store.close()
+
+
+def test_t7_split_view_two_roots_for_one_size(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    key = load_signing_key(Path("keys/log.key"), PASSPHRASE.encode)
+    Path("other.checkpoint").write_bytes(sign_checkpoint(Checkpoint("log", 5, bytes(32)), key))
+    out = run(
+        log.cli,
+        "verify",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "c1.checkpoint",
+        "--checkpoint",
+        "other.checkpoint",
+        code=1,
+    )
+    assert out.startswith(
+        "FAILED: checkpoint failed at the ledger: split view: checkpoints c1.checkpoint and "
+        "other.checkpoint both sign size 5 of 'log' with different roots"
+    )
+
+
+def test_witness_refuses_a_rollback(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    add_decisions(log, 2)
+    checkpoint(log.cli, "c2.checkpoint")
+    cosign(log.cli, "c2.checkpoint")
+    assert cosign(log.cli, "c1.checkpoint", code=1) == (
+        "trustledger: error: refusing to cosign a rollback: size 5 after size 7"
+    )
+
+
+def test_quorum_larger_than_witnesses_is_a_usage_error(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    assert run(
+        log.cli,
+        "verify",
+        "--trusted-key",
+        ROOT,
+        "--trusted-key",
+        LOG,
+        "--checkpoint",
+        "c1.checkpoint",
+        "--quorum",
+        "1",
+        code=2,
+    ) == ("trustledger: error: --quorum 1 needs at least 1 --witness-key")

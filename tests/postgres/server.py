@@ -1,0 +1,60 @@
+"""The PostgreSQL server of the test run: one database per run, one schema per ledger.
+
+``TRUSTLEDGER_TEST_POSTGRES_URL`` names a database on the server the tests may use to create
+their own (``postgresql://postgres@127.0.0.1:5432/test``). Without it, PostgreSQL tests skip
+with that reason; with it set and the server unreachable they fail, never skip. Each run
+creates ``trustledger_test_<random>`` and drops it at the end; each ledger lives in its own
+schema of it (``?schema=l<n>`` in the store URL, see trustledger.storage.postgres).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+ENV_VAR = "TRUSTLEDGER_TEST_POSTGRES_URL"
+_counter = itertools.count(1)
+
+
+def admin_url() -> str:
+    """The URL from the environment; skips the calling test when it is not set."""
+    url = os.environ.get(ENV_VAR)
+    if not url:
+        pytest.skip(f"{ENV_VAR} is not set: PostgreSQL tests skipped")
+    return url
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}", query=""))
+
+
+def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"{ENV_VAR}={url} is set but the server is unreachable: {exc}", pytrace=False)
+
+
+def run_database() -> Iterator[str]:
+    """Create this run's database; yields its URL; drops it (and its connections) after."""
+    url = admin_url()
+    name = f"trustledger_test_{secrets.token_hex(4)}"
+    with connect(url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(url, name)
+    finally:
+        with connect(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_schema_url(database_url: str) -> str:
+    """A store URL for a new, empty ledger in its own schema of the run's database."""
+    return f"{database_url}?schema=l{next(_counter)}_{secrets.token_hex(3)}"

@@ -1,0 +1,264 @@
+"""The standings view: rebuild, catch-up, exactly-once tracking, crash resume, determinism."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import LedgerEnv, make_ledger, shop_history
+from tests.domain.builders import doc, measure, ts
+from trustledger.storage import open_store
+from trustledger.storage.views import StandingsView, open_standings_view
+from trustledger_projections import projection as projection_module
+from trustledger_projections.projection import catch_up, rebuild
+from trustledger_projections.report import (
+    LogSource,
+    ViewSource,
+    build_report,
+    format_json,
+    report_digest,
+)
+
+AS_OF = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def report_bytes(env: LedgerEnv, *, from_log: bool = False) -> bytes:
+    store = open_store(env.url)
+    try:
+        if from_log:
+            return format_json(build_report(LogSource(store), at=AS_OF).document)
+        view = open_standings_view(store)
+        try:
+            return format_json(build_report(ViewSource(view), at=AS_OF).document)
+        finally:
+            view.close()
+    finally:
+        store.close()
+
+
+def run(env: LedgerEnv, fn: Any = catch_up, **kwargs: Any) -> Any:
+    store = open_store(env.url)
+    try:
+        return fn(store, **kwargs)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def filled(sqlite_ledger: LedgerEnv) -> LedgerEnv:
+    ledger = sqlite_ledger
+    for n in range(5):
+        ledger.append_history(f"shop-{n}", buyer=f"buyer-{n}")
+    return ledger
+
+
+def test_rebuild_applies_every_entry_and_matches_the_log(filled: LedgerEnv) -> None:
+    result = run(filled, rebuild, batch_size=7)
+    assert result.applied == result.head == filled.entry_count()
+    assert report_bytes(filled) == report_bytes(filled, from_log=True)
+
+
+def test_catch_up_applies_only_what_is_new_and_is_safe_to_repeat(filled: LedgerEnv) -> None:
+    first = run(filled)
+    assert run(filled).applied == 0
+    filled.append_history("shop-new", buyer="buyer-new")
+    assert run(filled).applied == 8
+    assert run(filled).position == first.position + 8
+    assert report_bytes(filled) == report_bytes(filled, from_log=True)
+
+
+def test_a_batch_already_applied_is_refused_whole(filled: LedgerEnv) -> None:
+    run(filled)
+    store = open_store(filled.url)
+    view: StandingsView = open_standings_view(store)
+    try:
+        before = list(view.iter_facts())
+        tracked = view.max_tracking_id("trustledger")
+        assert tracked is not None
+        row = before[0]._replace(notification_id=10**9)
+        with pytest.raises(IntegrityError):
+            view.record([row], [], Tracking("trustledger", tracked))
+        assert list(view.iter_facts()) == before  # nothing of the batch was written
+    finally:
+        view.close()
+        store.close()
+
+
+def test_a_crash_mid_rebuild_resumes_where_it_stopped(
+    filled: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = (run(filled, rebuild), report_bytes(filled))[1]
+    calls = {"n": 0}
+    original = projection_module.StandingsProjection.process_batch
+
+    def crash_on_third(self: Any, items: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        original(self, items)
+
+    monkeypatch.setattr(projection_module.StandingsProjection, "process_batch", crash_on_third)
+    with pytest.raises(RuntimeError):
+        run(filled, rebuild, batch_size=5)
+    monkeypatch.undo()
+    store = open_store(filled.url)
+    view = open_standings_view(store)
+    assert view.max_tracking_id("trustledger") == 10  # two batches of 5 committed
+    view.close()
+    store.close()
+    resumed = run(filled, batch_size=5)
+    assert resumed.applied == resumed.head - 10
+    assert report_bytes(filled) == expected
+
+
+def test_standing_and_report_need_a_built_view(sqlite_ledger: LedgerEnv) -> None:
+    ledger = sqlite_ledger
+    from trustledger.errors import NotFound
+    from trustledger_projections.queries import standing_of
+
+    ledger.append_history("shop-1")
+    with pytest.raises(NotFound, match="projections rebuild"):
+        standing_of(ledger.url, "shop-1", at=AS_OF)
+    assert standing_of(ledger.url, "shop-1", at=AS_OF, at_position=9).value["status"] == "active"
+
+
+# -- determinism: any cut points give the same bytes ------------------------------------------
+
+
+def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
+    """A valid history of one shop: registration, verification, complaints, penalties with
+    random measures, appeals with random outcomes, maybe a revocation and a closure."""
+    day = rng.uniform(0, 5)
+    out = [doc("shop.registered", shop_id=shop_id, occurred_at=ts(days=day))]
+
+    def later(max_days: float = 3) -> str:
+        nonlocal day
+        day += rng.uniform(0.01, max_days)
+        return ts(days=day)
+
+    if rng.random() < 0.8:
+        out.append(doc("verification.submitted", shop_id=shop_id, occurred_at=later()))
+        out.append(doc("verification.approved", shop_id=shop_id, occurred_at=later()))
+    for n in range(rng.randint(0, 3)):
+        pid = f"p-{n}"
+        kind = rng.choice(["warning", "suspend", "restrict_traffic", "delist_product", "ban"])
+        imposed_at = later(20)
+        until = ts(days=day + rng.uniform(1, 30))
+        measures = {
+            "warning": [measure("warning")],
+            "suspend": [measure("suspend", until=until)],
+            "restrict_traffic": [measure("restrict_traffic", until=until)],
+            "delist_product": [measure("delist_product", product_id=f"sku-{n}")],
+            "ban": [measure("permanent_ban")],
+        }[kind]
+        out.append(
+            doc("penalty.imposed", shop_id=shop_id, penalty_id=pid, occurred_at=imposed_at,
+                points=rng.choice([0, 3, 6, 12]), severity=rng.choice(["minor", "serious"]),
+                measures=measures)
+        )  # fmt: skip
+        if rng.random() < 0.6:
+            aid = f"a-{n}"
+            out.append(
+                doc("appeal.filed", shop_id=shop_id, appeal_id=aid, penalty_id=pid,
+                    occurred_at=later(2))
+            )  # fmt: skip
+            outcome = rng.choice(["appeal.upheld", "appeal.rejected", "appeal.withdrawn", None])
+            if outcome:
+                extra = {"reason": "no"} if outcome == "appeal.rejected" else {}
+                out.append(
+                    doc(outcome, shop_id=shop_id, appeal_id=aid, occurred_at=later(), **extra)
+                )
+        elif kind != "ban" and rng.random() < 0.3:
+            out.append(
+                doc("penalty.revoked", shop_id=shop_id, penalty_id=pid, cause="platform_error",
+                    occurred_at=later())
+            )  # fmt: skip
+    if rng.random() < 0.1:
+        out.append(doc("shop.closed", shop_id=shop_id, occurred_at=later()))
+    return out
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(1, 120), max_size=5))
+def test_rebuild_and_any_catch_up_steps_give_identical_bytes(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, cuts: list[int]
+) -> None:
+    rng = random.Random(seed)
+    env = make_ledger(tmp_path_factory.mktemp("det"))
+    documents: list[dict[str, Any]] = []
+    for n in range(rng.randint(1, 6)):
+        documents += random_history(rng, f"shop-{n}")
+    # Interleave shops in ledger order, keeping each shop's own order.
+    documents.sort(key=lambda d: d["occurred_at"])
+    env.append(documents)
+    total = env.entry_count()
+    # Catch up in steps that end at random cut points, in random batch sizes...
+    store = open_store(env.url)
+    try:
+        for cut in sorted(set(cuts)):
+            result = catch_up(store, batch_size=rng.randint(1, 9), up_to=cut)
+            assert result.position == min(cut, total)
+        catch_up(store, batch_size=rng.randint(1, 50))
+    finally:
+        store.close()
+    stepwise = report_bytes(env)
+    # ...and from scratch, in one go: the same bytes, the same digest, the same as the log.
+    run(env, rebuild)
+    assert report_bytes(env) == stepwise
+    assert report_bytes(env, from_log=True) == stepwise
+
+
+def test_digest_is_sha256_of_the_canonical_json(filled: LedgerEnv) -> None:
+    import hashlib
+
+    run(filled)
+    store = open_store(filled.url)
+    view = open_standings_view(store)
+    try:
+        document = build_report(ViewSource(view), at=AS_OF).document
+    finally:
+        view.close()
+        store.close()
+    assert report_digest(document) == hashlib.sha256(format_json(document)).hexdigest()
+
+
+def test_shop_history_fixture_is_valid(tmp_path: Path) -> None:
+    assert len(shop_history("x")) == 8
+
+
+def test_follow_keeps_up_until_stopped(sqlite_ledger: LedgerEnv) -> None:
+    import threading
+
+    from trustledger_projections.projection import follow
+
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_catch_up(result: Any) -> None:
+        seen.append(result.position)
+        if result.position >= sqlite_ledger.entry_count() and len(seen) > 1:
+            stop.set()
+
+    store = open_store(sqlite_ledger.url)
+    thread = threading.Thread(
+        target=follow, args=(store,), kwargs={"interval": 0.05, "stop": stop,
+                                              "on_catch_up": on_catch_up}
+    )  # fmt: skip
+    thread.start()
+    sqlite_ledger.append_history("shop-late")
+    thread.join(timeout=30)
+    store.close()
+    assert not thread.is_alive()
+    assert seen[-1] == sqlite_ledger.entry_count()

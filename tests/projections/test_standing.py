@@ -1,0 +1,347 @@
+"""DOMAIN.md "Standing of a shop", rule by rule, on the pure standing function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.domain.builders import doc, measure, ts
+from tests.projections.helpers import facts_of, standing_at
+from trustledger.domain.rules import DEFAULT_RULES, RuleSet
+from trustledger_projections.facts import micros
+from trustledger_projections.standing import standing
+
+
+def verified(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """A registered shop with an approved real-name verification (valid for a year)."""
+    return [
+        doc("shop.registered"),
+        doc("verification.submitted", occurred_at=ts(hours=1)),
+        doc("verification.approved", occurred_at=ts(hours=2)),
+        *extra,
+    ]
+
+
+def penalty(days: float, *measures: dict[str, Any], **data: Any) -> dict[str, Any]:
+    data.setdefault("points", 0)
+    data.setdefault("severity", "minor")
+    return doc(
+        "penalty.imposed",
+        occurred_at=ts(days=days),
+        measures=list(measures) or [measure("warning")],
+        **data,
+    )
+
+
+# -- boundaries ------------------------------------------------------------------------------
+def test_a_shop_has_no_standing_before_it_was_registered() -> None:
+    facts = facts_of([doc("shop.registered", occurred_at=ts(days=1))])
+    assert standing("shop-10086", facts, at=micros_of(ts()), rules=DEFAULT_RULES) is None
+
+
+def micros_of(text: str) -> int:
+    from tests.domain.builders import at
+
+    return micros(at(text))
+
+
+def test_a_decision_at_exactly_t_has_happened_by_t() -> None:
+    history = verified(doc("shop.closed", occurred_at=ts(days=3)))
+    assert standing_at(history, ts(days=3))["status"] == "closed"
+    assert standing_at(history, ts(days=3, seconds=-1))["status"] == "active"
+
+
+# -- status by precedence --------------------------------------------------------------------
+def test_pending_verification_without_an_approved_real_name_verification() -> None:
+    history = [doc("shop.registered"), doc("verification.submitted", occurred_at=ts(hours=1))]
+    assert standing_at(history, ts(days=1))["status"] == "pending_verification"
+    assert standing_at(verified(), ts(days=1))["status"] == "active"
+
+
+def test_pending_verification_again_when_the_real_name_verification_expires() -> None:
+    history = verified()  # valid_until 2027-11-02T08:30:00Z
+    assert standing_at(history, "2027-11-02T08:29:59Z")["status"] == "active"
+    assert standing_at(history, "2027-11-02T08:30:00Z")["status"] == "pending_verification"
+
+
+def test_pending_verification_when_the_real_name_verification_is_revoked() -> None:
+    history = verified(doc("verification.revoked", occurred_at=ts(days=5)))
+    assert standing_at(history, ts(days=5))["status"] == "pending_verification"
+
+
+def test_restricted_while_a_restriction_is_in_force() -> None:
+    history = verified(penalty(1, measure("restrict_traffic", until=ts(days=8))))
+    assert standing_at(history, ts(days=7))["status"] == "restricted"
+    assert standing_at(history, ts(days=8))["status"] == "active"
+
+
+def test_freeze_funds_without_until_restricts_for_ever() -> None:
+    history = verified(penalty(1, measure("freeze_funds")))
+    assert standing_at(history, ts(days=900))["status"] == "restricted"
+
+
+def test_suspension_ends_at_until() -> None:
+    history = verified(penalty(1, measure("suspend", until=ts(days=10))))
+    assert standing_at(history, ts(days=1))["status"] == "suspended"
+    assert standing_at(history, ts(days=10, seconds=-1))["status"] == "suspended"
+    assert standing_at(history, ts(days=10))["status"] == "active"
+
+
+def test_suspended_outranks_restricted() -> None:
+    history = verified(
+        penalty(
+            1, measure("restrict_listing", until=ts(days=20)), measure("suspend", until=ts(days=5))
+        )
+    )
+    assert standing_at(history, ts(days=2))["status"] == "suspended"
+    assert standing_at(history, ts(days=6))["status"] == "restricted"
+
+
+def test_banned_outranks_suspended_and_lasts_for_ever() -> None:
+    history = verified(
+        penalty(1, measure("suspend", until=ts(days=5))),
+        doc("penalty.imposed", penalty_id="p-2", occurred_at=ts(days=2),
+            measures=[measure("permanent_ban")]),
+    )  # fmt: skip
+    assert standing_at(history, ts(days=3))["status"] == "banned"
+    assert standing_at(history, ts(days=3000))["status"] == "banned"
+
+
+def test_ban_lifted_only_by_an_upheld_appeal() -> None:
+    ban = doc("penalty.imposed", occurred_at=ts(days=1), measures=[measure("permanent_ban")])
+    rejected = verified(
+        ban,
+        doc("appeal.filed", occurred_at=ts(days=2)),
+        doc("appeal.rejected", occurred_at=ts(days=3)),
+    )
+    assert standing_at(rejected, ts(days=4))["status"] == "banned"
+    upheld = verified(
+        ban,
+        doc("appeal.filed", occurred_at=ts(days=2)),
+        doc("appeal.upheld", occurred_at=ts(days=3)),
+    )
+    assert standing_at(upheld, ts(days=3, seconds=-1))["status"] == "banned"
+    after = standing_at(upheld, ts(days=3))
+    assert after["status"] == "active"
+    assert after["penalties"] == {"active": 0, "expired": 0, "revoked": 1}
+    assert after["appeals"]["upheld"] == 1
+
+
+def test_ban_lifted_by_a_regulators_order() -> None:
+    history = verified(
+        doc("penalty.imposed", occurred_at=ts(days=1), measures=[measure("permanent_ban")]),
+        doc("penalty.revoked", occurred_at=ts(days=9), cause="regulator_order"),
+    )
+    assert standing_at(history, ts(days=9))["status"] == "active"
+
+
+def test_closed_outranks_everything() -> None:
+    history = verified(
+        doc("penalty.imposed", occurred_at=ts(days=1), measures=[measure("permanent_ban")]),
+        doc("shop.closed", occurred_at=ts(days=2)),
+    )
+    result = standing_at(history, ts(days=2))
+    assert result["status"] == "closed"
+    assert result["closed_at"] == ts(days=2)
+
+
+# -- measures ------------------------------------------------------------------------------------
+def test_one_off_measures_are_never_active() -> None:
+    history = verified(penalty(1, measure("warning"), measure("deduct_deposit", amount=5000)))
+    result = standing_at(history, ts(days=1))
+    assert result["active_measures"] == []
+    assert result["status"] == "active"
+
+
+def test_a_delisted_product_is_listed_while_its_measure_is_active() -> None:
+    history = verified(penalty(1, measure("delist_product", product_id="sku-9")))
+    result = standing_at(history, ts(days=2))
+    assert result["delisted_products"] == ["sku-9"]
+    assert result["active_measures"] == [
+        {"penalty_id": "p-1", "type": "delist_product", "product_id": "sku-9"}
+    ]
+
+
+def test_revoked_penalty_ends_its_measures_from_the_revocation_on() -> None:
+    history = verified(
+        penalty(1, measure("suspend", until=ts(days=30))),
+        doc("penalty.revoked", occurred_at=ts(days=4), cause="platform_error"),
+    )
+    assert standing_at(history, ts(days=3))["status"] == "suspended"
+    assert standing_at(history, ts(days=4))["status"] == "active"
+
+
+# -- points ------------------------------------------------------------------------------------
+def test_points_sum_unrevoked_penalties_and_reach_tiers() -> None:
+    history = verified(
+        penalty(1, points=6),
+        doc("penalty.imposed", penalty_id="p-2", occurred_at=ts(days=2), points=7,
+            severity="minor", measures=[measure("warning")]),
+    )  # fmt: skip
+    result = standing_at(history, ts(days=2))
+    assert (result["points"], result["points_tier"]) == (13, 12)
+    assert standing_at(history, ts(days=1))["points_tier"] == 0
+
+
+def test_revoked_penalties_add_no_points() -> None:
+    history = verified(
+        penalty(1, points=24),
+        doc("penalty.revoked", occurred_at=ts(days=2), cause="platform_error"),
+    )
+    assert standing_at(history, ts(days=1))["points"] == 24
+    result = standing_at(history, ts(days=2))
+    assert (result["points"], result["points_tier"]) == (0, 0)
+
+
+def test_points_expire_after_365_days() -> None:
+    history = verified(penalty(1, points=12))
+    assert standing_at(history, ts(days=365, seconds=-1))["points"] == 12
+    # "In the 365 days before T" is (T - 365 days, T]: at exactly 365 days it has expired.
+    assert standing_at(history, ts(days=366))["points"] == 0
+    assert standing_at(history, ts(days=1 + 365))["points"] == 0
+
+
+@pytest.mark.parametrize(
+    ("points", "tier"), [(11, 0), (12, 12), (23, 12), (24, 24), (36, 36), (48, 48), (100, 48)]
+)
+def test_points_tier_is_the_highest_reached(points: int, tier: int) -> None:
+    history = verified(penalty(1, points=points))
+    assert standing_at(history, ts(days=2))["points_tier"] == tier
+
+
+def test_penalty_counts_active_expired_revoked() -> None:
+    history = verified(
+        penalty(1, points=1),
+        doc("penalty.imposed", penalty_id="p-2", occurred_at=ts(days=2), points=1,
+            severity="minor", measures=[measure("warning")]),
+        doc("penalty.revoked", penalty_id="p-2", occurred_at=ts(days=3), cause="platform_error"),
+    )  # fmt: skip
+    assert standing_at(history, ts(days=3))["penalties"] == {
+        "active": 1,
+        "expired": 0,
+        "revoked": 1,
+    }
+    assert standing_at(history, ts(days=400))["penalties"]["expired"] == 1
+
+
+# -- counts --------------------------------------------------------------------------------------
+def test_complaint_counts_follow_their_life_cycle() -> None:
+    history = verified(
+        doc("complaint.filed", complaint_id="c-1", occurred_at=ts(days=1)),
+        doc("complaint.filed", complaint_id="c-2", occurred_at=ts(days=1)),
+        doc("complaint.filed", complaint_id="c-3", occurred_at=ts(days=1)),
+        doc("complaint.responded", complaint_id="c-1", occurred_at=ts(days=2)),
+        doc("complaint.substantiated", complaint_id="c-2", occurred_at=ts(days=2)),
+        doc("complaint.dismissed", complaint_id="c-3", occurred_at=ts(days=3)),
+    )
+    assert standing_at(history, ts(days=2))["complaints"] == {
+        "open": 2,
+        "substantiated": 1,
+        "dismissed": 0,
+        "withdrawn": 0,
+    }
+    assert standing_at(history, ts(days=3))["complaints"]["dismissed"] == 1
+
+
+def test_appeal_counts() -> None:
+    history = verified(
+        penalty(1),
+        doc("appeal.filed", occurred_at=ts(days=2)),
+        doc("appeal.withdrawn", occurred_at=ts(days=3)),
+        doc("appeal.filed", appeal_id="a-2", occurred_at=ts(days=4)),
+    )
+    assert standing_at(history, ts(days=4))["appeals"] == {
+        "open": 1,
+        "upheld": 0,
+        "rejected": 0,
+        "withdrawn": 1,
+    }
+
+
+def test_verifications_and_their_validity() -> None:
+    history = verified(
+        doc("verification.submitted", verification_id="v-2", kind="qualification",
+            occurred_at=ts(days=1), valid_until=ts(days=50)),
+        doc("verification.approved", verification_id="v-2", occurred_at=ts(days=2),
+            valid_until=ts(days=40)),
+    )  # fmt: skip
+    result = standing_at(history, ts(days=39))
+    assert [(v["verification_id"], v["kind"], v["valid"]) for v in result["verifications"]] == [
+        ("v-1", "real_name", True),
+        ("v-2", "qualification", True),
+    ]
+    assert result["verifications"][1]["valid_until"] == ts(days=40)
+    assert standing_at(history, ts(days=40))["verifications"][1]["valid"] is False
+
+
+# -- trust purchase eligibility ---------------------------------------------------------------
+def test_eligible_when_active_with_nothing_against_it() -> None:
+    assert standing_at(verified(), ts(days=1))["trust_purchase_eligible"] is True
+
+
+def test_not_eligible_unless_active() -> None:
+    history = [doc("shop.registered")]
+    assert standing_at(history, ts(days=1))["trust_purchase_eligible"] is False
+
+
+def test_eligibility_lost_after_a_serious_penalty_and_regained_30_days_later() -> None:
+    history = verified(penalty(1, severity="serious", points=3))
+    assert standing_at(history, ts(days=1))["trust_purchase_eligible"] is False
+    assert standing_at(history, ts(days=31, seconds=-1))["trust_purchase_eligible"] is False
+    assert standing_at(history, ts(days=31))["trust_purchase_eligible"] is True
+
+
+def test_a_critical_penalty_also_costs_eligibility_but_a_minor_one_does_not() -> None:
+    critical = verified(penalty(1, severity="critical"))
+    assert standing_at(critical, ts(days=2))["trust_purchase_eligible"] is False
+    minor = verified(penalty(1, severity="minor", points=3))
+    assert standing_at(minor, ts(days=2))["trust_purchase_eligible"] is True
+
+
+def test_a_revoked_serious_penalty_does_not_cost_eligibility() -> None:
+    history = verified(
+        penalty(1, severity="serious"),
+        doc("appeal.filed", occurred_at=ts(days=2)),
+        doc("appeal.upheld", occurred_at=ts(days=3)),
+    )
+    assert standing_at(history, ts(days=2))["trust_purchase_eligible"] is False
+    assert standing_at(history, ts(days=3))["trust_purchase_eligible"] is True
+
+
+def test_eligibility_needs_points_below_12() -> None:
+    assert standing_at(verified(penalty(1, points=11)), ts(days=2))["trust_purchase_eligible"]
+    assert not standing_at(verified(penalty(1, points=12)), ts(days=2))["trust_purchase_eligible"]
+
+
+def test_eligibility_needs_every_approved_qualification_valid() -> None:
+    history = verified(
+        doc("verification.submitted", verification_id="q-1", kind="qualification",
+            occurred_at=ts(days=1)),
+        doc("verification.approved", verification_id="q-1", occurred_at=ts(days=2),
+            valid_until=ts(days=60)),
+        doc("verification.submitted", verification_id="q-2", kind="qualification",
+            occurred_at=ts(days=3)),
+    )  # fmt: skip
+    assert standing_at(history, ts(days=59))["trust_purchase_eligible"] is True
+    assert standing_at(history, ts(days=60))["trust_purchase_eligible"] is False
+    revoked = verified(
+        doc("verification.submitted", verification_id="q-1", kind="qualification",
+            occurred_at=ts(days=1)),
+        doc("verification.approved", verification_id="q-1", occurred_at=ts(days=2)),
+        doc("verification.revoked", verification_id="q-1", occurred_at=ts(days=5)),
+    )  # fmt: skip
+    assert standing_at(revoked, ts(days=4))["trust_purchase_eligible"] is True
+    assert standing_at(revoked, ts(days=5))["trust_purchase_eligible"] is False
+
+
+# -- rule sets ---------------------------------------------------------------------------------
+def test_the_rule_set_given_decides_the_numbers() -> None:
+    strict = RuleSet(version="strict", points_tiers=(5, 10), eligibility_max_points=5)
+    history = verified(penalty(1, points=6))
+    result = standing_at(history, ts(days=2), rules=strict)
+    assert (result["points_tier"], result["trust_purchase_eligible"], result["rule_set"]) == (
+        5,
+        False,
+        "strict",
+    )

@@ -1,0 +1,65 @@
+"""T10: an append interrupted inside its write transaction leaves nothing behind."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+import trustledger.storage.chaining as sqlite_store  # the chain rows are computed there
+from trustledger import Ledger
+from trustledger.errors import StorageUnavailable
+from trustledger.ledger.keys import generate_signing_key
+
+
+def _registration(shop_id: str) -> dict[str, object]:
+    return {
+        "decision_id": str(uuid.uuid4()),
+        "type": "shop.registered",
+        "shop_id": shop_id,
+        "occurred_at": "2026-11-01T00:00:00Z",
+        "data": {"owner_subject_id": "seller-1"},
+    }
+
+
+def _counts(path: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(path) as conn:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("stored_events", "trustledger_chain", "trustledger_decisions")
+        )
+
+
+def test_crash_between_events_and_chain_rows_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.db"
+    root, bot = generate_signing_key("root"), generate_signing_key("bot")
+    ledger, _ = Ledger.init(f"sqlite:///{path}", root)
+    ledger.register_key(bot.verifier, by=root)
+    before = _counts(path)
+
+    calls = {"n": 0}
+    real = sqlite_store.next_chain_hash
+
+    def crash_on_third(previous: bytes, leaf: bytes) -> bytes:
+        # The events of the batch are already inserted when the chain is computed.
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("simulated crash inside the write transaction")
+        return real(previous, leaf)
+
+    monkeypatch.setattr(sqlite_store, "next_chain_hash", crash_on_third)
+    batch = [_registration(f"shop-{i}") for i in range(5)]
+    with pytest.raises(StorageUnavailable, match="nothing written"):
+        ledger.append(batch, signer=bot)
+    assert _counts(path) == before
+
+    monkeypatch.setattr(sqlite_store, "next_chain_hash", real)
+    outcomes = ledger.append(batch, signer=bot)  # the retry of the same batch succeeds
+    assert [o.status for o in outcomes] == ["appended"] * 5
+    assert _counts(path) == (before[0] + 5, before[1] + 5, before[2] + 5)
+    assert ledger.verify(trusted_keys=[root.verifier], workers=1).intact
+    ledger.close()
