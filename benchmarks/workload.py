@@ -1,0 +1,196 @@
+"""A deterministic, realistic stream of valid decision documents for the benchmarks.
+
+The stream registers shops first (about one shop per ten decisions), then keeps a mix of
+verifications, complaints (half of them carrying a buyer's personal data), complaint
+outcomes and penalties on shops that already exist. Some registrations carry the owner's
+personal data too. Every document is valid against DOMAIN.md's rules in stream order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+BASE_TIME = datetime(2026, 9, 1, tzinfo=UTC)  # in the past: the skew rule never bites
+
+
+def _ts(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _digest(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+@dataclass
+class _Shop:
+    shop_id: str
+    verifications: int = 0
+    submitted: list[str] = field(default_factory=list)
+    complaints: int = 0
+    open_complaints: list[str] = field(default_factory=list)
+    penalties: int = 0
+
+
+class Workload:
+    """Generates ``decisions(n)``; the same seed gives the same documents."""
+
+    def __init__(self, seed: int = 20261123, shops_per_decision: float = 0.1,
+                 prefix: str = "shop") -> None:  # fmt: skip
+        self.rng = random.Random(seed)
+        self.shops_per_decision = shops_per_decision
+        self.prefix = prefix
+        self.shops: list[_Shop] = []
+        self.count = 0
+
+    def _id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _base(self, kind: str, shop_id: str) -> dict[str, Any]:
+        moment = BASE_TIME + timedelta(seconds=self.count)
+        self.count += 1
+        return {
+            "decision_id": self._id(),
+            "type": kind,
+            "shop_id": shop_id,
+            "occurred_at": _ts(moment),
+            "actor": f"reviewer-{self.rng.randrange(1, 60)}",
+        }
+
+    def _register(self) -> dict[str, Any]:
+        shop = _Shop(f"{self.prefix}-{len(self.shops) + 1:07d}")
+        self.shops.append(shop)
+        document = self._base("shop.registered", shop.shop_id)
+        owner = f"owner-{shop.shop_id}"
+        document["data"] = {
+            "owner_subject_id": owner,
+            "deposit": self.rng.choice([100_000, 500_000, 1_000_000]),
+            "categories": self.rng.sample(["apparel", "shoes", "food", "toys", "beauty"], 2),
+        }
+        if self.rng.random() < 0.3:
+            document["personal"] = {"subject_id": owner, "name": "李四", "phone": "13900139000"}
+        return document
+
+    def _other(self, shop: _Shop) -> dict[str, Any]:
+        roll = self.rng.random()
+        if roll < 0.15 or (roll < 0.25 and not shop.submitted):
+            shop.verifications += 1
+            vid = f"v-{shop.verifications}"
+            shop.submitted.append(vid)
+            document = self._base("verification.submitted", shop.shop_id)
+            document["data"] = {
+                "verification_id": vid,
+                "kind": self.rng.choice(["real_name", "qualification", "brand"]),
+                "document_sha256": _digest(f"{shop.shop_id}/{vid}"),
+                "valid_until": "2028-01-01T00:00:00Z",
+            }
+            return document
+        if roll < 0.25:
+            document = self._base("verification.approved", shop.shop_id)
+            document["data"] = {
+                "verification_id": shop.submitted.pop(0),
+                "valid_until": "2028-01-01T00:00:00Z",
+            }
+            return document
+        if roll < 0.55 or (roll < 0.70 and not shop.open_complaints):
+            shop.complaints += 1
+            cid = f"c-{shop.complaints}"
+            shop.open_complaints.append(cid)
+            document = self._base("complaint.filed", shop.shop_id)
+            document["data"] = {
+                "complaint_id": cid,
+                "category": self.rng.choice(["counterfeit", "late_shipping", "misdescription"]),
+                "product_id": f"sku-{self.rng.randrange(1, 10_000)}",
+                "order_id": f"o-{self.rng.randrange(10**9, 10**10)}",
+                "evidence": [_digest(f"{shop.shop_id}/{cid}/photo")],
+            }
+            if self.rng.random() < 0.5:
+                buyer = f"buyer-{self.rng.randrange(1, 200_000)}"
+                document["personal"] = {"subject_id": buyer, "name": "张三丰",
+                                        "phone": "13800138000"}  # fmt: skip
+            return document
+        if roll < 0.70:
+            substantiated = self.rng.random() < 0.5
+            kind = "complaint.substantiated" if substantiated else "complaint.dismissed"
+            document = self._base(kind, shop.shop_id)
+            cid = shop.open_complaints.pop(0)
+            document["data"] = (
+                {"complaint_id": cid, "violation": "counterfeit",
+                 "findings": "the label does not match the brand's authentic product"}
+                if substantiated
+                else {"complaint_id": cid, "reason": "invoice from the brand owner"}
+            )  # fmt: skip
+            return document
+        shop.penalties += 1
+        document = self._base("penalty.imposed", shop.shop_id)
+        document["data"] = {
+            "penalty_id": f"p-{shop.penalties}",
+            "violation": self.rng.choice(["late_shipping", "misdescription", "fake_reviews"]),
+            "severity": "minor",
+            "points": self.rng.choice([0, 1, 2]),
+            "measures": [
+                {"type": "warning"}
+                if self.rng.random() < 0.6
+                else {"type": "delist_product", "product_id": f"sku-{self.rng.randrange(10_000)}"}
+            ],
+            "rule_set": "default-v1",
+        }
+        return document
+
+    def decisions(self, n: int) -> Iterator[dict[str, Any]]:
+        """The next ``n`` documents of the stream."""
+        for _ in range(n):
+            if not self.shops or self.rng.random() < self.shops_per_decision:
+                yield self._register()
+            else:
+                yield self._other(self.rng.choice(self.shops))
+
+
+def batches(n: int, size: int, **kwargs: Any) -> list[list[dict[str, Any]]]:
+    """``n`` documents of a fresh stream in lists of ``size``."""
+    stream = list(Workload(**kwargs).decisions(n))
+    return [stream[i : i + size] for i in range(0, len(stream), size)]
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import os
+    import platform
+    import sqlite3
+
+    model = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
+
+
+def remove_db(path: str) -> None:
+    """Delete an SQLite file and its WAL/shared-memory companions."""
+    import os
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
