@@ -147,6 +147,39 @@ def test_processes_running_init_at_once_do_not_race(pg_url: str) -> None:
     assert report.entries == 1
 
 
+def _register(url: str, root_pem: bytes, name: str, key_pem: bytes) -> str:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    root = SigningKey("root", load_pem_private_key(root_pem, None))  # type: ignore[arg-type]
+    key = SigningKey(name, load_pem_private_key(key_pem, None))  # type: ignore[arg-type]
+    with Ledger.open(url) as ledger:
+        try:
+            ledger.register_key(key.verifier, by=root)
+        except Conflict:
+            return "conflict"
+    return "registered"
+
+
+def test_processes_registering_keys_at_once_record_each_once(pg_url: str) -> None:
+    root = generate_signing_key("root")
+    ledger, _ = Ledger.init(pg_url, root)
+    ledger.close()
+    bots = [generate_signing_key(f"bot-{i}") for i in range(4)]
+    # Each key is registered by two processes at once: one records it, the other is told so.
+    jobs = [(pg_url, _pem(root), bot.name, _pem(bot)) for bot in bots for _ in range(2)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(8) as pool:
+        outcomes = pool.starmap(_register, jobs)
+    assert sorted(outcomes) == ["conflict"] * 4 + ["registered"] * 4
+    with Ledger.open(pg_url) as ledger:
+        records = ledger.keys()
+    deciders = [str(k.key_id) for k in records if str(k.key_id) != str(root.key_id)]
+    assert sorted(deciders) == sorted(str(bot.key_id) for bot in bots)
+    report = verify_store(pg_url, trusted_keys=[root.verifier], workers=1)
+    assert report.intact
+    assert report.entries == 5
+
+
 def _burn_ids(url: str, count: int) -> None:
     """Roll back inserts: the notification-id sequence moves on, leaving a gap."""
     dsn, schema = split_schema(url)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from trustledger.app.append import AppendOutcome, append_records
 from trustledger.app.application import LedgerApplication
 from trustledger.app.records import Record
@@ -68,6 +70,10 @@ class LogEntry:
     document: dict[str, Any]
 
 
+# Key events are rare; another key event saved between our read and write is retried.
+KEY_EVENT_ATTEMPTS = 5
+
+
 class Ledger:
     """A ledger in a store. Open with ``Ledger.open`` or create with ``Ledger.init``."""
 
@@ -100,15 +106,8 @@ class Ledger:
         store = open_store(url)
         store.create()
         ledger = cls(store)
-        keyring = ledger.app.get_keyring()
         root_text = format_verifier_key(root.verifier)
-        if keyring is not None:
-            if keyring.state.root_key != root_text:
-                ledger.close()
-                raise Conflict(
-                    f"{store.url} is already initialised with another root key "
-                    f"({keyring.state.root_key})"
-                )
+        if ledger._check_existing_root(root_text):
             return ledger, False
         event = KeyEvent(
             str(uuid.uuid4()),
@@ -119,8 +118,29 @@ class Ledger:
         )
         signed = sign_payload(canonical_payload(event.to_document()), root)
         keyring = Keyring.initialise(signed.payload, signed.signature_b64, str(signed.key_id))
-        ledger.app.save(keyring)
+        try:
+            ledger.app.save(keyring)
+        except IntegrityError:
+            # Another process initialised the ledger between our read and our write: the
+            # keyring's first event is unique, so exactly one init wins. Ours is then a
+            # no-op if that process pinned the same root, and a conflict if not.
+            if ledger._check_existing_root(root_text):
+                return ledger, False
+            raise
         return ledger, True
+
+    def _check_existing_root(self, root_text: str) -> bool:
+        """True when already initialised with ``root_text``; Conflict with another root."""
+        keyring = self.app.get_keyring()
+        if keyring is None:
+            return False
+        if keyring.state.root_key != root_text:
+            self.close()
+            raise Conflict(
+                f"{self.store.url} is already initialised with another root key "
+                f"({keyring.state.root_key})"
+            )
+        return True
 
     @property
     def app(self) -> LedgerApplication:
@@ -155,22 +175,31 @@ class Ledger:
         actor: str | None,
         now: datetime | None = None,
     ) -> Keyring:
-        keyring = self._keyring()
-        if keyring.state.root_key != format_verifier_key(by.verifier):
-            raise KeyRejected(
-                f"key {by.key_id} ({by.name}) is not this ledger's root key; key events "
-                "must be signed with the root key given to `init`"
-            )
         event = parse_key_event(
             KeyEvent(
                 str(uuid.uuid4()), event_type, now or datetime.now(UTC), actor, data
             ).to_document()
         )
-        keyring.state.check(event)
         signed = sign_payload(canonical_payload(event.to_document()), by)
-        keyring.record(event_type, signed.payload, signed.signature_b64, str(signed.key_id))
-        self.app.save(keyring)
-        return keyring
+        for attempt in range(KEY_EVENT_ATTEMPTS):
+            keyring = self._keyring()
+            if keyring.state.root_key != format_verifier_key(by.verifier):
+                raise KeyRejected(
+                    f"key {by.key_id} ({by.name}) is not this ledger's root key; key events "
+                    "must be signed with the root key given to `init`"
+                )
+            # Checked against the keyring as it is now, so a concurrent registration of
+            # the same key turns into a clear Conflict on the retry, not a second record.
+            keyring.state.check(event)
+            keyring.record(event_type, signed.payload, signed.signature_b64, str(signed.key_id))
+            try:
+                self.app.save(keyring)
+            except IntegrityError:
+                if attempt == KEY_EVENT_ATTEMPTS - 1:
+                    raise
+                continue
+            return keyring
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def register_key(
         self, key: VerifierKey, *, by: SigningKey, actor: str | None = None
