@@ -79,7 +79,8 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
         if not store.exists():
             store.close()
             raise StorageUnavailable(f"no ledger at {store.url}: run `trustledger init` first")
-        head = store.notification_bounds()[1]
+        chain_head = store.chain_head()
+        head = chain_head.notification_id if chain_head is not None else 0
         show_bar = not as_json and sys.stderr.isatty()
         with click.progressbar(
             length=max(head, 1), label=kind, file=sys.stderr if show_bar else io.StringIO()

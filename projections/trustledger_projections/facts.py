@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
 
 # The data fields each type keeps (DOMAIN.md "Standing of a shop" reads nothing else).
 _KEEP: Final[dict[str, tuple[str, ...]]] = {
@@ -57,14 +56,26 @@ _KEEP: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+# One encoder for every fact: ``json.dumps`` with options builds a new encoder per call.
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def micros(moment: datetime) -> int:
-    """Microseconds since 1970-01-01T00:00:00Z of an aware datetime."""
-    return (moment - EPOCH) // _MICROSECOND
+    """Microseconds since 1970-01-01T00:00:00Z of an aware datetime (exact integer arithmetic)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def micros_of_occurrence(text: str) -> int:
+    """Microseconds of a canonical timestamp (as normalised on append); not cached, as each
+    decision's ``occurred_at`` is seen once by the view writer."""
+    return micros(datetime.fromisoformat(text))
 
 
 @lru_cache(maxsize=65_536)
 def micros_of_text(text: str) -> int:
-    """Microseconds of a canonical timestamp (as normalised on append)."""
+    """Microseconds of a canonical timestamp, cached: ``until`` / ``valid_until`` values are
+    compared again and again while judging."""
     return micros(datetime.fromisoformat(text))
 
 
@@ -86,9 +97,9 @@ def fact_of_document(document: dict[str, Any], notification_id: int) -> FactRow 
     return FactRow(
         document["shop_id"],
         notification_id,
-        micros_of_text(document["occurred_at"]),
+        micros_of_occurrence(document["occurred_at"]),
         kind,  # type: ignore[arg-type]
-        json.dumps(compact, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        _ENCODE(compact) if compact else "{}",
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +29,22 @@ from trustledger.storage import Store
 from trustledger.storage.views import FactRow, RuleSetRow, StandingsView, open_standings_view
 from trustledger_projections.facts import fact_of_document, rule_set_of_document
 
-__all__ = ["CatchUp", "StandingsProjection", "catch_up", "follow", "rebuild"]
+__all__ = ["CatchUp", "Reduced", "StandingsProjection", "catch_up", "follow", "rebuild"]
 
 DEFAULT_BATCH = 5_000
 
 #: Called after each committed batch with (last notification id applied, ledger head).
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """A batch of events reduced to view rows, with the tracking record of its last event."""
+
+    facts: list[FactRow]
+    rule_sets: list[RuleSetRow]
+    tracking: Tracking
+    events: int
 
 
 class StandingsProjection(Projection[StandingsView]):
@@ -47,8 +58,12 @@ class StandingsProjection(Projection[StandingsView]):
 
     def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:
         """Record the facts of many events and the last one's tracking, atomically."""
-        if not items:
-            return
+        if items:
+            self.write(self.reduce(items))
+
+    @staticmethod
+    def reduce(items: Sequence[tuple[Any, Tracking]]) -> Reduced:
+        """The view rows of a non-empty batch of (domain event, tracking); pure, no I/O."""
         facts: list[FactRow] = []
         rule_sets: list[RuleSetRow] = []
         for domain_event, tracking in items:
@@ -63,7 +78,11 @@ class StandingsProjection(Projection[StandingsView]):
             rule_set = rule_set_of_document(document, tracking.notification_id)
             if rule_set is not None:
                 rule_sets.append(rule_set)
-        self.view.record(facts, rule_sets, items[-1][1])
+        return Reduced(facts, rule_sets, items[-1][1], len(items))
+
+    def write(self, reduced: Reduced) -> None:
+        """Record a reduced batch and its tracking record in one transaction."""
+        self.view.record(reduced.facts, reduced.rule_sets, reduced.tracking)
 
 
 @dataclass(frozen=True)
@@ -104,23 +123,41 @@ def catch_up(
         if up_to is not None:
             head = min(head, up_to)
         recorder: Any = app.recorder
-        applied = batches = 0
-        position = start
-        while position < head and (max_batches is None or batches < max_batches):
-            notifications = recorder.select_notifications(
-                start=position, limit=batch_size, stop=head, inclusive_of_start=False
-            )
-            if not notifications:
-                break
-            items = [
-                (app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications
-            ]
-            projection.process_batch(items)
-            position = notifications[-1].id
-            applied += len(notifications)
-            batches += 1
-            if progress is not None:
-                progress(position, head)
+        applied, position, submitted, read = 0, start, 0, start
+        # Pipelined: while a writer thread commits batch k (SQLite and psycopg release the
+        # GIL while they write), this thread reads and reduces batch k + 1. Batches still
+        # commit one at a time and in order, each with its tracking record; a failure on
+        # either side ends the call once the batch in flight has committed or rolled back.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="standings-view") as writer:
+            in_flight: tuple[Future[None], Reduced] | None = None
+
+            def settle() -> None:
+                nonlocal applied, position, in_flight
+                if in_flight is None:
+                    return
+                future, batch = in_flight
+                in_flight = None
+                future.result()
+                applied += batch.events
+                position = batch.tracking.notification_id
+                if progress is not None:
+                    progress(position, head)
+
+            while read < head and (max_batches is None or submitted < max_batches):
+                notifications = recorder.select_notifications(
+                    start=read, limit=batch_size, stop=head, inclusive_of_start=False
+                )
+                if not notifications:
+                    break
+                read = notifications[-1].id
+                batch = projection.reduce(
+                    [(app.mapper.to_domain_event(n), Tracking(app.name, n.id))
+                     for n in notifications]
+                )  # fmt: skip
+                settle()
+                in_flight = (writer.submit(projection.write, batch), batch)
+                submitted += 1
+            settle()
         return CatchUp(applied, position, head)
     finally:
         view.close()

@@ -10,6 +10,7 @@ from typing import Any
 
 from trustledger.app.ledger import Ledger
 from trustledger.domain.rules import PublishedRules
+from trustledger.errors import NotFound
 from trustledger.storage.views import open_standings_view
 from trustledger_projections.report import (
     LogSource,
@@ -38,17 +39,16 @@ def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, i
         return
     view = open_standings_view(ledger.store)
     try:
-        source = ViewSource(view)
-        head = ledger.store.notification_bounds()[1]
-        tracked = source.tracking_id() if view.exists() else 0
         if not view.exists():
-            from trustledger.errors import NotFound
-
             raise NotFound(
                 f"the standings view of {ledger.store.url} is not built: run "
                 "`trustledger projections rebuild` (or pass --at-position to read the log)"
             )
-        yield source, max(0, head - tracked)
+        source = ViewSource(view)
+        # The chain head (one row by primary key) gives the ledger's last notification id.
+        head = ledger.store.chain_head()
+        last = head.notification_id if head is not None else 0
+        yield source, max(0, last - source.tracking_id())
     finally:
         view.close()
 
