@@ -90,12 +90,13 @@ def _verify_range(
             previous = (before.chain_hash, before.position, before.notification_id)
         tree = CompactRange(previous[1] + 1, previous[1] + 1)
         result = verify_entries(
-            _with_leaves(store.iter_entries(after=after, up_to=up_to), tree),
+            store.iter_entries(after=after, up_to=up_to),
             keyring=keyring,
             previous_chain_hash=previous[0],
             previous_position=previous[1],
             previous_notification_id=previous[2],
             erased_subjects=erased,
+            tree=tree,
         )
         return result, tree
     finally:

@@ -39,8 +39,14 @@ from trustledger.ledger.chain import (
     leaf_hash,
     next_chain_hash,
 )
-from trustledger.ledger.envelope import MalformedState, parse_state, signing_message
+from trustledger.ledger.envelope import (
+    MalformedState,
+    decode_json,
+    parse_state,
+    signing_message,
+)
 from trustledger.ledger.keys import KeyId, VerifierKey, parse_verifier_key
+from trustledger.ledger.merkle import CompactRange
 
 # uuid5 of a shop id costs more than a dictionary lookup, and shops recur along the log.
 _aggregate_id = functools.lru_cache(maxsize=16_384)(shop_aggregate_id)
@@ -102,10 +108,10 @@ class _EntryProblem(Exception):
         self.decision_id = decision_id
 
 
-def _decode_payload(payload: bytes) -> dict[str, object]:
+def _decode_payload(payload: str) -> dict[str, object]:
     try:
-        document = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = decode_json(payload)
+    except ValueError as exc:
         raise _EntryProblem("payload", f"payload is not JSON ({exc})") from exc
     if not isinstance(document, dict):
         raise _EntryProblem("payload", "payload is not a JSON object")
@@ -167,7 +173,7 @@ def verify_entry_signature(entry: StoredEntry, keyring: Keyring) -> tuple[str, d
         envelope = parse_state(entry.state)
     except MalformedState as exc:
         raise _EntryProblem("envelope", str(exc)) from exc
-    document = _decode_payload(envelope.payload)
+    document = _decode_payload(envelope.payload_text)
     event_type = _check_placement(entry, document)
     decision_id = str(document.get("decision_id"))
     position = entry.position if entry.position is not None else -1
@@ -205,12 +211,15 @@ def verify_entries(
     previous_position: int,
     previous_notification_id: int = 0,
     erased_subjects: frozenset[str] = frozenset(),
+    tree: CompactRange | None = None,
 ) -> RangeResult:
     """Run steps 1–7 over consecutive entries; stops at the first failure.
 
     ``previous_*`` describe the entry before the first one (chain[-1] and position -1
     for the start of the ledger). Never raises for a bad entry: the failure is returned,
-    so that a parallel caller can report the earliest one.
+    so that a parallel caller can report the earliest one. Each leaf hash whose chain
+    hash checked out is appended to ``tree`` (the Merkle tree over the same leaves,
+    RFC 9162 §2.1.1), so a verifier hashes every entry once for both structures.
     """
     count = redacted = 0
     first_position: int | None = None
@@ -247,6 +256,8 @@ def verify_entries(
                 )
             )
             calculated = next_chain_hash(chain, leaf)
+            if tree is not None:
+                tree.append_leaf(leaf)
             if calculated != entry.chain_hash:
                 raise _EntryProblem(
                     "chain",
@@ -320,7 +331,7 @@ def build_keyring(
     genesis = key_entries[0]
     try:
         envelope = parse_state(genesis.state)
-        document = _decode_payload(envelope.payload)
+        document = _decode_payload(envelope.payload_text)
     except (MalformedState, _EntryProblem) as exc:
         raise LedgerNotIntact(
             Failure("genesis", str(exc), genesis.position, genesis.notification_id)
