@@ -55,7 +55,8 @@ def sign_payload(payload: str, key: SigningKey) -> SignedPayload:
     return SignedPayload(payload, key.sign(signing_message(payload.encode("utf-8"))), key.key_id)
 
 
-_scan_json = json.JSONDecoder().scan_once
+# The decoder's scanner is public in CPython's json module but not in its type stubs.
+_scan_json: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def decode_json(text: str) -> Any:
