@@ -4,21 +4,53 @@ The public API is small: open a ``Ledger``, ``append`` decisions with a ``Signin
 ``verify`` with public keys only. See docs/API.md in the repository.
 """
 
-from trustledger.app import (
-    AppendOutcome,
-    KeyInfo,
-    Ledger,
-    LogEntry,
-    VerifyReport,
-    generate_key_files,
-    load_signing_key,
-    load_verifier_key,
-    read_records,
-)
-from trustledger.errors import TrustledgerError
-from trustledger.ledger.keys import SigningKey, VerifierKey, format_verifier_key, parse_verifier_key
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trustledger.app import (
+        AppendOutcome,
+        KeyInfo,
+        Ledger,
+        LogEntry,
+        VerifyReport,
+        generate_key_files,
+        load_signing_key,
+        load_verifier_key,
+        read_records,
+    )
+    from trustledger.errors import TrustledgerError
+    from trustledger.ledger.keys import (
+        SigningKey,
+        VerifierKey,
+        format_verifier_key,
+        parse_verifier_key,
+    )
 
 __version__ = "0.1.0"
+
+# Where each public name lives. Imported on first use (PEP 562), so that a verification
+# worker process, which needs only the pure core and a store, starts without importing
+# the whole application (eventsourcing's aggregates, the append path): start-up is paid
+# once per worker and counts against verification throughput.
+_EXPORTS = {
+    "AppendOutcome": "trustledger.app",
+    "KeyInfo": "trustledger.app",
+    "Ledger": "trustledger.app",
+    "LogEntry": "trustledger.app",
+    "VerifyReport": "trustledger.app",
+    "generate_key_files": "trustledger.app",
+    "load_signing_key": "trustledger.app",
+    "load_verifier_key": "trustledger.app",
+    "read_records": "trustledger.app",
+    "TrustledgerError": "trustledger.errors",
+    "SigningKey": "trustledger.ledger.keys",
+    "VerifierKey": "trustledger.ledger.keys",
+    "format_verifier_key": "trustledger.ledger.keys",
+    "parse_verifier_key": "trustledger.ledger.keys",
+}
 
 __all__ = [
     "AppendOutcome",
@@ -36,3 +68,10 @@ __all__ = [
     "parse_verifier_key",
     "read_records",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trustledger' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

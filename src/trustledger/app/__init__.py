@@ -1,10 +1,31 @@
 """The use cases of trustledger over eventsourcing's Application: append, verify, erase, keys."""
 
-from trustledger.app.append import AppendOutcome
-from trustledger.app.keyfiles import generate_key_files, load_signing_key, load_verifier_key
-from trustledger.app.ledger import KeyInfo, Ledger, LogEntry
-from trustledger.app.records import Record, read_records
-from trustledger.app.verification import VerifyReport, verify_store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trustledger.app.append import AppendOutcome
+    from trustledger.app.keyfiles import generate_key_files, load_signing_key, load_verifier_key
+    from trustledger.app.ledger import KeyInfo, Ledger, LogEntry
+    from trustledger.app.records import Record, read_records
+    from trustledger.app.verification import VerifyReport, verify_store
+
+# Imported on first use (PEP 562): see trustledger/__init__.py.
+_EXPORTS = {
+    "AppendOutcome": "trustledger.app.append",
+    "generate_key_files": "trustledger.app.keyfiles",
+    "load_signing_key": "trustledger.app.keyfiles",
+    "load_verifier_key": "trustledger.app.keyfiles",
+    "KeyInfo": "trustledger.app.ledger",
+    "Ledger": "trustledger.app.ledger",
+    "LogEntry": "trustledger.app.ledger",
+    "Record": "trustledger.app.records",
+    "read_records": "trustledger.app.records",
+    "VerifyReport": "trustledger.app.verification",
+    "verify_store": "trustledger.app.verification",
+}
 
 __all__ = [
     "AppendOutcome",
@@ -19,3 +40,10 @@ __all__ = [
     "read_records",
     "verify_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trustledger.app' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
