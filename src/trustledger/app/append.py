@@ -16,11 +16,11 @@ The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import random
 import time
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +32,9 @@ from eventsourcing.utils import get_topic
 from trustledger.app.application import LedgerApplication
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
-from trustledger.domain.aggregates import Shop
+from trustledger.domain.aggregates import Keyring, Shop
 from trustledger.domain.decision import Decision, parse_decision
-from trustledger.domain.identity import shop_aggregate_id
+from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.rules import RuleBook, RuleSet
 from trustledger.errors import (
     BatchRejected,
@@ -74,7 +74,7 @@ def content_digest(canonical_document: bytes, subject_key: bytes | None) -> byte
     Keyed by the subject's key when the decision carries personal data, so the stored
     digest reveals nothing about that data, and nothing at all once the key is erased.
     """
-    return hmac.new(subject_key or b"", canonical_document, hashlib.sha256).digest()
+    return hmac.digest(subject_key or b"", canonical_document, "sha256")
 
 
 class _PendingEvents:
@@ -92,6 +92,23 @@ class _PendingEvents:
 
     def collect_events(self) -> list[Any]:
         return self._events
+
+
+# The keyring last read by each application and its version. Reading it anew (with the
+# repository's deep copy) on every batch costs more than asking for its version.
+_keyrings: weakref.WeakKeyDictionary[LedgerApplication, Keyring] = weakref.WeakKeyDictionary()
+
+
+def _current_keyring(app: LedgerApplication, store: Store) -> Keyring | None:
+    """The keyring as currently recorded (None before ``init``); read only for reading."""
+    version = store.current_versions([KEYRING_ID]).get(KEYRING_ID)
+    cached = _keyrings.get(app)
+    if cached is not None and version == cached.version:
+        return cached
+    keyring = app.get_keyring()
+    if keyring is not None:
+        _keyrings[app] = keyring
+    return keyring
 
 
 def _hint_decision_id(document: object) -> str | None:
@@ -130,7 +147,7 @@ def append_records(
     if not parsed and not problems:
         raise InvalidDecision("no decisions in the input")
 
-    keyring = app.get_keyring()
+    keyring = _current_keyring(app, store)
     if keyring is None:
         raise NotFound(
             f"{store.url} is not initialised: run `trustledger init --root-key ROOT.key`"
@@ -269,18 +286,20 @@ def _append_once(
     shop_topic = get_topic(Shop)
     for _line, decision, canonical in fresh:
         subject_key = None
-        stored = decision
         if decision.personal:
             subject_key = subject_keys[str(decision.personal["subject_id"])]
-            stored = decision.with_personal(
-                seal_personal(decision.personal, key=subject_key, decision_id=decision.decision_id)
+            # The stored document is the decision with its personal data sealed: the
+            # envelope seal_personal builds is JSON (str values, the subject id checked by
+            # parse_decision), so it is canonicalised as it is.
+            stored = decision.document_view()
+            stored["personal"] = seal_personal(
+                decision.personal, key=subject_key, decision_id=decision.decision_id
             )
-        # Without personal data the stored document is the decision itself, whose canonical
-        # bytes are already at hand: canonicalising it again would give the same bytes.
-        if stored is decision:
-            payload = canonical.decode("utf-8")
+            payload = canonicalize(stored, json_safe=True).decode("utf-8")
         else:
-            payload = canonicalize(stored.document_view(), json_safe=True).decode("utf-8")
+            # Without personal data the stored document is the decision itself, whose
+            # canonical bytes are already at hand.
+            payload = canonical.decode("utf-8")
         signed = sign_payload(payload, signer)
         aggregate_id = _aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1

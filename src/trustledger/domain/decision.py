@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Final
 
 from trustledger.domain.timefmt import format_timestamp, parse_timestamp
@@ -108,6 +109,15 @@ def _string(value: Any, path: str) -> str:
 
 
 def _id(value: Any, path: str) -> str:
+    # Fast path for the common case: a non-empty ASCII string of allowed length without
+    # surrounding whitespace passes every check below (and is valid Unicode).
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and value.isascii()
+        and value.strip() == value
+    ):
+        return value
     text = _string(value, path)
     if not text or text.isspace():
         raise InvalidDecision(f"{path}: must be a non-empty string")
@@ -148,7 +158,29 @@ def _sha256(value: Any, path: str) -> str:
     return text
 
 
+# Timestamps already in format_timestamp's canonical form (no fraction, or six digits that are
+# not all zero), checked by datetime itself for an existing date and time.
+_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?Z", re.ASCII)
+
+
+def _canonical_datetime(value: Any) -> datetime | None:
+    """The instant of a timestamp given in canonical form, else None (take the slow path,
+    which accepts the other RFC 3339 forms and words the errors)."""
+    if (
+        type(value) is str
+        and _CANONICAL_TIMESTAMP.fullmatch(value) is not None
+        and not value.endswith(".000000Z")
+    ):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+    return None
+
+
 def _timestamp(value: Any, path: str) -> str:
+    if _canonical_datetime(value) is not None:
+        return str(value)
     return format_timestamp(parse_timestamp(value, field=path))
 
 
@@ -318,8 +350,7 @@ def _check_fields(
     unknown = [key for key in obj if key not in spec and key != skip]
     if unknown:
         if len(unknown) == 1:
-            key = unknown[0]
-            raise InvalidDecision(f"{prefix}{key}: not allowed for {what}{_allowed(spec)}")
+            raise InvalidDecision(f"{prefix}{unknown[0]}: not allowed for {what}{_allowed(spec)}")
         names = ", ".join(repr(key) for key in unknown)
         raise InvalidDecision(f"{path or 'decision'}: unknown fields {names} for {what}")
     for name, (required, validate) in spec.items():
@@ -405,6 +436,11 @@ class Decision:
         # with the generated __eq__.
         return hash((self.decision_id, self.type, self.shop_id))
 
+    @cached_property
+    def occurred_at_text(self) -> str:
+        """``occurred_at`` in ``format_timestamp``'s canonical form (as documents carry it)."""
+        return format_timestamp(self.occurred_at)
+
     @property
     def subject_id(self) -> str | None:
         """The data subject of ``personal``, or None when there is no personal data."""
@@ -429,7 +465,7 @@ class Decision:
             "decision_id": self.decision_id,
             "type": self.type,
             "shop_id": self.shop_id,
-            "occurred_at": format_timestamp(self.occurred_at),
+            "occurred_at": self.occurred_at_text,
         }
         if self.actor is not None:
             document["actor"] = self.actor
@@ -505,7 +541,11 @@ def parse_decision(obj: object) -> Decision:
     if _SHOP_ID.fullmatch(shop_id) is None:
         raise InvalidDecision(f"shop_id: {shop_id!r} does not match [A-Za-z0-9_.:-]{{1,64}}")
 
-    occurred_at = parse_timestamp(obj["occurred_at"], field="occurred_at")
+    raw_occurred_at = obj["occurred_at"]
+    occurred_at = _canonical_datetime(raw_occurred_at)
+    occurred_at_text = raw_occurred_at if occurred_at is not None else None
+    if occurred_at is None:
+        occurred_at = parse_timestamp(raw_occurred_at, field="occurred_at")
 
     actor = obj.get("actor")
     if actor is not None:
@@ -520,7 +560,7 @@ def parse_decision(obj: object) -> Decision:
     raw_personal = obj.get("personal")
     personal = None if raw_personal is None else _personal(raw_personal)
 
-    return Decision(
+    decision = Decision(
         decision_id=raw_id.lower(),
         type=kind,
         shop_id=shop_id,
@@ -529,3 +569,7 @@ def parse_decision(obj: object) -> Decision:
         data=data,
         personal=personal,
     )
+    if occurred_at_text is not None:
+        # Already canonical: spare document_view formatting it again (see occurred_at_text).
+        vars(decision)["occurred_at_text"] = occurred_at_text
+    return decision

@@ -16,6 +16,7 @@ are provably identical (tests/ledger/test_canonical.py checks this with Hypothes
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -23,6 +24,9 @@ import rfc8785
 from trustledger.errors import InvalidDecision
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+# Code points above U+FFFF (two UTF-16 code units): where RFC 8785 §3.2.3's key order may
+# differ from Python's. A regex scans the text in C (``max(text)`` iterates in Python).
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
@@ -67,7 +71,7 @@ def canonicalize(value: Any, *, json_safe: bool = False) -> bytes:
     try:
         if json_safe:
             text = _ENCODER.encode(value)
-            if text.isascii() or max(text) <= "\uffff":
+            if text.isascii() or _ASTRAL.search(text) is None:
                 return text.encode("utf-8")
         elif _fast_path_applies(value):
             return _ENCODER.encode(value).encode("utf-8")

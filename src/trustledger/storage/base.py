@@ -38,14 +38,28 @@ class AppendWrite:
     positions: dict[tuple[Any, int], int] = field(default_factory=dict)
 
     def index_rows(
-        self, stored_events: Sequence[Any], notification_ids: Sequence[int]
+        self,
+        stored_events: Sequence[Any],
+        notification_ids: Sequence[int],
+        first_position: int | None = None,
     ) -> list[tuple[str, int, bytes]]:
-        """(decision_id, notification_id, digest) for each event that records a decision."""
+        """(decision_id, notification_id, digest) for each event that records a decision.
+
+        With ``first_position`` (the chain position of the first event) this also notes
+        every event's position in ``positions``, as ``note_positions`` does.
+        """
         rows = []
+        decisions = self.decisions
+        positions = self.positions
+        position = first_position
         for event, notification_id in zip(stored_events, notification_ids, strict=True):
-            found = self.decisions.get((event.originator_id, event.originator_version))
+            key = (event.originator_id, event.originator_version)
+            found = decisions.get(key)
             if found is not None:
                 rows.append((found[0], notification_id, found[1]))
+            if position is not None:
+                positions[key] = position
+                position += 1
         return rows
 
     def note_positions(self, stored_events: Sequence[Any], first_position: int) -> None:

@@ -8,6 +8,8 @@ reads the previous chain row and the tree's frontier inside its insert transacti
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -15,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from trustledger.ledger.chain import encode_entry, leaf_hash, next_chain_hash
-from trustledger.ledger.merkle import NodeReader, extend_tree
+from trustledger.ledger.merkle import CompactRange, NodeReader, extend_tree, perfect_nodes
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,73 @@ def chain_rows(
         leaves.append(leaf)
     nodes = extend_tree(previous_position + 1, leaves, read_nodes)
     return rows, [MerkleNodeRow(level, index, digest) for level, index, digest in nodes]
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The tree's frontier (``perfect_nodes(0, size)`` with their hashes) as of the entry
+    whose chain hash is ``chain_hash``: what the next append needs from the Merkle table.
+
+    The chain hash commits to every entry before it (docs/FORMAT.md §6), so a frontier kept
+    from an earlier append is valid exactly when the chain head read inside the next
+    transaction has the same position and chain hash; otherwise it is read from the store.
+    """
+
+    size: int
+    chain_hash: bytes
+    nodes: tuple[tuple[int, int, bytes], ...]
+
+
+_PACK_VERSION_TOPIC = struct.Struct(">QH").pack
+_sha256 = hashlib.sha256
+
+
+def append_rows(
+    previous_position: int,
+    previous_chain_hash: bytes,
+    events: Sequence[StoredEvent],
+    notification_ids: Sequence[int],
+    read_nodes: NodeReader,
+    frontier: Frontier | None = None,
+) -> tuple[list[tuple[int, int, bytes, bytes]], list[tuple[int, int, bytes]], Frontier]:
+    """What ``chain_rows`` computes, as plain tuples ready for ``executemany``, plus the
+    frontier after these events (to pass to the next call while it is still current).
+
+    Chain rows are ``(notification_id, position, leaf_hash, chain_hash)``, Merkle rows
+    ``(level, idx, hash)``. ``frontier`` is used instead of reading the tree's frontier
+    when it is the frontier as of ``previous_position``/``previous_chain_hash``.
+    """
+    size = previous_position + 1
+    if (
+        frontier is not None
+        and frontier.size == size
+        and frontier.chain_hash == previous_chain_hash
+    ):
+        tree = CompactRange(0, size, list(frontier.nodes))
+    else:
+        ids = perfect_nodes(0, size)
+        tree = CompactRange.from_frontier(size, read_nodes(ids) if ids else [])
+    rows: list[tuple[int, int, bytes, bytes]] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    position, chain = previous_position, previous_chain_hash
+    append_leaf = tree.append_leaf
+    for event, notification_id in zip(events, notification_ids, strict=True):
+        originator_id = event.originator_id
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        topic = event.topic.encode("utf-8")
+        # docs/FORMAT.md §6: entry = originator_id ‖ uint64be(version) ‖ uint16be(len(topic))
+        # ‖ topic ‖ state (as chain.encode_entry); leaf = SHA-256(0x00 ‖ entry), RFC 9162
+        # §2.1.1 (as chain.leaf_hash).
+        leaf = _sha256(
+            b"\x00"
+            + originator_id.bytes
+            + _PACK_VERSION_TOPIC(event.originator_version, len(topic))
+            + topic
+            + event.state
+        ).digest()
+        chain = next_chain_hash(chain, leaf)  # SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i]), §6
+        position += 1
+        rows.append((notification_id, position, leaf, chain))
+        append_leaf(leaf, nodes)
+    return rows, nodes, Frontier(position + 1, chain, tuple(tree.nodes))

@@ -42,7 +42,7 @@ from trustledger.storage.base import (
     StoredCheckpoint,
     write_of,
 )
-from trustledger.storage.chaining import chain_rows as compute_chain_rows
+from trustledger.storage.chaining import Frontier, append_rows
 
 APPEND_ONLY_TABLES = (
     EVENTS_TABLE,
@@ -59,20 +59,32 @@ LEDGER_DDL = [
     "position INTEGER NOT NULL UNIQUE, "
     "leaf_hash BLOB NOT NULL, "
     "chain_hash BLOB NOT NULL)",
+    # Rows are stored in notification order (appended at the end of the table); only the
+    # unique index on decision_id, whose entries are about half a row, takes the random
+    # inserts of random decision ids. A table keyed by decision_id would rewrite up to
+    # twice as many pages per append. (Ledgers created before keep their table: same
+    # columns, same queries.)
     f"CREATE TABLE IF NOT EXISTS {DECISIONS_TABLE} ("
-    "decision_id TEXT PRIMARY KEY, "
-    "notification_id INTEGER NOT NULL, "
-    "digest BLOB NOT NULL) WITHOUT ROWID",
+    "decision_id TEXT NOT NULL UNIQUE, "
+    "notification_id INTEGER PRIMARY KEY, "
+    "digest BLOB NOT NULL)",
+    # Likewise: rows appended in creation order, the subject ids in a compact unique index.
     f"CREATE TABLE IF NOT EXISTS {SUBJECT_KEYS_TABLE} ("
-    "subject_id TEXT PRIMARY KEY, "
+    "subject_id TEXT NOT NULL UNIQUE, "
     "subject_key BLOB, "
     "created_at TEXT NOT NULL, "
-    "erased_at TEXT) WITHOUT ROWID",
+    "erased_at TEXT)",
+    # Merkle nodes are keyed by the leaf count that completes them, (idx + 1) << level, then
+    # level: nodes are completed in that order, so both the rows and the index grow at
+    # their ends instead of taking one insert per tree level in the middle of a
+    # (level, idx) index. (Ledgers created before keep their (level, idx) key: _read_nodes
+    # names both keys.)
     f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} ("
     "level INTEGER NOT NULL, "
     "idx INTEGER NOT NULL, "
-    "hash BLOB NOT NULL, "
-    "PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "hash BLOB NOT NULL)",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {MERKLE_TABLE}_node "
+    f"ON {MERKLE_TABLE} (((idx + 1) << level), level)",
     f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
     "id INTEGER PRIMARY KEY, "
     "size INTEGER NOT NULL, "
@@ -100,6 +112,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *LEDGER_DDL]
 
+    # The tree's frontier after this recorder's last insert (storage.chaining.Frontier): used
+    # by the next insert only if the chain head it reads is still that one.
+    _frontier: Frontier | None = None
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -109,20 +125,21 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
         # The chain rows and the Merkle nodes they complete (storage.chaining), one transaction.
-        chained, nodes = compute_chain_rows(
-            position, chain, stored_events, notification_ids, lambda ids: _read_nodes(c, ids)
+        chain_rows, nodes, frontier = append_rows(
+            position,
+            chain,
+            stored_events,
+            notification_ids,
+            lambda ids: _read_nodes(c, ids),
+            self._frontier,
         )
-        chain_rows = [(r.notification_id, r.position, r.leaf_hash, r.chain_hash) for r in chained]
         c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)", chain_rows)
-        c.executemany(
-            f"INSERT INTO {MERKLE_TABLE} VALUES (?,?,?)",
-            [(n.level, n.index, n.hash) for n in nodes],
-        )
+        c.executemany(f"INSERT INTO {MERKLE_TABLE} VALUES (?,?,?)", nodes)
         write = write_of(kwargs)
         if write is not None:
             c.executemany(
                 f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
-                write.index_rows(stored_events, notification_ids),
+                write.index_rows(stored_events, notification_ids, position + 1),
             )
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
@@ -132,21 +149,37 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     f"INSERT INTO {SUBJECT_KEYS_TABLE} VALUES (?, ?, ?, NULL)",
                     [(subject, key, created) for subject, key in write.subject_keys],
                 )
-            if chain_rows:
-                write.note_positions(stored_events, chain_rows[0][1])
+        # Kept for the next insert; harmless if this transaction is rolled back, since then
+        # no chain head will match it.
+        self._frontier = frontier
         return notification_ids
+
+
+_NODE_BY_COMPLETION = (
+    f"SELECT hash FROM {MERKLE_TABLE} WHERE ((idx + 1) << level) = ? AND level = ?"
+)
+_NODE_BY_LEVEL = f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?"
 
 
 def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
     # Stored Merkle nodes (storage.base.Store.merkle_nodes): level 0 from the chain table.
     found = []
+    by_completion: bool | None = None
     for level, index in ids:
         if level == 0:
             cursor.execute(f"SELECT leaf_hash FROM {CHAIN_TABLE} WHERE position = ?", (index,))
         else:
-            cursor.execute(
-                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?", (level, index)
-            )
+            if by_completion is None:
+                # Which key this ledger's Merkle table has (see LEDGER_DDL).
+                cursor.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+                    (f"{MERKLE_TABLE}_node",),
+                )
+                by_completion = bool(cursor.fetchone()[0])
+            if by_completion:
+                cursor.execute(_NODE_BY_COMPLETION, ((index + 1) << level, level))
+            else:
+                cursor.execute(_NODE_BY_LEVEL, (level, index))
         row = cursor.fetchone()
         if row is None:
             raise NotFound(
