@@ -15,6 +15,7 @@ import click
 
 from trustledger.app import (
     Ledger,
+    VerifyReport,
     generate_key_files,
     load_verifier_key,
     read_records,
@@ -246,6 +247,9 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
 )
 @click.option("--bundle", "bundle", metavar="FILE",
               help="Verify an exported bundle offline instead of a store.")  # fmt: skip
+@click.option("--hash-only", "hash_only", is_flag=True,
+              help="With --bundle: check the checkpoint, chain and Merkle root only; entry "
+                   "signatures are NOT checked.")  # fmt: skip
 @click.option("--checkpoint", "held", multiple=True, metavar="FILE",
               help="A checkpoint you hold: the log must extend it (repeatable).")  # fmt: skip
 @click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY|FILE.pub",
@@ -260,6 +264,7 @@ def verify(
     trusted: tuple[str, ...],
     workers: int | None,
     bundle: str | None,
+    hash_only: bool,
     held: tuple[str, ...],
     witness_keys: tuple[str, ...],
     quorum: int,
@@ -273,7 +278,8 @@ def verify(
     when not. Opens the store read-only. --trusted-key pins the root key and the log key
     (give both). Checkpoints you hold (--checkpoint) must be extended by the log: a
     truncated tail, rewritten history or a split view fails (exit 1). --bundle and
-    --proof need no database.
+    --proof need no database. --bundle --hash-only checks the checkpoint, the chain and
+    the Merkle root but NOT the entries' signatures (a fast pre-check, not an audit).
 
     \b
     Example:
@@ -288,6 +294,9 @@ def verify(
     keys_ = [load_verifier_key(text) for text in trusted]
     witnesses = [witness_key(text) for text in witness_keys]
     checkpoints = [(path, read_file(path)) for path in held]
+    if hash_only and bundle is None:
+        raise UsageError("--hash-only applies to --bundle only")
+    report: VerifyReport
     if proof is not None:
         proven = verify_proof_file(
             read_file(proof), log_keys=keys_, witnesses=witnesses, quorum=quorum
@@ -304,6 +313,7 @@ def verify(
             witnesses=witnesses,
             quorum=quorum,
             checkpoints=checkpoints,
+            hash_only=hash_only,
             workers=workers,
         )
     else:
@@ -324,10 +334,23 @@ def verify(
                     witnesses=witnesses,
                     quorum=quorum,
                 )
+    signatures_checked = getattr(report, "signatures_checked", True)
     if as_json:
         body = asdict(report)
         body["intact"] = report.intact
+        body["signatures_checked"] = signatures_checked
         emit_json(body)
+    elif report.intact and not signatures_checked:
+        click.echo(
+            f"OK (hash-only, signatures NOT checked): {count(report.entries, 'entry', 'entries')}"
+            f" chained and hashed to the signed checkpoint's root {report.root_hash}; "
+            f"head {report.head_chain_hash}"
+            + (
+                f"; extends {count(report.checkpoints, 'held checkpoint')}"
+                if report.checkpoints
+                else ""
+            )
+        )
     elif report.intact:
         click.echo(
             f"OK: {count(report.entries, 'entry', 'entries')} verified (chain, "

@@ -4,6 +4,7 @@ re-signed history, T7 split view), each with its exact exit code."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -194,6 +195,46 @@ def test_bundle_with_a_modified_entry_fails(log: Story) -> None:
         code=1,
     )
     assert out.startswith("FAILED: chain failed at position 2")
+
+
+def test_bundle_hash_only_says_signatures_were_not_checked(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    Path("trustledger.db").rename("elsewhere.db")
+    args = ("verify", "--bundle", "audit.bundle", "--hash-only", "--trusted-key", LOG)
+    out = run(log.cli, *args)
+    assert out.startswith(
+        "OK (hash-only, signatures NOT checked): 5 entries chained and hashed to the signed "
+        "checkpoint's root "
+    )
+    body = json.loads(run(log.cli, *args, "--json"))
+    assert body["intact"] is True and body["signatures_checked"] is False
+    assert body["entries"] == 5 and body["root_key"] is None
+    full = json.loads(run(log.cli, "verify", "--bundle", "audit.bundle", "--trusted-key", ROOT,
+                          "--trusted-key", LOG, "--json"))  # fmt: skip
+    assert full["signatures_checked"] is True and full["root_hash"] == body["root_hash"]
+
+
+def test_bundle_hash_only_with_a_modified_entry_byte_fails(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    lines = Path("audit.bundle").read_bytes().split(b"\n")
+    fields = lines[4].split(b"\t")
+    fields[3] = b"trustledger:verification.approved"
+    lines[4] = b"\t".join(fields)
+    Path("bad.bundle").write_bytes(b"\n".join(lines))
+    result = log.cli("verify", "--bundle", "bad.bundle", "--hash-only", "--trusted-key", LOG)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith(
+        "FAILED: chain failed at position 2, notification 3: chain hash mismatch: stored "
+    )
+    assert result.stdout.splitlines()[1] == "(2 entries verified before it)"
+
+
+def test_hash_only_without_a_bundle_is_a_usage_error(log: Story) -> None:
+    assert run(log.cli, "verify", "--hash-only", "--trusted-key", ROOT, code=2) == (
+        "trustledger: error: --hash-only applies to --bundle only"
+    )
 
 
 def _truncate(keep: int) -> None:

@@ -4,15 +4,24 @@ Verification is that of a store (docs/AUDITOR.md §2) plus the Merkle root again
 signed checkpoint and the witnesses' quorum. The entry lines are split into byte ranges,
 each verified by a worker process from the chain hash of the line before it; the ranges
 are stitched exactly like a store's (trustledger.app.verification).
+
+Hash-only verification (``hash_only=True``) checks the checkpoint, the chain and the Merkle
+root but no entry's signature: workers hash byte ranges of the file as they are (lines
+are cut where found, so nothing scans the file first) and return their leaves; the ranges
+are then placed, linked and folded into the tree in order (``ledger.bundle.LineChain``).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from trustledger.app.transparency import (
@@ -25,24 +34,27 @@ from trustledger.app.verification import (
     Progress,
     VerifyReport,
     _stitch,
-    _with_leaves,
     default_workers,
 )
 from trustledger.domain.identity import KEYRING_ID
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.bundle import (
     BundleHeader,
+    HashedLines,
+    LineChain,
     MalformedBundle,
+    compact_range_of,
     format_entry_line,
     format_header,
+    hash_entry_lines,
     parse_entry_line,
     parse_header,
 )
-from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
+from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry, encode_entry, leaf_hash
 from trustledger.ledger.checkpoint import parse_checkpoint
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.keys import VerifierKey, format_verifier_key
-from trustledger.ledger.merkle import CompactRange
+from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange
 from trustledger.ledger.note import parse_note
 from trustledger.ledger.verify import (
     Failure,
@@ -100,58 +112,123 @@ class _Range:
     start: int  # byte offset of the first line
     end: int  # byte offset after the last line
     first_position: int
-    previous_chain_hash: bytes
+    previous_chain_hash: bytes  # the chain hash claimed by the line before the range
+    previous_notification_id: int
 
 
-def _scan(path: Path, lines_per_range: int) -> tuple[BundleHeader, list[StoredEntry], list[_Range]]:
-    """One pass: the header, the keyring's entries, and line-aligned byte ranges."""
-    keyring_hex = KEYRING_ID.hex.encode()
-    keys: list[StoredEntry] = []
-    ranges: list[_Range] = []
-    with path.open("rb") as handle:
-        header = parse_header(handle.readline(), handle.readline())
-        offset = handle.tell()
-        start, first, previous = offset, 0, GENESIS_CHAIN_HASH
-        position = 0
-        for line in handle:
-            if line[line.index(b"\t") + 1 :].startswith(keyring_hex):
-                keys.append(parse_entry_line(line, position))
-            position += 1
-            offset += len(line)
-            if position % lines_per_range == 0:
-                ranges.append(_Range(start, offset, first, previous))
-                chain = line.rstrip(b"\n").rsplit(b"\t", 1)[-1]
-                start, first, previous = offset, position, bytes.fromhex(chain.decode())
-        if offset > start:
-            ranges.append(_Range(start, offset, first, previous))
-    if position != header.entries:
-        raise MalformedBundle(f"the header announces {header.entries} entries, found {position}")
-    return header, keys, ranges
+@dataclass(frozen=True)
+class BundleReport(VerifyReport):
+    """A bundle's verification report. ``signatures_checked`` is False for a hash-only
+    check: the chain and the Merkle root were checked against the signed checkpoint, but
+    no entry's signature, payload or signer was."""
+
+    signatures_checked: bool = True
 
 
-def _entries(path: Path, span: _Range) -> Iterator[StoredEntry]:
-    with path.open("rb") as handle:
+def _last_line(data: bytes, end: int) -> tuple[bytes, int]:
+    # (claimed chain hash, notification id) of the line ending at ``end``, for the next
+    # range to start from; a malformed line fails in its own range first, so any value will
+    # do then.
+    line = data[data.rfind(b"\n", 0, end - 1) + 1 : end].rstrip(b"\n")
+    fields = line.split(b"\t")
+    try:
+        return bytes.fromhex(fields[-1].decode("ascii")), int(fields[0])
+    except (ValueError, UnicodeDecodeError):
+        return GENESIS_CHAIN_HASH, 0
+
+
+def _key_lines(data: bytes, begin: int, end: int, position: int) -> Iterator[StoredEntry]:
+    # The keyring's entry lines in data[begin:end] (whole lines from ``position``): those
+    # whose second field (docs/FORMAT.md §13) is the keyring's aggregate id.
+    tag = b"\t" + KEYRING_ID.hex.encode() + b"\t"
+    at = data.find(tag, begin, end)
+    while at >= 0:
+        line_start = data.rfind(b"\n", begin, at) + 1 or begin
+        line_end = data.find(b"\n", at, end) + 1 or end
+        if data.find(b"\t", line_start, end) == at:
+            line_position = position + data.count(b"\n", begin, line_start)
+            yield parse_entry_line(data[line_start:line_end], line_position)
+        at = data.find(tag, line_end, end)
+
+
+class _Lines:
+    """A bundle file's header, then its entry lines in ranges of about ``range_bytes``
+    (whole lines, at least one each), read in large blocks. Raises MalformedBundle."""
+
+    def __init__(self, path: Path, range_bytes: int) -> None:
+        self.path = path
+        self.range_bytes = range_bytes
+        with path.open("rb") as handle:
+            self.header = parse_header(handle.readline(), handle.readline())
+            self.offset = handle.tell()  # of the first entry line
+        self.entries = 0  # lines seen so far by ``ranges``
+
+    def ranges(self, key_entries: list[StoredEntry] | None = None) -> Iterator[_Range]:
+        """The ranges in order, as they are found; the keyring's entries go to
+        ``key_entries``. Ends by checking the header's entry count."""
+        range_bytes = self.range_bytes
+        position, previous, previous_id = 0, GENESIS_CHAIN_HASH, 0
+        offset = self.offset
+        size = max(range_bytes, 1 << 16)
+        with self.path.open("rb", buffering=0) as handle:
+            while True:
+                handle.seek(offset)
+                data = handle.read(size)
+                if not data:
+                    break
+                cut = data.rfind(b"\n") + 1
+                if cut == 0 and len(data) == size:
+                    size *= 2  # a line longer than a block
+                    continue
+                cut = cut or len(data)  # a last line without its newline
+                begin = 0
+                while begin < cut:
+                    stop = data.rfind(b"\n", begin, begin + range_bytes) + 1
+                    if stop <= begin:
+                        stop = data.find(b"\n", begin, cut) + 1 or cut
+                    if key_entries is not None:
+                        key_entries.extend(_key_lines(data, begin, stop, position))
+                    yield _Range(offset + begin, offset + stop, position, previous, previous_id)
+                    previous, previous_id = _last_line(data, stop)
+                    position += data.count(b"\n", begin, stop) + (data[stop - 1] != 0x0A)
+                    self.entries = position
+                    begin = stop
+                offset += cut
+        if position != self.header.entries:
+            raise MalformedBundle(
+                f"the header announces {self.header.entries} entries, found {position}"
+            )
+
+
+def _read(path: Path, span: _Range) -> bytes:
+    with path.open("rb", buffering=0) as handle:
         handle.seek(span.start)
-        position = span.first_position
-        remaining = span.end - span.start
-        while remaining > 0:
-            line = handle.readline()
-            remaining -= len(line)
-            yield parse_entry_line(line, position)
-            position += 1
+        data = handle.read(span.end - span.start)
+    if len(data) != span.end - span.start:
+        raise MalformedBundle(f"the bundle changed while it was read (at byte {span.start})")
+    return data
 
 
-def _snapshots(
-    entries: Iterator[StoredEntry],
-    tree: CompactRange,
-    sizes: frozenset[int],
-    taken: dict[int, CompactRange],
-) -> Iterator[StoredEntry]:
-    # The tree as it was at each size an auditor holds a checkpoint of.
-    for entry in _with_leaves(entries, tree):
-        if tree.end in sizes:
-            taken[tree.end] = CompactRange(tree.start, tree.end, list(tree.nodes))
+def _entries(data: bytes, span: _Range, leaves: list[bytes]) -> Iterator[StoredEntry]:
+    # Each line's entry, and its RFC 9162 §2.1.1 leaf (docs/FORMAT.md §6) into ``leaves``.
+    position = span.first_position
+    rows = data.split(b"\n")
+    if not rows[-1]:
+        rows.pop()
+    for row in rows:
+        entry = parse_entry_line(row, position)
+        leaves.append(
+            leaf_hash(
+                encode_entry(
+                    entry.originator_id, entry.originator_version, entry.topic, entry.state
+                )
+            )
+        )
         yield entry
+        position += 1
+
+
+Part = tuple[RangeResult, CompactRange, dict[int, CompactRange]]
 
 
 def _verify_span(
@@ -160,21 +237,97 @@ def _verify_span(
     keyring: Keyring,
     erased: frozenset[str],
     sizes: frozenset[int] = frozenset(),
-) -> tuple[RangeResult, CompactRange, dict[int, CompactRange]]:
-    tree = CompactRange(span.first_position, span.first_position)
-    taken: dict[int, CompactRange] = {}
+) -> Part:
+    """Worker: every check of docs/AUDITOR.md §2.2 over one range of lines, with the
+    compact Merkle range of their leaves (and of each prefix ending at a held size)."""
+    leaves: list[bytes] = []
     try:
         result = verify_entries(
-            _snapshots(_entries(path, span), tree, sizes, taken),
+            _entries(_read(path, span), span, leaves),
             keyring=keyring,
             previous_chain_hash=span.previous_chain_hash,
             previous_position=span.first_position - 1,
+            previous_notification_id=span.previous_notification_id,
             erased_subjects=erased,
         )
     except MalformedBundle as exc:
-        failure = Failure("bundle", str(exc))
+        position = span.first_position + len(leaves)
+        failure = Failure("bundle", str(exc), position)
         result = RangeResult(0, None, None, None, None, None, 0, failure)
-    return result, tree, taken
+    del leaves[result.entries :]  # a leaf past a failure was not verified
+    first = span.first_position
+    end = first + len(leaves)
+    taken = {
+        size: compact_range_of(first, leaves[: size - first])
+        for size in sizes
+        if first < size <= end
+    }
+    return result, compact_range_of(first, leaves), taken
+
+
+def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:
+    """The entry lines (without newlines) that *start* in bytes [begin, end) of the file;
+    ``first`` when ``begin`` is the first entry line's offset. Lines are cut where they
+    are found, so byte ranges need no line alignment (and no scan beforehand)."""
+    start = begin if first else begin - 1  # to see whether a line starts at ``begin``
+    last = end - start - 1  # index of the last byte that can start an owned line
+    with path.open("rb", buffering=0) as handle:
+        handle.seek(start)
+        want = end - start + (1 << 16)
+        data = handle.read(want)
+        # The last owned line ends at the first newline at or after ``last``.
+        while (stop := data.find(b"\n", last)) < 0 and len(data) == want:
+            more = handle.read(1 << 20)
+            data += more
+            want += len(more) if more else 1
+    rows = data.split(b"\n")
+    if stop >= 0:
+        del rows[data.count(b"\n", 0, stop + 1) :]
+    elif not rows[-1]:
+        rows.pop()
+    if not first:
+        # rows[0] is the end of the line before ``begin``; no owned line when it runs
+        # past ``end``.
+        if len(rows[0]) >= last:
+            return []
+        del rows[0]
+    return rows
+
+
+def _hash_chunk(path: Path, begin: int, end: int, first: bool) -> HashedLines:
+    """Worker: hash the lines that start in [begin, end) (hash_entry_lines)."""
+    return hash_entry_lines(_owned_lines(path, begin, end, first))
+
+
+def _hash_all(
+    path: Path,
+    lines: _Lines,
+    chain: LineChain,
+    used: int,
+    range_bytes: int,
+    progress: Progress | None,
+) -> Failure | None:
+    # Byte ranges of the entry lines, hashed in parallel, joined in order.
+    size = path.stat().st_size
+    bounds = [*range(lines.offset, size, range_bytes), size]
+    spans = [(a, b, a == lines.offset) for a, b in itertools.pairwise(bounds)]
+
+    def join(parts: Iterable[HashedLines]) -> Failure | None:
+        for part in parts:
+            failure = chain.add(part)
+            if progress is not None:
+                progress(part.count)
+            if failure is not None:
+                return failure
+        return None
+
+    if used == 1:
+        return join(_hash_chunk(path, *span) for span in spans)
+    with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
+        futures = [pool.submit(_hash_chunk, path, *span) for span in spans]
+        failure = join(future.result() for future in futures)
+        pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
+    return failure
 
 
 def verify_bundle(
@@ -184,24 +337,35 @@ def verify_bundle(
     witnesses: Sequence[CosignerKey] = (),
     quorum: int = 0,
     checkpoints: Sequence[tuple[str, bytes]] = (),
+    hash_only: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
-    lines_per_range: int = 16_384,
-) -> VerifyReport:
+    range_bytes: int = 4 << 20,
+) -> BundleReport:
     """Verify a bundle offline: the checkpoint (log signature, witness quorum), every entry
     (chain, signatures, key history), the Merkle root against the checkpoint, and any
-    checkpoints the auditor holds (T5 T6 T7). Returns a report; raises UsageError."""
+    checkpoints the auditor holds (T5 T6 T7). Returns a report; raises UsageError.
+
+    With ``hash_only`` the entries' signatures, payloads and key history are *not*
+    checked (the report says ``signatures_checked=False``): only the checkpoint's
+    signatures and quorum, the chain over every entry up to the header's head, and the
+    Merkle root against the bundle's and the held checkpoints. ``trusted_keys`` then needs
+    only the log key. Entry lines are read in ranges of about ``range_bytes``.
+    """
     url = str(path)
     if not path.is_file():
         raise UsageError(f"no bundle at {path}")
+    checked = not hash_only
 
-    def failed(check: str, message: str, entries: int = 0) -> VerifyReport:
-        return VerifyReport(url, entries, 0, 0, 0, None, None, 1, Failure(check, message))
+    def failed(check: str, message: str) -> BundleReport:
+        failure = Failure(check, message)
+        return BundleReport(url, 0, 0, 0, 0, None, None, 1, failure, signatures_checked=checked)
 
     try:
-        header, key_entries, ranges = _scan(path, lines_per_range)
+        lines = _Lines(path, range_bytes)
     except MalformedBundle as exc:
         return failed("bundle", str(exc))
+    header = lines.header
     try:
         held = open_held_checkpoints(
             [("in the bundle", header.checkpoint), *checkpoints],
@@ -215,59 +379,95 @@ def verify_bundle(
     if signed.size != header.entries:
         return failed("checkpoint", f"the checkpoint signs {signed.size} entries, the bundle "
                       f"holds {header.entries}")  # fmt: skip
-    try:
-        keyring = build_keyring(key_entries, trusted_roots=trusted_keys)
-    except LedgerNotIntact as exc:
-        return VerifyReport(url, 0, len(key_entries), 0, 0, None, None, 1, exc.failure)
-    used = workers or default_workers()
-    erased = header.erased_subjects
     sizes = frozenset(item.signed.checkpoint.size for item in held)
-    parts: list[tuple[CompactRange, dict[int, CompactRange]]] = []
+    used = workers or default_workers()
+    if path.stat().st_size - lines.offset <= range_bytes:
+        used = 1  # one range: no process to start
+    key_entries: list[StoredEntry] = []
+    keyring: Keyring | None = None
+    redacted = 0
+    if hash_only:
+        chain = LineChain(sizes)
+        failure = _hash_all(path, lines, chain, used, range_bytes, progress)
+        entries, last_chain, tree = chain.entries, chain.chain_hash, chain.tree
+        if failure is None and entries != header.entries:
+            failure = Failure("bundle", f"the header announces {header.entries} entries, "
+                              f"found {entries}")  # fmt: skip
 
-    def keep(
-        results: Iterator[tuple[RangeResult, CompactRange, dict[int, CompactRange]]],
-    ) -> Iterator[tuple[RangeResult, CompactRange]]:
-        for result, tree, taken in results:
-            parts.append((tree, taken))
-            yield result, tree
-
-    if used == 1 or len(ranges) == 1:
-        used = 1
-        spans = (_verify_span(path, r, keyring, erased, sizes) for r in ranges)
-        outcome = _stitch(keep(spans), progress)
+        def root_at(size: int) -> bytes:
+            return chain.roots[size]
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
-            futures = [pool.submit(_verify_span, path, r, keyring, erased, sizes) for r in ranges]
-            outcome = _stitch(keep(f.result() for f in futures), progress)
-    entries, redacted, failure, _, last_chain, tree = outcome
+        # The keyring (from anywhere in the file) is needed before any entry is checked.
+        try:
+            ranges = list(lines.ranges(key_entries))
+            keyring = build_keyring(key_entries, trusted_roots=trusted_keys)
+        except MalformedBundle as exc:
+            return failed("bundle", str(exc))
+        except LedgerNotIntact as exc:
+            return BundleReport(url, 0, len(key_entries), 0, 0, None, None, 1, exc.failure)
+        work = functools.partial(
+            _verify_span, path, keyring=keyring, erased=header.erased_subjects, sizes=sizes
+        )
+        parts: list[tuple[CompactRange, dict[int, CompactRange]]] = []
+
+        def keep(results: Iterable[Part]) -> Iterator[tuple[RangeResult, CompactRange]]:
+            for result, part, taken in results:
+                parts.append((part, taken))
+                yield result, part
+
+        if used == 1:
+            outcome = _stitch(keep(map(work, ranges)), progress)
+        else:
+            with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
+                futures = [pool.submit(work, span) for span in ranges]
+                outcome = _stitch(keep(future.result() for future in futures), progress)
+                pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
+        entries, redacted, failure, _, stitched_chain, tree = outcome
+        last_chain = stitched_chain or GENESIS_CHAIN_HASH
+
+        def root_at(size: int) -> bytes:
+            return _root_at(parts, size)
+
     root: bytes | None = None
     if failure is None:
         root = tree.root()
-        if last_chain != header.head_chain_hash:
+        if entries and last_chain != header.head_chain_hash:
             failure = Failure("chain", "the last chain hash differs from the bundle's header")
         else:
             try:
-                check_roots(held, size=tree.end, root_at=lambda m: _root_at(parts, m))
+                check_roots(held, size=tree.end, root_at=root_at)
             except VerificationFailed as exc:
                 failure = Failure("checkpoint", str(exc))
-    return VerifyReport(
+    intact = failure is None
+    return BundleReport(
         url,
         entries,
         len(key_entries),
-        len(keyring.deciders),
+        len(keyring.deciders) if keyring else 0,
         redacted,
-        format_verifier_key(keyring.root),
-        last_chain.hex() if failure is None and last_chain else None,
+        format_verifier_key(keyring.root) if keyring else None,
+        last_chain.hex() if intact and entries else None,
         used,
         failure,
-        root.hex() if failure is None and root else None,
-        len(checkpoints) if failure is None else 0,
+        root.hex() if intact and root else None,
+        len(checkpoints) if intact else 0,
+        signatures_checked=checked,
     )
+
+
+def _context() -> BaseContext:
+    # fork is cheap (the workers inherit the imported modules; a spawned worker re-imports
+    # trustledger, which takes about a second) but safe only while this process has no
+    # other thread; ProcessPoolExecutor forks every worker before starting its own thread.
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _root_at(parts: list[tuple[CompactRange, dict[int, CompactRange]]], size: int) -> bytes:
     # The root of the first `size` leaves: the ranges before it joined, then its snapshot.
+    if size == 0:
+        return EMPTY_ROOT  # RFC 9162 §2.1.1: MTH({}) = HASH()
     tree = CompactRange()
     for part, taken in parts:
         if size in taken and part.start < size:

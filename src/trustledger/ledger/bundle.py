@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import hashlib
 import json
+import struct
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from trustledger.errors import VerificationFailed
-from trustledger.ledger.chain import StoredEntry
+from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
+from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange, perfect_nodes
+from trustledger.ledger.verify import Failure
 
 BUNDLE_MAGIC = "trustledger-bundle/v1"
 
@@ -102,3 +108,172 @@ def parse_entry_line(line: bytes, position: int) -> StoredEntry:
         )
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise MalformedBundle(f"bundle entry at position {position} is malformed: {exc}") from exc
+
+
+# -- hash-only checking of entry lines ---------------------------------------------------------
+_ENTRY_HEAD = struct.Struct(">QH")  # docs/FORMAT.md §6: uint64be(version) ‖ uint16be(len(topic))
+_LEAF_PREFIX = b"\x00"  # RFC 9162 §2.1.1 leaf
+_NODE_PREFIX = b"\x01"  # RFC 9162 §2.1.1 interior node
+_CHAIN_PREFIX = b"\x02"  # docs/FORMAT.md §6 chain node
+
+
+def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+    """RFC 9162 §2.1.1 MTH of a perfect subtree (a power-of-two number of leaf hashes),
+    one level at a time."""
+    level = list(leaves)
+    sha256 = hashlib.sha256
+    while len(level) > 1:
+        lefts, rights = level[0::2], level[1::2]
+        # RFC 9162 §2.1.1: HASH(0x01 ‖ left ‖ right)
+        level = [sha256(_NODE_PREFIX + a + b).digest() for a, b in zip(lefts, rights, strict=True)]
+    return level[0]
+
+
+def compact_range_of(start: int, leaves: Sequence[bytes]) -> CompactRange:
+    """The compact range of leaves [start, start + len(leaves)) from their hashes."""
+    nodes = []
+    for level, index in perfect_nodes(start, start + len(leaves)):
+        first = (index << level) - start
+        nodes.append((level, index, subtree_hash(leaves[first : first + (1 << level)])))
+    return CompactRange(start, start + len(leaves), nodes)
+
+
+@dataclass(frozen=True)
+class HashedLines:
+    """What ``hash_entry_lines`` found in consecutive entry lines, before they are placed:
+    the caller links the first line onto the line before (``LineChain.add``).
+
+    ``count`` lines passed (all of them, or those before ``failure``); ``leaves`` are their
+    leaf hashes, 32 bytes each, in order; ``failure`` is the first problem with its
+    ``position`` counted from the first line given.
+    """
+
+    count: int
+    leaves: bytes
+    first_chain_hash: bytes | None  # as claimed by the first line
+    last_chain_hash: bytes | None
+    first_notification_id: int | None
+    last_notification_id: int | None
+    failure: Failure | None
+
+
+def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
+    """Hash consecutive bundle entry lines (without their newlines) and check the chain
+    between them, without reading inside any entry: no envelope, payload, signer or
+    signature (docs/FORMAT.md §6, §13).
+
+    Per line: six TAB-separated fields; ``entry`` = the §6 bytes rebuilt from the
+    originator id, version, topic and the base64-decoded state (exactly what the chain and
+    leaf hashes cover); ``leaf = SHA-256(0x00 ‖ entry)``. From the second line on,
+    ``SHA-256(0x02 ‖ previous line's chain hash ‖ leaf)`` must equal the line's chain hash
+    and notification ids must increase. Stops at the first failure, which is returned,
+    never raised.
+    """
+    sha256 = hashlib.sha256
+    unhexlify = binascii.unhexlify
+    a2b_base64 = binascii.a2b_base64
+    pack = _ENTRY_HEAD.pack
+    leaves: list[bytes] = []
+    add_leaf = leaves.append
+    chain = first_chain = b""
+    notification_id = first_id = -1
+    failure: Failure | None = None
+    for row in rows:
+        try:
+            number, originator, version, topic, state, claimed = row.split(b"\t")
+            current = int(number)
+            originator_bytes = unhexlify(originator)
+            if len(originator_bytes) != 16:
+                raise ValueError("the originator id is not 32 hex digits")
+            # docs/FORMAT.md §6: entry = originator ‖ uint64be(version) ‖ uint16be(len) ‖
+            # topic ‖ state; leaf = SHA-256(0x00 ‖ entry) (RFC 9162 §2.1.1)
+            leaf = sha256(
+                _LEAF_PREFIX
+                + originator_bytes
+                + pack(int(version), len(topic))
+                + topic
+                + a2b_base64(state, strict_mode=True)
+            ).digest()
+            stored = unhexlify(claimed)
+            if len(stored) != 32:
+                raise ValueError("the chain hash is not 64 hex digits")
+        except (ValueError, struct.error, binascii.Error) as exc:
+            message = f"bundle entry line is malformed: {exc}"
+            failure = Failure("bundle", message, len(leaves))
+            break
+        if leaves:
+            # docs/FORMAT.md §6: chain[i] = SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i])
+            calculated = sha256(_CHAIN_PREFIX + chain + leaf).digest()
+            if calculated != stored:
+                message = (
+                    f"chain hash mismatch: stored {stored.hex()}, calculated {calculated.hex()}"
+                )
+                failure = Failure("chain", message, len(leaves), current)
+                break
+            if current <= notification_id:
+                message = "notification ids are not increasing"
+                failure = Failure("sequence", message, len(leaves), current)
+                break
+        else:
+            first_chain, first_id = stored, current
+        add_leaf(leaf)
+        chain = stored
+        notification_id = current
+    if not leaves:
+        return HashedLines(0, b"", None, None, None, None, failure)
+    return HashedLines(
+        len(leaves), b"".join(leaves), first_chain, chain, first_id, notification_id, failure
+    )
+
+
+class LineChain:
+    """Joins the ``HashedLines`` of consecutive runs of lines, in order: places them at
+    their positions, links each run's first line onto the chain so far, and grows the
+    Merkle tree over their leaves. ``roots`` holds the root at each size asked for."""
+
+    def __init__(self, sizes: Collection[int] = ()) -> None:
+        self.entries = 0
+        self.chain_hash = GENESIS_CHAIN_HASH
+        self.notification_id = 0
+        self.tree = CompactRange()
+        self.sizes = frozenset(sizes)
+        self.roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in self.sizes else {}
+
+    def add(self, part: HashedLines) -> Failure | None:
+        """Append one run; returns the first failure (with its position in the log)."""
+        start = self.entries
+        if part.count:
+            assert part.first_chain_hash is not None and part.first_notification_id is not None
+            # docs/FORMAT.md §6: chain[i] = SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i])
+            linked = hashlib.sha256(_CHAIN_PREFIX + self.chain_hash + part.leaves[:32]).digest()
+            if linked != part.first_chain_hash:
+                return Failure(
+                    "chain",
+                    f"chain hash mismatch: stored {part.first_chain_hash.hex()}, "
+                    f"calculated {linked.hex()}",
+                    start,
+                    part.first_notification_id,
+                )
+            if part.first_notification_id <= self.notification_id:
+                return Failure(
+                    "sequence",
+                    "notification ids are not increasing",
+                    start,
+                    part.first_notification_id,
+                )
+            leaves = [part.leaves[i : i + 32] for i in range(0, len(part.leaves), 32)]
+            end = start + part.count
+            for size in self.sizes:
+                if start < size <= end:
+                    snapshot = CompactRange(0, start, list(self.tree.nodes))
+                    snapshot.extend(compact_range_of(start, leaves[: size - start]))
+                    self.roots[size] = snapshot.root()
+            self.tree.extend(compact_range_of(start, leaves))
+            self.entries = end
+            assert part.last_chain_hash is not None and part.last_notification_id is not None
+            self.chain_hash = part.last_chain_hash
+            self.notification_id = part.last_notification_id
+        if part.failure is not None:
+            where = start + (part.failure.position or 0)
+            return dataclasses.replace(part.failure, position=where)
+        return None

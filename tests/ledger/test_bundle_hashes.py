@@ -1,0 +1,167 @@
+"""Hash-only checking of bundle entry lines (docs/FORMAT.md §6, §9, §13), on plain bytes:
+the same leaves, chain and Merkle root as the entries themselves, however the lines are
+split into runs, and any single-byte mutation of what the hashes cover is detected."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from uuid import UUID
+
+import pytest
+
+from trustledger.ledger.bundle import (
+    LineChain,
+    MalformedBundle,
+    compact_range_of,
+    format_entry_line,
+    hash_entry_lines,
+    parse_entry_line,
+)
+from trustledger.ledger.chain import (
+    GENESIS_CHAIN_HASH,
+    StoredEntry,
+    encode_entry,
+    leaf_hash,
+    next_chain_hash,
+)
+from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange
+
+
+def _entries(n: int) -> list[StoredEntry]:
+    chain = GENESIS_CHAIN_HASH
+    entries = []
+    for i in range(n):
+        originator = UUID(int=i % 3 + 1)
+        state = f'{{"payload":"decision {i}","pad":"{"x" * (i % 5)}"}}'.encode()
+        topic = "trustledger:shop.registered"
+        chain = next_chain_hash(chain, leaf_hash(encode_entry(originator, i + 1, topic, state)))
+        entries.append(StoredEntry(10 + 2 * i, originator, i + 1, topic, state, i, chain))
+    return entries
+
+
+def _leaves(entries: list[StoredEntry]) -> list[bytes]:
+    return [
+        leaf_hash(encode_entry(e.originator_id, e.originator_version, e.topic, e.state))
+        for e in entries
+    ]
+
+
+def _rows(entries: list[StoredEntry]) -> list[bytes]:
+    return [format_entry_line(entry)[:-1] for entry in entries]
+
+
+def _run(rows: list[bytes], cuts: list[int]) -> tuple[LineChain, object]:
+    chain = LineChain(sizes=range(len(rows) + 1))
+    for start, end in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+        failure = chain.add(hash_entry_lines(rows[start:end]))
+        if failure is not None:
+            return chain, failure
+    return chain, None
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [5], [1, 2, 3, 4, 5, 6], [3, 3, 8], [16]])
+def test_runs_give_the_entries_chain_and_every_root(cuts: list[int]) -> None:
+    entries = _entries(17)
+    chain, failure = _run(_rows(entries), cuts)
+    assert failure is None
+    assert chain.entries == 17
+    assert chain.chain_hash == entries[-1].chain_hash
+    leaves = _leaves(entries)
+    tree = CompactRange()
+    for leaf in leaves:
+        tree.append_leaf(leaf)
+    assert chain.tree.root() == tree.root()
+    assert chain.roots[0] == EMPTY_ROOT
+    for size in range(1, 18):
+        assert chain.roots[size] == compact_range_of(0, leaves[:size]).root()
+
+
+def test_compact_range_matches_appending_leaf_by_leaf() -> None:
+    leaves = _leaves(_entries(40))
+    for start in range(0, 40, 3):
+        for end in range(start, 41, 5):
+            expected = CompactRange(start, start)
+            for leaf in leaves[start:end]:
+                expected.append_leaf(leaf)
+            assert compact_range_of(start, leaves[start:end]) == expected
+
+
+def _same_entry(original: bytes, mutated: bytes) -> bool:
+    # A mutation that still decodes to the same entry and chain hash (for example the
+    # unused low bits of a base64 character before the padding) changes nothing hashed.
+    try:
+        a, b = parse_entry_line(original, 0), parse_entry_line(mutated, 0)
+    except MalformedBundle:
+        return False
+    return (a.originator_id, a.originator_version, a.topic, a.state, a.chain_hash) == (
+        b.originator_id, b.originator_version, b.topic, b.state, b.chain_hash,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("line", [0, 3, 6])
+def test_any_single_byte_mutation_of_a_hashed_field_is_detected(line: int) -> None:
+    rows = _rows(_entries(7))
+    row = rows[line]
+    first_hashed = row.index(b"\t") + 1  # the notification id is not hashed
+    undetected = []
+    for index in range(first_hashed, len(row)):
+        for flip in (0x01, 0x20):
+            mutated = row[:index] + bytes([row[index] ^ flip]) + row[index + 1 :]
+            if _same_entry(row, mutated):
+                continue
+            _, failure = _run([*rows[:line], mutated, *rows[line + 1 :]], [2, 5])
+            if failure is None:
+                undetected.append((index, flip))
+    assert undetected == []
+
+
+def test_failure_names_the_position_and_what() -> None:
+    entries = _entries(9)
+    rows = _rows(entries)
+    fields = rows[6].split(b"\t")
+    state = bytearray(base64.b64decode(fields[4]))
+    state[3] ^= 1
+    fields[4] = base64.b64encode(bytes(state))
+    rows[6] = b"\t".join(fields)
+    _, failure = _run(rows, [4])
+    assert failure is not None
+    assert (failure.check, failure.position, failure.notification_id) == ("chain", 6, 22)
+    assert failure.message.startswith(f"chain hash mismatch: stored {entries[6].chain_hash.hex()}")
+
+    rows = _rows(entries)
+    rows[2] = rows[2].replace(b"\t", b" ", 1)
+    _, failure = _run(rows, [1])
+    assert failure is not None
+    assert (failure.check, failure.position) == ("bundle", 2)
+    assert failure.message == "bundle entry line is malformed: not enough values to unpack " \
+        "(expected 6, got 5)"  # fmt: skip
+
+
+def test_the_first_line_of_a_run_is_linked_to_the_run_before() -> None:
+    entries = _entries(6)
+    rows = _rows(entries)
+    # Swapping two runs keeps each run's own links; only the link between runs breaks.
+    _, failure = _run(rows[3:] + rows[:3], [3])
+    assert failure is not None and (failure.check, failure.position) == ("chain", 0)
+    _, failure = _run(rows[:3] + rows[4:], [3])  # a line deleted at a run boundary
+    assert failure is not None and (failure.check, failure.position) == ("chain", 3)
+
+
+def test_notification_ids_must_increase() -> None:
+    rows = _rows(_entries(4))
+    rows[2] = b"12" + rows[2][rows[2].index(b"\t") :]  # same as the line before
+    _, failure = _run(rows, [])
+    assert failure is not None
+    assert (failure.check, failure.position) == ("sequence", 2)
+
+
+def test_malformed_hex_and_base64_are_reported() -> None:
+    rows = _rows(_entries(2))
+    bad_state = rows[1].split(b"\t")
+    bad_state[4] = bad_state[4][:-1] + b"!"
+    result = hash_entry_lines([rows[0], b"\t".join(bad_state)])
+    assert result.count == 1 and result.failure is not None
+    assert result.failure.check == "bundle" and result.failure.position == 1
+    with pytest.raises(binascii.Error):
+        base64.b64decode(bad_state[4], validate=True)
