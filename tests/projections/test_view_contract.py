@@ -130,3 +130,16 @@ def test_position_of_maps_notification_ids_to_chain_positions(
     assert view.position_of(1) == 0  # genesis
     assert view.position_of(2) == 1  # the bot's registration
     assert view.position_of(10**9) is None
+
+
+def test_build_indexes_after_a_reset_is_idempotent_and_reads_agree(view: StandingsView) -> None:
+    view.create_table()
+    view.record([fact("shop-1", 3)], [], Tracking(APP, 3))
+    view.reset()
+    rows = [fact("shop-2", 5), fact("shop-1", 6), fact("shop-2", 7)]
+    view.record(rows, [], Tracking(APP, 7))
+    before = (view.shop_facts("shop-2"), list(view.iter_facts()))  # with or without index
+    view.build_indexes()
+    view.build_indexes()
+    assert (view.shop_facts("shop-2"), list(view.iter_facts())) == before
+    assert before == ([rows[0], rows[2]], [rows[1], rows[0], rows[2]])

@@ -74,6 +74,16 @@ class StandingsView(TrackingRecorder, ABC):
     def reset(self) -> None:
         """Empty the view and forget the tracking position, atomically."""
 
+    def build_indexes(self) -> None:
+        """Build what the backend deferred while batches were recorded after ``reset()``.
+
+        Called when a rebuild or catch-up has recorded its last batch; idempotent. A backend
+        may drop an index in ``reset()`` and build it here in one pass, which is much cheaper
+        than maintaining it row by row through a rebuild; ``create_table()`` must then also
+        build it, so that a catch-up resuming an interrupted rebuild keeps it. Reads stay
+        correct without it, only slower. The default does nothing.
+        """
+
     @abstractmethod
     def shop_facts(self, shop_id: str) -> list[FactRow]:
         """One shop's facts in notification order (empty when the shop is unknown)."""
