@@ -107,3 +107,36 @@ def test_a_decision_is_judged_by_the_rule_set_in_force_when_it_occurred(
             [doc("appeal.filed", appeal_id="a-new", penalty_id="p-new", occurred_at=ts(days=13))]
         )
     assert at(ts(days=13)) < RECORDED_AT
+
+
+def test_standings_are_judged_by_the_rule_set_in_force_at_t(sqlite_ledger: LedgerEnv) -> None:
+    """The view keeps the published rule sets; the standing at T names the one in force at T,
+    whether read from the view or replayed from the log."""
+    from trustledger.storage import open_store
+    from trustledger_projections.projection import rebuild
+    from trustledger_projections.queries import standing_of
+
+    strict = ONE_DAY_APPEALS.replace("eligibility_max_points = 12", "eligibility_max_points = 3")
+    with sqlite_ledger.open() as ledger:
+        ledger.publish_rules(strict, by=sqlite_ledger.root, now=PUBLISHED_AT)
+    sqlite_ledger.append_history("shop-1")
+    sqlite_ledger.append([doc("penalty.imposed", shop_id="shop-1", penalty_id="p-2",
+                              occurred_at=ts(days=6), points=3, severity="minor")])  # fmt: skip
+    store = open_store(sqlite_ledger.url)
+    try:
+        rebuild(store, batch_size=3)
+    finally:
+        store.close()
+    head = sqlite_ledger.entry_count() - 1
+    for position in (None, head):
+        before = standing_of(sqlite_ledger.url, "shop-1", at=at(ts(days=9)), at_position=position)
+        after = standing_of(sqlite_ledger.url, "shop-1", at=at(ts(days=10)), at_position=position)
+        # 3 points: eligible under the defaults (below 12), not under the strict set (below 3).
+        assert (before.value["rule_set"], before.value["trust_purchase_eligible"]) == (
+            "default-v1",
+            True,
+        )
+        assert (after.value["rule_set"], after.value["trust_purchase_eligible"]) == (
+            "2026-one-day-appeals",
+            False,
+        )
