@@ -183,19 +183,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(s=schema, t=Identifier(CHAIN_TABLE))
         self._insert_chain = SQL(
             "INSERT INTO {s}.{t} (notification_id, position, leaf_hash, chain_hash) "
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bytea[], %b::bytea[])"
         ).format(s=schema, t=Identifier(CHAIN_TABLE))
         self._insert_merkle = SQL(
             "INSERT INTO {s}.{t} (level, idx, hash) "
-            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::bytea[])"
         ).format(s=schema, t=Identifier(MERKLE_TABLE))
         self._select_nodes = nodes_query(datastore.schema)
         self._insert_decisions = SQL(
             "INSERT INTO {s}.{t} (decision_id, notification_id, digest) "
-            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bytea[])"
+            "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[])"
         ).format(s=schema, t=Identifier(DECISIONS_TABLE))
         self._insert_subject_key = SQL(
-            "INSERT INTO {s}.{t} (subject_id, subject_key) VALUES (%s, %s)"
+            "INSERT INTO {s}.{t} (subject_id, subject_key) "
+            "SELECT * FROM unnest(%b::text[], %b::bytea[])"
         ).format(s=schema, t=Identifier(SUBJECT_KEYS_TABLE))
 
     def create_table(self) -> None:
@@ -294,10 +295,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if rows:
                 ids, nids, digests = (list(column) for column in zip(*rows, strict=True))
                 curs.execute(self._insert_decisions, (ids, nids, digests), prepare=True)
-            for subject, key in write.subject_keys:
+            if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
                 # transaction fail whole, and the batch is judged again with that key.
-                curs.execute(self._insert_subject_key, (subject, key))
+                subjects, keys = (list(c) for c in zip(*write.subject_keys, strict=True))
+                curs.execute(self._insert_subject_key, (subjects, keys), prepare=True)
             if positions:
                 write.note_positions(stored_events, positions[0])
         return notification_ids
@@ -309,7 +311,7 @@ def nodes_query(schema: str) -> Composed:
     lookups joined by ordinal (a single join on either table would scan it)."""
     s = Identifier(schema)
     return SQL(
-        "WITH n AS (SELECT * FROM unnest(%s::integer[], %s::bigint[]) "
+        "WITH n AS (SELECT * FROM unnest(%b::integer[], %b::bigint[]) "
         "WITH ORDINALITY AS n(level, idx, ord)) "
         "SELECT n.ord, c.leaf_hash AS hash FROM n JOIN {s}.{c} c ON c.position = n.idx "
         "WHERE n.level = 0 "
@@ -473,7 +475,10 @@ class PostgresStore(Store):
             "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
             # A pooled connection that died with a server restart is replaced, not used.
             "POSTGRES_PRE_PING": "y",
-            "POSTGRES_POOL_SIZE": "2",
+            # One pooled connection opened per Ledger (psycopg_pool opens min_size at once),
+            # more on demand: with the store's own read connection, two per appender, so
+            # 8 processes x 4 threads stay well under max_connections = 100.
+            "POSTGRES_POOL_SIZE": "1",
             "POSTGRES_MAX_OVERFLOW": "8",
             "APPLICATION_RECORDER_TOPIC": "trustledger.storage.postgres:LedgerPostgresRecorder",
             "CREATE_TABLE": "n",
@@ -595,7 +600,7 @@ class PostgresStore(Store):
         rows = self._query(
             SQL(
                 "SELECT originator_id, max(originator_version) FROM {e} "
-                "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+                "WHERE originator_id = ANY(%b) GROUP BY originator_id"
             ).format(e=self._events),
             (ids,),
         )
@@ -628,7 +633,7 @@ class PostgresStore(Store):
         rows = self._query(
             SQL(
                 "SELECT d.decision_id, d.notification_id, c.position, d.digest "
-                "FROM {d} d JOIN {c} c USING (notification_id) WHERE d.decision_id = ANY(%s)"
+                "FROM {d} d JOIN {c} c USING (notification_id) WHERE d.decision_id = ANY(%b)"
             ).format(d=self._decisions, c=self._chain),
             (ids,),
         )
@@ -715,7 +720,7 @@ class PostgresStore(Store):
         if not ids:
             return {}
         rows = self._query(
-            SQL("SELECT subject_id, subject_key FROM {k} WHERE subject_id = ANY(%s)").format(
+            SQL("SELECT subject_id, subject_key FROM {k} WHERE subject_id = ANY(%b)").format(
                 k=self._subjects
             ),
             (ids,),
@@ -736,7 +741,7 @@ class PostgresStore(Store):
             self._query(
                 SQL(
                     "INSERT INTO {k} (subject_id, subject_key) "
-                    "SELECT * FROM unnest(%s::text[], %s::bytea[]) ON CONFLICT DO NOTHING"
+                    "SELECT * FROM unnest(%b::text[], %b::bytea[]) ON CONFLICT DO NOTHING"
                 ).format(k=self._subjects),
                 (missing, [new_subject_key() for _ in missing]),
             )
