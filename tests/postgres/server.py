@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import subprocess
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,3 +60,51 @@ def run_database() -> Iterator[str]:
 def fresh_schema_url(database_url: str) -> str:
     """A store URL for a new, empty ledger in its own schema of the run's database."""
     return f"{database_url}?schema=l{next(_counter)}_{secrets.token_hex(3)}"
+
+
+# -- restarting the server (tests marked pg_restart) ----------------------------------------
+
+RESTART_VAR = "TRUSTLEDGER_TEST_PG_RESTART"
+
+
+def require_restart() -> None:
+    """Skip unless restarts are allowed (``TRUSTLEDGER_TEST_PG_RESTART=1``, set by .ci/run).
+
+    A restart cuts every session on the server, so these tests must never run beside
+    others: refused under pytest-xdist."""
+    if os.environ.get(RESTART_VAR) != "1":
+        pytest.skip(f"restarts the PostgreSQL server: set {RESTART_VAR}=1 to run")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("pg_restart tests must not run in parallel with other tests", pytrace=False)
+
+
+def _cluster() -> list[str]:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+
+
+def restart_server() -> None:
+    """Restart the local cluster (pg_ctlcluster's default fast shutdown: open transactions
+    are rolled back)."""
+    subprocess.run([*_cluster(), "restart"], check=True, timeout=120)
+
+
+def reachable(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def ensure_running(url: str, seconds: float = 60) -> None:
+    """Bring the server back up if a restart left it down; fail if it stays unreachable."""
+    deadline = time.monotonic() + seconds
+    started = False
+    while not reachable(url):
+        if not started:
+            subprocess.run([*_cluster(), "start"], check=False, timeout=120)
+            started = True
+        if time.monotonic() > deadline:
+            pytest.fail(f"PostgreSQL at {url} is not back up after {seconds} s", pytrace=False)
+        time.sleep(0.2)

@@ -3,18 +3,19 @@ owner's and a superuser's included, even with ``session_replication_role = repli
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from tests.conftest import LedgerEnv
-from trustledger.storage.postgres import split_schema
+from trustledger.storage.postgres import APPEND_ONLY_TABLES, PostgresStore, split_schema
 
-TABLES = ("stored_events", "trustledger_chain", "trustledger_decisions")
+TABLES = APPEND_ONLY_TABLES  # events, chain, decisions, Merkle, checkpoints, cosignatures
 STATEMENTS = {
-    "UPDATE": "UPDATE {t} SET notification_id = notification_id",
-    "DELETE": "DELETE FROM {t} WHERE notification_id = 3",
+    "UPDATE": "UPDATE {t} SET {c} = {c}",
+    "DELETE": "DELETE FROM {t} WHERE true",
     "TRUNCATE": "TRUNCATE {t} CASCADE",
 }
 
@@ -22,15 +23,42 @@ STATEMENTS = {
 @pytest.fixture
 def conn(pg_ledger: LedgerEnv) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     pg_ledger.append_history()
+    store = PostgresStore(pg_ledger.url)
+    try:  # a row in every table: a checkpoint and a cosignature line too
+        checkpoint = store.add_checkpoint(10, b"r" * 32, b"note", after=None)
+        store.add_cosignatures(checkpoint.id, ["\u2014 witness AAAA"])
+    finally:
+        store.close()
     dsn, schema = split_schema(pg_ledger.url)
     with psycopg.connect(dsn, autocommit=True, options=f"-c search_path={schema}") as c:
-        # The tests connect as a superuser: the triggers refuse even that role.
+        # The tests connect as a superuser that owns the tables: the triggers refuse even it.
         assert c.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         yield c
 
 
+def _first_column(conn: psycopg.Connection[tuple[object, ...]], table: str) -> str:
+    row = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = %s ORDER BY ordinal_position LIMIT 1",
+        (table,),
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def _snapshot(conn: psycopg.Connection[tuple[object, ...]], table: str) -> list[object]:
-    return conn.execute(f"SELECT * FROM {table} ORDER BY notification_id").fetchall()
+    return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+
+
+def _try_change(conn: psycopg.Connection[tuple[object, ...]], table: str, verb: str) -> None:
+    before = _snapshot(conn, table)
+    assert before
+    with pytest.raises(
+        psycopg.errors.RaiseException,
+        match=rf"^trustledger: {table} is append-only \({verb} refused\)",
+    ):
+        conn.execute(STATEMENTS[verb].format(t=table, c=_first_column(conn, table)))
+    assert _snapshot(conn, table) == before
 
 
 @pytest.mark.parametrize("replica", [False, True], ids=["origin", "replica-role"])
@@ -39,18 +67,46 @@ def _snapshot(conn: psycopg.Connection[tuple[object, ...]], table: str) -> list[
 def test_change_is_refused_even_for_the_owner(
     conn: psycopg.Connection[tuple[object, ...]], table: str, verb: str, replica: bool
 ) -> None:
-    before = _snapshot(conn, table)
-    assert before
     if replica:
         # A superuser's usual way around triggers; ENABLE ALWAYS triggers still fire.
         conn.execute("SET session_replication_role = replica")
-    with pytest.raises(
-        psycopg.errors.RaiseException,
-        match=rf"^trustledger: {table} is append-only \({verb} refused\)",
-    ):
-        conn.execute(STATEMENTS[verb].format(t=table))
-    conn.execute("RESET session_replication_role")
-    assert _snapshot(conn, table) == before
+    try:
+        _try_change(conn, table, verb)
+    finally:
+        conn.execute("RESET session_replication_role")
+
+
+@pytest.fixture
+def writer(pg_ledger: LedgerEnv) -> Iterator[str]:
+    """A login role, not a superuser, with every privilege on the ledger tables and the
+    ownership of one of them."""
+    name = f"tl_writer_{secrets.token_hex(4)}"
+    dsn, schema = split_schema(pg_ledger.url)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER')
+        admin.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{name}"')
+        admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA "{schema}" TO "{name}"')
+        admin.execute(f'ALTER TABLE "{schema}".trustledger_decisions OWNER TO "{name}"')
+    yield name
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'REASSIGN OWNED BY "{name}" TO CURRENT_USER')
+        admin.execute(f'DROP OWNED BY "{name}"')
+        admin.execute(f'DROP ROLE "{name}"')
+
+
+@pytest.mark.parametrize("verb", ["UPDATE", "DELETE", "TRUNCATE"])
+def test_change_is_refused_for_a_role_with_every_privilege(
+    conn: psycopg.Connection[tuple[object, ...]], writer: str, verb: str
+) -> None:
+    conn.execute(f'SET ROLE "{writer}"')
+    try:
+        assert conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone() == (False,)
+        for table in TABLES:  # trustledger_decisions is this role's own table
+            _try_change(conn, table, verb)
+    finally:
+        conn.execute("RESET ROLE")
 
 
 def test_refusal_rolls_back_the_whole_transaction(

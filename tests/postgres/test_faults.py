@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerEnv
+from tests.postgres import server
 from trustledger.errors import StorageUnavailable
 from trustledger.storage.postgres import split_schema
 
@@ -139,3 +140,50 @@ def test_unreachable_server_is_a_clear_storage_error() -> None:
 
     with pytest.raises(StorageUnavailable, match=r"^cannot connect to postgresql://"):
         Ledger.open("postgresql://nobody@127.0.0.1:1/none")
+
+
+@pytest.mark.pg_restart
+def test_server_restart_mid_append_leaves_nothing(pg_ledger: LedgerEnv) -> None:
+    server.require_restart()  # .ci/run sets TRUSTLEDGER_TEST_PG_RESTART=1
+    dsn, _ = split_schema(pg_ledger.url)
+    batch = [_registration(f"shop-{i}") for i in range(5)]
+    result: dict[str, object] = {}
+    with _admin(pg_ledger) as admin:
+        before = _counts(admin)
+    try:
+        with pg_ledger.open() as ledger:
+
+            def append() -> None:
+                try:
+                    result["outcomes"] = ledger.append(batch, signer=pg_ledger.bot)
+                except Exception as exc:
+                    result["error"] = exc
+
+            # Hold the appender inside its write transaction (events inserted, chain rows
+            # waiting), then restart the server under it.
+            locker = _admin(pg_ledger)
+            locker.autocommit = False
+            locker.execute("LOCK TABLE trustledger_chain IN SHARE MODE")
+            thread = threading.Thread(target=append)
+            thread.start()
+            with _admin(pg_ledger) as admin:
+                _blocked_appender_pid(admin)
+            server.restart_server()
+            thread.join(60)
+            locker.close()
+            server.ensure_running(dsn)
+
+            error = result.get("error")
+            assert isinstance(error, StorageUnavailable), result
+            assert str(error).startswith(f"append to {pg_ledger.url} failed, nothing written: ")
+            with _admin(pg_ledger) as admin:
+                assert _counts(admin) == before  # no partial entry
+
+            outcomes = ledger.append(batch, signer=pg_ledger.bot)  # the same Ledger recovers
+            assert [o.status for o in outcomes] == ["appended"] * 5
+            again = ledger.append(batch, signer=pg_ledger.bot)
+            assert [o.status for o in again] == ["duplicate"] * 5
+            assert [o.position for o in again] == [o.position for o in outcomes]
+    finally:
+        server.ensure_running(dsn)
+    assert pg_ledger.verify().intact

@@ -3,8 +3,6 @@ dropping every connection (what a restart does), resuming exactly where it stopp
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -13,15 +11,14 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerEnv, shop_history
+from tests.postgres import server
 from trustledger.storage import open_store
 from trustledger.storage.postgres import split_schema
 from trustledger.storage.views import FactRow, open_standings_view
 from trustledger_projections.projection import CatchUp, follow, rebuild
 
-RESTART_VAR = "TRUSTLEDGER_TEST_PG_RESTART"
 
-
-def _facts(url: str) -> list[FactRow]:
+def facts_of(url: str) -> list[FactRow]:
     store = open_store(url)
     view = open_standings_view(store)
     try:
@@ -47,15 +44,6 @@ def _drop_connections(url: str) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-
-
-def _restart_server() -> None:
-    cluster = os.listdir("/etc/postgresql")[0]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
-        check=True,
-        timeout=60,
-    )
 
 
 def _follow_through(pg_ledger: LedgerEnv, outage: Callable[[str], None]) -> None:
@@ -89,13 +77,13 @@ def _follow_through(pg_ledger: LedgerEnv, outage: Callable[[str], None]) -> None
         stop.set()
         thread.join(60)
         store.close()
-    followed = _facts(pg_ledger.url)
+    followed = facts_of(pg_ledger.url)
     store = open_store(pg_ledger.url)
     try:
         rebuild(store)  # from scratch: the followed view must be exactly the same
     finally:
         store.close()
-    assert followed == _facts(pg_ledger.url)
+    assert followed == facts_of(pg_ledger.url)
     assert len({f.shop_id for f in followed}) == 2
 
 
@@ -113,9 +101,8 @@ def test_follow_is_notified_and_survives_dropped_connections(pg_ledger: LedgerEn
 
 @pytest.mark.pg_restart
 def test_follow_survives_a_server_restart(pg_ledger: LedgerEnv) -> None:
-    if os.environ.get(RESTART_VAR) != "1":
-        pytest.skip(f"restarts the shared PostgreSQL server: set {RESTART_VAR}=1 to run")
+    server.require_restart()  # .ci/run sets TRUSTLEDGER_TEST_PG_RESTART=1
     try:
-        _follow_through(pg_ledger, lambda _url: _restart_server())
+        _follow_through(pg_ledger, lambda _url: server.restart_server())
     finally:
-        assert _until(lambda: _can_connect(pg_ledger.url), 60), "the server is not back up"
+        server.ensure_running(split_schema(pg_ledger.url)[0])
