@@ -43,14 +43,13 @@ from trustledger.ledger.bundle import (
     HashedLines,
     LineChain,
     MalformedBundle,
-    compact_range_of,
     format_entry_line,
     format_header,
     hash_entry_lines,
     parse_entry_line,
     parse_header,
 )
-from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry, encode_entry, leaf_hash
+from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
 from trustledger.ledger.checkpoint import parse_checkpoint
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.keys import VerifierKey, format_verifier_key
@@ -209,23 +208,27 @@ def _read(path: Path, span: _Range) -> bytes:
     return data
 
 
-def _entries(data: bytes, span: _Range, leaves: list[bytes]) -> Iterator[StoredEntry]:
-    # Each line's entry, and its RFC 9162 §2.1.1 leaf (docs/FORMAT.md §6) into ``leaves``.
+def _entries(
+    data: bytes,
+    span: _Range,
+    tree: CompactRange,
+    sizes: frozenset[int],
+    taken: dict[int, CompactRange],
+) -> Iterator[StoredEntry]:
+    # Each line's entry. verify_entries adds each leaf to ``tree`` before it asks for the
+    # next entry, so here ``tree`` covers the lines before this one: the moment to keep the
+    # tree at a size an auditor holds a checkpoint of.
     position = span.first_position
     rows = data.split(b"\n")
     if not rows[-1]:
         rows.pop()
     for row in rows:
-        entry = parse_entry_line(row, position)
-        leaves.append(
-            leaf_hash(
-                encode_entry(
-                    entry.originator_id, entry.originator_version, entry.topic, entry.state
-                )
-            )
-        )
-        yield entry
+        if tree.end in sizes and tree.end > tree.start:
+            taken[tree.end] = CompactRange(tree.start, tree.end, list(tree.nodes))
+        yield parse_entry_line(row, position)
         position += 1
+    if tree.end in sizes and tree.end > tree.start:
+        taken[tree.end] = CompactRange(tree.start, tree.end, list(tree.nodes))
 
 
 Part = tuple[RangeResult, CompactRange, dict[int, CompactRange]]
@@ -240,29 +243,22 @@ def _verify_span(
 ) -> Part:
     """Worker: every check of docs/AUDITOR.md §2.2 over one range of lines, with the
     compact Merkle range of their leaves (and of each prefix ending at a held size)."""
-    leaves: list[bytes] = []
+    tree = CompactRange(span.first_position, span.first_position)
+    taken: dict[int, CompactRange] = {}
     try:
         result = verify_entries(
-            _entries(_read(path, span), span, leaves),
+            _entries(_read(path, span), span, tree, sizes, taken),
             keyring=keyring,
             previous_chain_hash=span.previous_chain_hash,
             previous_position=span.first_position - 1,
             previous_notification_id=span.previous_notification_id,
             erased_subjects=erased,
+            tree=tree,
         )
     except MalformedBundle as exc:
-        position = span.first_position + len(leaves)
-        failure = Failure("bundle", str(exc), position)
+        failure = Failure("bundle", str(exc), span.first_position + tree.end - tree.start)
         result = RangeResult(0, None, None, None, None, None, 0, failure)
-    del leaves[result.entries :]  # a leaf past a failure was not verified
-    first = span.first_position
-    end = first + len(leaves)
-    taken = {
-        size: compact_range_of(first, leaves[: size - first])
-        for size in sizes
-        if first < size <= end
-    }
-    return result, compact_range_of(first, leaves), taken
+    return result, tree, taken
 
 
 def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:

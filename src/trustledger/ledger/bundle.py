@@ -97,14 +97,17 @@ def parse_entry_line(line: bytes, position: int) -> StoredEntry:
         if len(fields) != 6:
             raise ValueError(f"{len(fields)} fields, not 6")
         notification_id, originator_id, version, topic, state, chain = fields
+        originator = binascii.unhexlify(originator_id)  # strict hex, unlike UUID(hex=...)
+        if len(originator) != 16:
+            raise ValueError("the originator id is not 32 hex digits")
         return StoredEntry(
             notification_id=int(notification_id),
-            originator_id=UUID(hex=originator_id.decode("ascii")),
+            originator_id=UUID(int=int.from_bytes(originator)),  # cheaper than UUID(hex=...)
             originator_version=int(version),
             topic=topic.decode("utf-8"),
             state=base64.b64decode(state, validate=True),
             position=position,
-            chain_hash=bytes.fromhex(chain.decode("ascii")),
+            chain_hash=binascii.unhexlify(chain),
         )
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise MalformedBundle(f"bundle entry at position {position} is malformed: {exc}") from exc
