@@ -172,14 +172,24 @@ def _canonical_datetime(value: Any) -> datetime | None:
         and not value.endswith(".000000Z")
     ):
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            moment = datetime.fromisoformat(value)  # "Z" gives timezone.utc (= UTC)
         except ValueError:
             return None
+        return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
     return None
 
 
+# Canonical timestamps seen valid before (validity dates recur from document to document).
+_VALID_TIMESTAMPS: dict[str, None] = {}
+
+
 def _timestamp(value: Any, path: str) -> str:
+    if type(value) is str and value in _VALID_TIMESTAMPS:
+        return value
     if _canonical_datetime(value) is not None:
+        if len(_VALID_TIMESTAMPS) >= 4096:
+            _VALID_TIMESTAMPS.clear()
+        _VALID_TIMESTAMPS[value] = None
         return str(value)
     return format_timestamp(parse_timestamp(value, field=path))
 
@@ -358,6 +368,32 @@ def _check_fields(
             out[name] = validate(obj[name], prefix + name)
         elif required:
             raise InvalidDecision(f"{prefix}{name}: required for {what}")
+
+
+# Per decision type: how _check_fields names it, and its data fields with their paths, so
+# that checking a valid document builds no strings.
+_DATA_WHAT: Final = {kind: f"a {kind!r} decision" for kind in _DATA_FIELDS}
+_DATA_PLAN: Final = {
+    kind: tuple(
+        (name, required, validate, f"data.{name}") for name, (required, validate) in spec.items()
+    )
+    for kind, spec in _DATA_FIELDS.items()
+}
+
+
+def _check_data(raw_data: dict[Any, Any], kind: str) -> dict[str, Any]:
+    """``_check_fields(raw_data, "data", _DATA_FIELDS[kind], ...)`` with precomputed paths."""
+    spec = _DATA_FIELDS[kind]
+    for key in raw_data:
+        if key not in spec:
+            _check_fields(raw_data, "data", spec, _DATA_WHAT[kind], {})  # raises, worded
+    data: dict[str, Any] = {}
+    for name, required, validate, path in _DATA_PLAN[kind]:
+        if name in raw_data:
+            data[name] = validate(raw_data[name], path)
+        elif required:
+            raise InvalidDecision(f"{path}: required for {_DATA_WHAT[kind]}")
+    return data
 
 
 def _allowed(spec: _Spec) -> str:
@@ -554,8 +590,7 @@ def parse_decision(obj: object) -> Decision:
     raw_data = obj["data"]
     if type(raw_data) is not dict:
         raise InvalidDecision(f"data: must be an object, got {_json_type(raw_data)}")
-    data: dict[str, Any] = {}
-    _check_fields(raw_data, "data", spec, f"a {kind!r} decision", data)
+    data = _check_data(raw_data, kind)
 
     raw_personal = obj.get("personal")
     personal = None if raw_personal is None else _personal(raw_personal)

@@ -28,14 +28,21 @@ DECISIONS_KWARG = WRITE_KWARG  # the former name, kept for callers written again
 class AppendWrite:
     """What an append writes besides the events, in the same transaction (T9, T10).
 
-    The recorder inserts the idempotency index rows and the new subjects' keys, and fills
-    ``positions`` with the chain position it gave each event, so that the appender needs
-    no second query to answer with positions.
+    The recorder inserts the idempotency index rows and the new subjects' keys, and notes
+    the chain position it gave each event (``positions``, or ``first_position`` when the
+    positions are contiguous in the order of the events), so that the appender needs no
+    second query to answer with positions.
+
+    The index entries are given either as ``decisions`` keyed by (aggregate, version), or
+    as ``ordered``: (aggregate, version, decision id, digest) in the order of the events
+    saved, which spares hashing every aggregate id again.
     """
 
     decisions: dict[tuple[Any, int], tuple[str, bytes]]  # (aggregate, version) -> (id, digest)
     subject_keys: list[tuple[str, bytes]] = field(default_factory=list)  # new subjects only
     positions: dict[tuple[Any, int], int] = field(default_factory=dict)
+    ordered: list[tuple[Any, int, str, bytes]] = field(default_factory=list)
+    first_position: int | None = None
 
     def index_rows(
         self,
@@ -45,27 +52,39 @@ class AppendWrite:
     ) -> list[tuple[str, int, bytes]]:
         """(decision_id, notification_id, digest) for each event that records a decision.
 
-        With ``first_position`` (the chain position of the first event) this also notes
-        every event's position in ``positions``, as ``note_positions`` does.
+        With ``first_position`` (the chain position of the first event; positions are
+        contiguous) this also notes the events' positions, as ``note_positions`` does.
         """
+        if first_position is not None:
+            self.first_position = first_position
+        ordered = self.ordered
+        if len(ordered) == len(stored_events) and all(
+            event.originator_id is entry[0] and event.originator_version == entry[1]
+            for event, entry in zip(stored_events, ordered, strict=True)
+        ):
+            return [
+                (entry[2], notification_id, entry[3])
+                for entry, notification_id in zip(ordered, notification_ids, strict=True)
+            ]
+        decisions = self.decisions or {(a, v): (d, g) for a, v, d, g in ordered}
         rows = []
-        decisions = self.decisions
-        positions = self.positions
-        position = first_position
         for event, notification_id in zip(stored_events, notification_ids, strict=True):
-            key = (event.originator_id, event.originator_version)
-            found = decisions.get(key)
+            found = decisions.get((event.originator_id, event.originator_version))
             if found is not None:
                 rows.append((found[0], notification_id, found[1]))
-            if position is not None:
-                positions[key] = position
-                position += 1
         return rows
 
     def note_positions(self, stored_events: Sequence[Any], first_position: int) -> None:
+        self.first_position = first_position
         for offset, event in enumerate(stored_events):
             key = (event.originator_id, event.originator_version)
             self.positions[key] = first_position + offset
+
+    def position_of(self, index: int, aggregate: Any, version: int) -> int:
+        """The position noted for the ``index``-th event saved, (aggregate, version)."""
+        if self.first_position is not None:
+            return self.first_position + index
+        return self.positions[(aggregate, version)]
 
 
 def write_of(kwargs: dict[str, Any]) -> AppendWrite | None:
