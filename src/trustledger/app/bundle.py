@@ -160,7 +160,6 @@ class _Lines:
         with path.open("rb") as handle:
             self.header = parse_header(handle.readline(), handle.readline())
             self.offset = handle.tell()  # of the first entry line
-        self.entries = 0  # lines seen so far by ``ranges``
 
     def ranges(self, key_entries: list[StoredEntry] | None = None) -> Iterator[_Range]:
         """The ranges in order, as they are found; the keyring's entries go to
@@ -190,7 +189,6 @@ class _Lines:
                     yield _Range(offset + begin, offset + stop, position, previous, previous_id)
                     previous, previous_id = _last_line(data, stop)
                     position += data.count(b"\n", begin, stop) + (data[stop - 1] != 0x0A)
-                    self.entries = position
                     begin = stop
                 offset += cut
         if position != self.header.entries:
