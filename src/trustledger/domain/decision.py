@@ -346,6 +346,9 @@ _TOP_LEVEL_KEYS: Final = (
 )
 
 
+_TOP_LEVEL_KEY_SET: Final = frozenset(_TOP_LEVEL_KEYS)
+
+
 def _check_fields(
     obj: dict[Any, Any],
     path: str,
@@ -548,7 +551,7 @@ def parse_decision(obj: object) -> Decision:
     """
     if type(obj) is not dict:
         raise InvalidDecision(f"decision: must be a JSON object, got {_json_type(obj)}")
-    unknown = [key for key in obj if key not in _TOP_LEVEL_KEYS]
+    unknown = [key for key in obj if key not in _TOP_LEVEL_KEY_SET]
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
         plural = "s" if len(unknown) > 1 else ""
@@ -595,16 +598,18 @@ def parse_decision(obj: object) -> Decision:
     raw_personal = obj.get("personal")
     personal = None if raw_personal is None else _personal(raw_personal)
 
-    decision = Decision(
-        decision_id=raw_id.lower(),
-        type=kind,
-        shop_id=shop_id,
-        occurred_at=occurred_at,
-        actor=actor,
-        data=data,
-        personal=personal,
-    )
+    # What Decision(...) does, without its frozen __setattr__ per field (a dataclass's
+    # fields live in the instance __dict__); occurred_at_text primed when the input was
+    # already canonical, so that document_view does not format it again.
+    decision: Decision = object.__new__(Decision)
+    fields = vars(decision)
+    fields["decision_id"] = raw_id.lower()
+    fields["type"] = kind
+    fields["shop_id"] = shop_id
+    fields["occurred_at"] = occurred_at
+    fields["actor"] = actor
+    fields["data"] = data
+    fields["personal"] = personal
     if occurred_at_text is not None:
-        # Already canonical: spare document_view formatting it again (see occurred_at_text).
-        vars(decision)["occurred_at_text"] = occurred_at_text
+        fields["occurred_at_text"] = occurred_at_text
     return decision

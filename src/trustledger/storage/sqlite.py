@@ -119,8 +119,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        assert notification_ids is not None
+        notification_ids = _insert_event_rows(c, stored_events)
         c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
@@ -159,6 +158,39 @@ _NODE_BY_COMPLETION = (
     f"SELECT hash FROM {MERKLE_TABLE} WHERE ((idx + 1) << level) = ? AND level = ?"
 )
 _NODE_BY_LEVEL = f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?"
+
+
+def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+    """Insert the events (as eventsourcing does) and return their notification ids (rowids).
+
+    eventsourcing inserts one row per statement to read each ``lastrowid``; one
+    ``executemany`` is cheaper. SQLite gives each new row ``max(rowid) + 1`` (the table
+    has no AUTOINCREMENT and rows are never deleted) and this transaction holds the write
+    lock from the first insert on, so the rows are the ``len(stored_events)`` rowids up to
+    ``last_insert_rowid()``: read back and compared before they are used.
+    """
+    if not stored_events:
+        return []
+    rows = [
+        (
+            s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+            s.originator_version,
+            s.topic,
+            s.state,
+        )
+        for s in stored_events
+    ]
+    c.executemany(f"INSERT INTO {EVENTS_TABLE} VALUES (?,?,?,?)", rows)
+    c.execute("SELECT last_insert_rowid()")
+    first = c.fetchone()[0] - len(rows) + 1
+    c.execute(
+        f"SELECT originator_id, originator_version FROM {EVENTS_TABLE} "
+        "WHERE rowid >= ? ORDER BY rowid",
+        (first,),
+    )
+    if [(r[0], r[1]) for r in c.fetchall()] != [(r[0], r[1]) for r in rows]:
+        raise PersistenceError(f"stored events did not get consecutive notification ids {first}…")
+    return list(range(first, first + len(rows)))
 
 
 def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
