@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,41 +130,26 @@ def catch_up(
         if up_to is not None:
             head = min(head, up_to)
         recorder: Any = app.recorder
-        applied, position, submitted, read = 0, start, 0, start
-        # Pipelined: while a writer thread commits batch k (SQLite and psycopg release the
-        # GIL while they write), this thread reads and reduces batch k + 1. Batches still
-        # commit one at a time and in order, each with its tracking record; a failure on
-        # either side ends the call once the batch in flight has committed or rolled back.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="standings-view") as writer:
-            in_flight: tuple[Future[None], Reduced] | None = None
-
-            def settle() -> None:
-                nonlocal applied, position, in_flight
-                if in_flight is None:
-                    return
-                future, batch = in_flight
-                in_flight = None
-                future.result()
-                applied += batch.events
-                position = batch.tracking.notification_id
-                if progress is not None:
-                    progress(position, head)
-
-            while read < head and (max_batches is None or submitted < max_batches):
-                notifications = recorder.select_notifications(
-                    start=read, limit=batch_size, stop=head, inclusive_of_start=False
-                )
-                if not notifications:
-                    break
-                read = notifications[-1].id
-                batch = projection.reduce(
-                    (app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications
-                )
-                assert batch is not None  # notifications is not empty
-                settle()
-                in_flight = (writer.submit(projection.write, batch), batch)
-                submitted += 1
-            settle()
+        applied, position, batches = 0, start, 0
+        # One thread on purpose: a writer thread overlapping the next read was measured
+        # slower (the reader's and the writer's SQLite calls hand the GIL back and forth for
+        # every row; docs/PROJECTIONS.md).
+        while position < head and (max_batches is None or batches < max_batches):
+            notifications = recorder.select_notifications(
+                start=position, limit=batch_size, stop=head, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            batch = projection.reduce(
+                (app.mapper.to_domain_event(n), Tracking(app.name, n.id)) for n in notifications
+            )
+            assert batch is not None  # notifications is not empty
+            projection.write(batch)
+            applied += batch.events
+            position = batch.tracking.notification_id
+            batches += 1
+            if progress is not None:
+                progress(position, head)
         view.build_indexes()
         return CatchUp(applied, position, head)
     finally:

@@ -98,9 +98,9 @@ def test_a_batch_already_applied_is_refused_whole(filled: LedgerEnv) -> None:
 def test_a_crash_mid_rebuild_resumes_where_it_stopped(
     filled: LedgerEnv, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
-    """A crash reducing batch 3 (while batch 2 is being written) or writing batch 3: batches
-    1 and 2 are committed with their tracking record, nothing of batch 3 is, and a catch-up
-    resumes there and ends with the same bytes as an uninterrupted rebuild."""
+    """A crash reducing or writing batch 3: batches 1 and 2 are committed with their tracking
+    record, nothing of batch 3 is, and a catch-up resumes there and ends with the same bytes
+    as an uninterrupted rebuild."""
     expected = (run(filled, rebuild), report_bytes(filled))[1]
     calls = {"n": 0}
     original = getattr(projection_module.StandingsProjection, step)
