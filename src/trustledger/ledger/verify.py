@@ -256,14 +256,14 @@ def verify_entries(
                 )
             )
             calculated = next_chain_hash(chain, leaf)
-            if tree is not None:
-                tree.append_leaf(leaf)
             if calculated != entry.chain_hash:
                 raise _EntryProblem(
                     "chain",
                     f"chain hash mismatch: stored {entry.chain_hash.hex()}, "
                     f"calculated {calculated.hex()}",
                 )
+            if tree is not None:
+                tree.append_leaf(leaf)
             # 4–7. envelope, placement, signer, signature
             _, document = verify_entry_signature(entry, keyring)
         except _EntryProblem as problem:
