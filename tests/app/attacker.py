@@ -24,7 +24,7 @@ import psycopg
 from trustledger.ledger.chain import GENESIS_CHAIN_HASH, encode_entry, leaf_hash, next_chain_hash
 from trustledger.ledger.envelope import canonical_payload, sign_payload
 from trustledger.ledger.keys import SigningKey
-from trustledger.storage.sqlite import APPEND_ONLY_TABLES
+from trustledger.storage.base import APPEND_ONLY_TABLES
 
 __all__ = ["Row", "attacker", "forge_state", "read_rows", "rewrite", "state_of"]
 

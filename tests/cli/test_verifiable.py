@@ -179,7 +179,7 @@ def test_bundle_with_a_modified_entry_fails(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
     run(log.cli, "export", "--out", "audit.bundle")
     lines = Path("audit.bundle").read_bytes().split(b"\n")
-    fields = lines[4].split(b"\t")
+    fields = lines[4].split(b"\t", 5)
     fields[3] = b"trustledger:verification.approved"
     lines[4] = b"\t".join(fields)
     Path("bad.bundle").write_bytes(b"\n".join(lines))
@@ -219,7 +219,7 @@ def test_bundle_hash_only_with_a_modified_entry_byte_fails(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
     run(log.cli, "export", "--out", "audit.bundle")
     lines = Path("audit.bundle").read_bytes().split(b"\n")
-    fields = lines[4].split(b"\t")
+    fields = lines[4].split(b"\t", 5)
     fields[3] = b"trustledger:verification.approved"
     lines[4] = b"\t".join(fields)
     Path("bad.bundle").write_bytes(b"\n".join(lines))

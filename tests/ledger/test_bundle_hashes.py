@@ -9,6 +9,8 @@ import binascii
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trustledger.ledger.bundle import (
     LineChain,
@@ -119,10 +121,10 @@ def test_any_single_byte_mutation_of_a_hashed_field_is_detected(line: int) -> No
 def test_failure_names_the_position_and_what() -> None:
     entries = _entries(9)
     rows = _rows(entries)
-    fields = rows[6].split(b"\t")
-    state = bytearray(base64.b64decode(fields[4]))
+    fields = rows[6].split(b"\t", 5)
+    state = bytearray(fields[5])  # the stored bytes, verbatim
     state[3] ^= 1
-    fields[4] = base64.b64encode(bytes(state))
+    fields[5] = bytes(state)
     rows[6] = b"\t".join(fields)
     _, failure = _run(rows, [4])
     assert failure is not None
@@ -130,7 +132,7 @@ def test_failure_names_the_position_and_what() -> None:
     assert failure.message.startswith(f"chain hash mismatch: stored {entries[6].chain_hash.hex()}")
 
     rows = _rows(entries)
-    rows[2] = rows[2].replace(b"\t", b" ", 1)
+    rows[2] = rows[2].replace(b"\t", b" ", 1)  # (the state holds no TAB)
     _, failure = _run(rows, [1])
     assert failure is not None
     assert (failure.check, failure.position) == ("bundle", 2)
@@ -158,10 +160,74 @@ def test_notification_ids_must_increase() -> None:
 
 def test_malformed_hex_and_base64_are_reported() -> None:
     rows = _rows(_entries(2))
-    bad_state = rows[1].split(b"\t")
-    bad_state[4] = bad_state[4][:-1] + b"!"
+    bad_state = rows[1].split(b"\t", 5)
+    bad_state[5] = b"~" + base64.b64encode(bad_state[5])[:-1] + b"!"  # an escaped state
     result = hash_entry_lines([rows[0], b"\t".join(bad_state)])
     assert result.count == 1 and result.failure is not None
     assert result.failure.check == "bundle" and result.failure.position == 1
     with pytest.raises(binascii.Error):
-        base64.b64decode(bad_state[4], validate=True)
+        base64.b64decode(bad_state[5][1:], validate=True)
+    bad_chain = rows[1].split(b"\t", 5)
+    bad_chain[4] = bad_chain[4][:-1] + b"g"
+    result = hash_entry_lines([rows[0], b"\t".join(bad_chain)])
+    assert result.count == 1 and result.failure is not None
+    assert (result.failure.check, result.failure.position) == ("bundle", 1)
+
+
+def _entry(
+    state: bytes, version: int = 1, topic: str = "trustledger:shop.registered"
+) -> StoredEntry:
+    originator = UUID(int=7)
+    leaf = leaf_hash(encode_entry(originator, version, topic, state))
+    return StoredEntry(
+        5, originator, version, topic, state, 0, next_chain_hash(GENESIS_CHAIN_HASH, leaf)
+    )
+
+
+@given(state=st.binary(max_size=300), version=st.integers(0, 2**64 - 1))
+def test_any_stored_state_round_trips(state: bytes, version: int) -> None:
+    entry = _entry(state, version)
+    line = format_entry_line(entry)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert parse_entry_line(line, 0) == entry
+    assert parse_entry_line(line[:-1], 0) == entry
+    result = hash_entry_lines([line[:-1]])
+    assert result.failure is None and result.first_chain_hash == entry.chain_hash
+    assert result.leaves == leaf_hash(
+        encode_entry(entry.originator_id, version, entry.topic, state)
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "written"),
+    [
+        (b'{"a":"b\tc"}', b'{"a":"b\tc"}'),  # TABs stay verbatim: the state is the last field
+        (b"\t\t", b"\t\t"),
+        (b"", b""),
+        (b'{"a":\n1}', b"~" + base64.b64encode(b'{"a":\n1}')),
+        (b"~{}", b"~" + base64.b64encode(b"~{}")),
+        (b"~", b"~fg=="),
+    ],
+)
+def test_states_are_verbatim_unless_they_hold_a_newline_or_start_with_a_tilde(
+    state: bytes, written: bytes
+) -> None:
+    entry = _entry(state)
+    line = format_entry_line(entry)
+    assert line == b"5\t%s\t1\ttrustledger:shop.registered\t%s\t%s\n" % (
+        entry.originator_id.hex.encode(), entry.chain_hash.hex().encode(), written,
+    )  # fmt: skip
+    assert parse_entry_line(line, 0) == entry
+
+
+@pytest.mark.parametrize("cuts", [[], [2], [1, 3]])
+def test_escaped_and_tabbed_states_hash_as_their_stored_bytes(cuts: list[int]) -> None:
+    states = [b'{"a":1}', b"a\tb\tc", b"x\ny", b"~z", b"\t", b'{"b":2}']
+    chain, entries = GENESIS_CHAIN_HASH, []
+    for i, state in enumerate(states):
+        originator, topic = UUID(int=i + 1), "t"
+        chain = next_chain_hash(chain, leaf_hash(encode_entry(originator, 1, topic, state)))
+        entries.append(StoredEntry(i + 1, originator, 1, topic, state, i, chain))
+    line_chain, failure = _run(_rows(entries), cuts)
+    assert failure is None and line_chain.chain_hash == chain
+    assert line_chain.tree.root() == compact_range_of(0, _leaves(entries)).root()

@@ -16,7 +16,6 @@ The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import random
@@ -53,9 +52,6 @@ from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
 from trustledger.storage import Store
 from trustledger.storage.base import WRITE_KWARG, AppendWrite
-
-# uuid5 of a shop id costs more than a dictionary lookup; shops recur from batch to batch.
-_aggregate_id = functools.lru_cache(maxsize=65_536)(shop_aggregate_id)
 
 MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
 
@@ -333,7 +329,7 @@ def _append_once(
         payload = payload_bytes.decode("utf-8")
         # What envelope.sign_payload does, from the payload bytes already at hand.
         signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
-        aggregate_id = _aggregate_id(decision.shop_id)
+        aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
         fields: dict[str, Any] = {

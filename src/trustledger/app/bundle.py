@@ -129,10 +129,10 @@ def _last_line(data: bytes, end: int) -> tuple[bytes, int]:
     # range to start from; a malformed line fails in its own range first, so any value will
     # do then.
     line = data[data.rfind(b"\n", 0, end - 1) + 1 : end].rstrip(b"\n")
-    fields = line.split(b"\t")
+    fields = line.split(b"\t", 5)  # docs/FORMAT.md §13: the chain hash is the fifth field
     try:
-        return bytes.fromhex(fields[-1].decode("ascii")), int(fields[0])
-    except (ValueError, UnicodeDecodeError):
+        return bytes.fromhex(fields[4].decode("ascii")), int(fields[0])
+    except (ValueError, IndexError, UnicodeDecodeError):
         return GENESIS_CHAIN_HASH, 0
 
 

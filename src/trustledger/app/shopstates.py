@@ -13,7 +13,6 @@ cache cost one query for all of them plus one replay each for those that exist.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -24,9 +23,6 @@ from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.shop import ShopState
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
-
-# uuid5 of a shop id costs more than a dictionary lookup; shops recur from batch to batch.
-_aggregate_id = functools.lru_cache(maxsize=65_536)(shop_aggregate_id)
 
 
 class ShopStates:
@@ -44,7 +40,7 @@ class ShopStates:
         for shop_id in shop_ids:
             cached = self._cache.get(shop_id)
             if cached is None:
-                missing[shop_id] = _aggregate_id(shop_id)
+                missing[shop_id] = shop_aggregate_id(shop_id)
                 continue
             self._cache.move_to_end(shop_id)
             loaded[shop_id] = (cached[0], cached[1].copy())

@@ -6,6 +6,7 @@ a rename of a Python class is absorbed by ``register_topic`` instead.
 
 from __future__ import annotations
 
+import functools
 from uuid import UUID, uuid5
 
 # uuid5 namespace of trustledger aggregate ids (a fixed random UUID, never to change).
@@ -20,6 +21,9 @@ KEY_EVENT_TYPES = frozenset(
 TOPIC_PREFIX = "trustledger:"
 
 
+# Memoised: uuid5 costs more than a dictionary lookup, shops recur along the log (appends,
+# verification, projections), and the bound keeps a long-running process's memory flat.
+@functools.lru_cache(maxsize=32_768)
 def shop_aggregate_id(shop_id: str) -> UUID:
     """The aggregate id of a shop: uuid5(NAMESPACE, "shop:" + shop_id)."""
     return uuid5(NAMESPACE, "shop:" + shop_id)

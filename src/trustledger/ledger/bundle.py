@@ -1,12 +1,15 @@
 """The offline audit bundle: one file with everything needed to verify a ledger.
 
-    line 1    "trustledger-bundle/v1"
+    line 1    "trustledger-bundle/v2"
     line 2    header: a JSON object (RFC 8259) on one line:
                 {"entries": N, "checkpoint": <signed note text, with cosignatures>,
                  "head_chain_hash": <hex>, "erased_subjects": [<subject id>, ...]}
     lines 3…  one entry per line, positions 0 … N-1 in order, fields separated by TAB:
                 notification_id ‖ originator_id (32 hex digits) ‖ originator_version ‖
-                topic ‖ base64(state) ‖ hex(chain hash)
+                topic ‖ hex(chain hash) ‖ state
+              the state is the last field, its stored bytes verbatim (TABs included: the
+              line is split at its first five TABs); a state that holds a newline or starts
+              with "~" (only a corrupted row) is written "~" + base64(state).
 
 The entries are exactly those of the checkpoint (``N`` = its size). Nothing in the bundle
 is trusted: the checkpoint must be signed by a pinned log key, the entries must rebuild
@@ -15,7 +18,6 @@ its root, the chain and every signature must verify (docs/AUDITOR.md).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import dataclasses
 import hashlib
@@ -31,7 +33,7 @@ from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
 from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange, perfect_nodes
 from trustledger.ledger.verify import Failure
 
-BUNDLE_MAGIC = "trustledger-bundle/v1"
+BUNDLE_MAGIC = "trustledger-bundle/v2"
 
 
 class MalformedBundle(VerificationFailed):
@@ -81,22 +83,44 @@ def parse_header(first: bytes, second: bytes) -> BundleHeader:
 
 
 def format_entry_line(entry: StoredEntry) -> bytes:
-    """One entry line (with its newline)."""
+    """One entry line (with its newline): the state's stored bytes verbatim as the last
+    field, or ``~`` + base64(state) when they hold a newline or start with ``~`` (only a
+    corrupted row can), so that any stored bytes round-trip (docs/FORMAT.md §13)."""
     if "\t" in entry.topic or "\n" in entry.topic or entry.chain_hash is None:
         raise ValueError(f"entry {entry.notification_id} cannot be written to a bundle")
-    return (
-        f"{entry.notification_id}\t{entry.originator_id.hex}\t{entry.originator_version}\t"
-        f"{entry.topic}\t{base64.b64encode(entry.state).decode()}\t{entry.chain_hash.hex()}\n"
-    ).encode()
+    state = entry.state
+    if b"\n" in state or state.startswith(_ESCAPED):
+        state = _ESCAPED + binascii.b2a_base64(state, newline=False)
+    return b"%d\t%s\t%d\t%s\t%s\t%s\n" % (
+        entry.notification_id,
+        entry.originator_id.hex.encode(),
+        entry.originator_version,
+        entry.topic.encode(),
+        entry.chain_hash.hex().encode(),
+        state,
+    )
+
+
+_ESCAPED = b"~"  # docs/FORMAT.md §13: a state written as "~" + base64(state)
+
+
+def _state(field: bytes) -> bytes:
+    # docs/FORMAT.md §13: the stored bytes, verbatim or "~" + base64 (RFC 4648 §4)
+    if field.startswith(_ESCAPED):
+        return binascii.a2b_base64(field[1:], strict_mode=True)
+    return field
 
 
 def parse_entry_line(line: bytes, position: int) -> StoredEntry:
-    """The entry at ``position`` from its line. Raises MalformedBundle."""
+    """The entry at ``position`` from its line (with or without its newline).
+    Raises MalformedBundle."""
     try:
-        fields = line.rstrip(b"\n").split(b"\t")
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        fields = line.split(b"\t", 5)
         if len(fields) != 6:
             raise ValueError(f"{len(fields)} fields, not 6")
-        notification_id, originator_id, version, topic, state, chain = fields
+        notification_id, originator_id, version, topic, chain, state = fields
         originator = binascii.unhexlify(originator_id)  # strict hex, unlike UUID(hex=...)
         if len(originator) != 16:
             raise ValueError("the originator id is not 32 hex digits")
@@ -105,7 +129,7 @@ def parse_entry_line(line: bytes, position: int) -> StoredEntry:
             originator_id=UUID(int=int.from_bytes(originator)),  # cheaper than UUID(hex=...)
             originator_version=int(version),
             topic=topic.decode("utf-8"),
-            state=base64.b64decode(state, validate=True),
+            state=_state(state),
             position=position,
             chain_hash=binascii.unhexlify(chain),
         )
@@ -165,17 +189,17 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
     between them, without reading inside any entry: no envelope, payload, signer or
     signature (docs/FORMAT.md §6, §13).
 
-    Per line: six TAB-separated fields; ``entry`` = the §6 bytes rebuilt from the
-    originator id, version, topic and the base64-decoded state (exactly what the chain and
-    leaf hashes cover); ``leaf = SHA-256(0x00 ‖ entry)``. From the second line on,
-    ``SHA-256(0x02 ‖ previous line's chain hash ‖ leaf)`` must equal the line's chain hash
-    and notification ids must increase. Stops at the first failure, which is returned,
-    never raised.
+    Per line: six TAB-separated fields (the last, the state, may hold TABs); ``entry`` =
+    the §6 bytes rebuilt from the originator id, version, topic and state (exactly what
+    the chain and leaf hashes cover); ``leaf = SHA-256(0x00 ‖ entry)``. From the second
+    line on, ``SHA-256(0x02 ‖ previous line's chain hash ‖ leaf)`` must equal the line's
+    chain hash and notification ids must increase. Stops at the first failure, which is
+    returned, never raised.
     """
     sha256 = hashlib.sha256
     unhexlify = binascii.unhexlify
-    a2b_base64 = binascii.a2b_base64
     pack = _ENTRY_HEAD.pack
+    join = b"".join
     leaves: list[bytes] = []
     add_leaf = leaves.append
     chain = first_chain = b""
@@ -183,20 +207,17 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
     failure: Failure | None = None
     for row in rows:
         try:
-            number, originator, version, topic, state, claimed = row.split(b"\t")
+            number, originator, version, topic, claimed, state = row.split(b"\t", 5)
             current = int(number)
-            originator_bytes = unhexlify(originator)
-            if len(originator_bytes) != 16:
+            if len(originator) != 32:
                 raise ValueError("the originator id is not 32 hex digits")
+            if state[:1] == _ESCAPED:
+                state = _state(state)
             # docs/FORMAT.md §6: entry = originator ‖ uint64be(version) ‖ uint16be(len) ‖
-            # topic ‖ state; leaf = SHA-256(0x00 ‖ entry) (RFC 9162 §2.1.1)
-            leaf = sha256(
-                _LEAF_PREFIX
-                + originator_bytes
-                + pack(int(version), len(topic))
-                + topic
-                + a2b_base64(state, strict_mode=True)
-            ).digest()
+            # topic ‖ state; leaf = SHA-256(0x00 ‖ entry) (RFC 9162 §2.1.1). One join: the
+            # state is copied once, straight from the line.
+            head = unhexlify(originator) + pack(int(version), len(topic))
+            leaf = sha256(join((_LEAF_PREFIX, head, topic, state))).digest()
             stored = unhexlify(claimed)
             if len(stored) != 32:
                 raise ValueError("the chain hash is not 64 hex digits")

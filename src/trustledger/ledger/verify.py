@@ -18,7 +18,6 @@ Per entry, in this order (docs/AUDITOR.md):
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +46,6 @@ from trustledger.ledger.envelope import (
 )
 from trustledger.ledger.keys import KeyId, VerifierKey, parse_verifier_key
 from trustledger.ledger.merkle import CompactRange
-
-# uuid5 of a shop id costs more than a dictionary lookup, and shops recur along the log.
-_aggregate_id = functools.lru_cache(maxsize=16_384)(shop_aggregate_id)
 
 
 @dataclass(frozen=True)
@@ -134,7 +130,7 @@ def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
         shop_id = document.get("shop_id")
         if not isinstance(shop_id, str):
             raise _EntryProblem("payload", "payload has no shop_id", decision_id)
-        expected = _aggregate_id(shop_id)
+        expected = shop_aggregate_id(shop_id)
     if entry.originator_id != expected:
         raise _EntryProblem(
             "payload",

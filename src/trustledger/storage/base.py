@@ -19,6 +19,17 @@ MERKLE_TABLE = "trustledger_merkle"  # (level, idx) → hash of a complete perfe
 CHECKPOINTS_TABLE = "trustledger_checkpoints"  # every checkpoint the log signed, in order
 COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per checkpoint
 
+# The tables whose rows the database refuses to change (BRIEF.md: append-only, enforced by
+# the database). Subject keys are not among them: erasure destroys a key in place.
+APPEND_ONLY_TABLES = (
+    EVENTS_TABLE,
+    CHAIN_TABLE,
+    DECISIONS_TABLE,
+    MERKLE_TABLE,
+    CHECKPOINTS_TABLE,
+    COSIGNATURES_TABLE,
+)
+
 # Passed through eventsourcing's Application.save(**kwargs) to the recorder: an AppendWrite.
 WRITE_KWARG = "trustledger_write"
 DECISIONS_KWARG = WRITE_KWARG  # the former name, kept for callers written against it

@@ -48,6 +48,7 @@ from trustledger.ledger.chain import (
 )
 from trustledger.ledger.sealing import new_subject_key
 from trustledger.storage.base import (
+    APPEND_ONLY_TABLES,
     CHAIN_TABLE,
     CHECKPOINTS_TABLE,
     COSIGNATURES_TABLE,
@@ -63,14 +64,6 @@ from trustledger.storage.base import (
 )
 from trustledger.storage.chaining import chain_rows
 
-APPEND_ONLY_TABLES = (
-    EVENTS_TABLE,
-    CHAIN_TABLE,
-    DECISIONS_TABLE,
-    MERKLE_TABLE,
-    CHECKPOINTS_TABLE,
-    COSIGNATURES_TABLE,
-)
 REFUSE_FUNCTION = "trustledger_refuse_change"
 TRIGGER_VERBS = ("UPDATE", "DELETE", "TRUNCATE")
 # Seconds an appender waits for the table lock before failing with a clear error.

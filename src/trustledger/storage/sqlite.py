@@ -29,6 +29,7 @@ from trustledger.ledger.chain import (
 )
 from trustledger.ledger.sealing import new_subject_key
 from trustledger.storage.base import (
+    APPEND_ONLY_TABLES,
     CHAIN_TABLE,
     CHECKPOINTS_TABLE,
     COSIGNATURES_TABLE,
@@ -43,15 +44,6 @@ from trustledger.storage.base import (
     write_of,
 )
 from trustledger.storage.chaining import Frontier, append_rows
-
-APPEND_ONLY_TABLES = (
-    EVENTS_TABLE,
-    CHAIN_TABLE,
-    DECISIONS_TABLE,
-    MERKLE_TABLE,
-    CHECKPOINTS_TABLE,
-    COSIGNATURES_TABLE,
-)
 
 LEDGER_DDL = [
     f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
