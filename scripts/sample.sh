@@ -18,6 +18,8 @@ step "1. keys: the root (pins the ledger) and two deciders"
 trustledger keys generate root --out keys/
 trustledger keys generate enforcement-bot --out keys/
 trustledger keys generate reviewer-17 --out keys/
+trustledger keys generate log --out keys/          # signs checkpoints (tree heads)
+trustledger keys generate witness-1 --out keys/    # a third party that cosigns them
 
 step "2. a new ledger with the root key pinned; the deciders registered under it"
 trustledger init --root-key keys/root.key
@@ -67,3 +69,17 @@ trustledger report standings --format csv --out standings.csv
 trustledger report standings --format html --out standings.html
 echo "standings digest: $(trustledger report standings --digest)"
 echo "wrote sample/standings.csv and sample/standings.html (open it in a browser)"
+
+step "11. the verifiable log: a signed checkpoint, cosigned by a witness, an offline bundle"
+trustledger checkpoint --key keys/log.key --out latest.checkpoint
+trustledger witness cosign latest.checkpoint --key keys/witness-1.key --state witness-1/ \
+  --log-key keys/log.pub --out cosigned.checkpoint
+trustledger checkpoint add-cosignatures cosigned.checkpoint
+DECISION=$(sed -n 10p decisions.jsonl | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decision_id"])')
+trustledger prove inclusion "$DECISION" --out one-decision.proof
+trustledger verify --proof one-decision.proof --trusted-key "$(tail -n 1 keys/log.pub)" \
+  --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1
+trustledger export --out audit.bundle
+trustledger verify --bundle audit.bundle --trusted-key "$(tail -n 1 keys/root.pub)" \
+  --trusted-key "$(tail -n 1 keys/log.pub)" --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1
+echo "wrote sample/audit.bundle: an auditor verifies it with no database"
