@@ -378,7 +378,12 @@ class SQLiteStore(Store):
         return self.events_of(KEYRING_ID)
 
     def notification_bounds(self) -> tuple[int, int]:
-        row = self._query(f"SELECT min(rowid), max(rowid) FROM {EVENTS_TABLE}")[0]
+        # Two subqueries: SQLite answers min() or max() of the rowid alone from the b-tree's
+        # ends, but scans the whole table for both in one select.
+        row = self._query(
+            f"SELECT (SELECT min(rowid) FROM {EVENTS_TABLE}), "
+            f"(SELECT max(rowid) FROM {EVENTS_TABLE})"
+        )[0]
         return (row[0] or 0, row[1] or 0)
 
     def chain_head(self) -> ChainHead | None:
