@@ -276,7 +276,9 @@ def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:
             want += len(more) if more else 1
     rows = data.split(b"\n")
     if stop >= 0:
-        del rows[data.count(b"\n", 0, stop + 1) :]
+        # Drop the pieces after the newline at ``stop``: count only that tail (the 64 KiB
+        # read ahead), not the whole range.
+        del rows[len(rows) - 1 - data.count(b"\n", stop + 1) :]
     elif not rows[-1]:
         rows.pop()
     if not first:
