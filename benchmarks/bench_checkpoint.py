@@ -10,9 +10,12 @@ workload.py appended --batch per ``Ledger.append`` call with a real Ed25519 deci
   ``create_checkpoint`` with a log key (tree head from the stored Merkle nodes, consistency
   proof from the previous checkpoint, Ed25519 signature, one row), timed inside the loop.
 
-Overhead = checkpointed time / plain time - 1 (medians). Target (issue 5): < 5 %.
+Overhead = checkpointed time / plain time - 1 per repetition (paired), median over the
+repetitions. Target (issue 5): < 5 %. Also reported: the overhead of the two medians (noisier:
+its halves come from different moments) and the share of time spent inside the checkpoint
+calls, timed directly (what noise cannot blur).
 
-Run: python benchmarks/bench_checkpoint.py --entries 20000 --repeat 3
+Run: python benchmarks/bench_checkpoint.py --entries 20000 --repeat 7
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         "paired_overhead_median": paired,
         "checkpoint_ms_median": per_checkpoint_ms,
         "checkpoint_share_of_time_median": share,
-        "target_met": overhead < 0.05,
+        # Judged on the paired ratios: the baseline of each is measured in the same
+        # repetition, which is what a noisy shared machine allows to compare.
+        "target_met": paired < 0.05,
     }
     print(f"\nmachine: {results['machine']}")
     print(f"{args.entries:,} decisions, {args.batch} per append call, a checkpoint every "
@@ -115,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  plain        {args.entries / plain:>9,.0f} decisions/s")
     print(f"  checkpointed {args.entries / checkpointed:>9,.0f} decisions/s")
     verdict = "met" if results["target_met"] else "MISSED"
-    print(f"  overhead {overhead * 100:+.1f} % (target < 5 %: {verdict}); one checkpoint "
+    print(f"  overhead of the medians {overhead * 100:+.1f} %; one checkpoint "
           f"{per_checkpoint_ms:.1f} ms, {share * 100:.2f} % of the checkpointed time")  # fmt: skip
-    print(f"  paired (same repetition) overhead, median: {paired * 100:+.1f} %; checkpoint calls "
-          f"timed directly: {share * 100:.2f} % of the time")  # fmt: skip
+    print(f"  paired (same repetition) overhead, median: {paired * 100:+.1f} % "
+          f"(target < 5 %: {verdict}); checkpoint calls timed directly: "
+          f"{share * 100:.2f} % of the time")  # fmt: skip
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)
