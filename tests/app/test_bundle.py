@@ -159,3 +159,22 @@ def test_a_checkpoint_not_signed_by_the_log_key_fails(bundled: Bundled) -> None:
     report = verify_bundle(bundled.path, trusted_keys=[bundled.env.root.verifier], hash_only=True)
     assert report.failure is not None and report.failure.check == "checkpoint"
     assert not report.signatures_checked
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("range_bytes", [1, 700, 4 << 20])
+def test_a_blank_line_or_a_missing_final_newline_in_hash_only(
+    bundled: Bundled, workers: int, range_bytes: int
+) -> None:
+    # Positions are counted from newlines before hashing: a line too many must fail where
+    # it stands, and a last line without its newline is still that entry.
+    lines = _lines(bundled.path)
+    blank = _write(bundled.path, [*lines[: 2 + 10], b"", *lines[2 + 10 :]])
+    report = bundled.verify(blank, hash_only=True, workers=workers, range_bytes=range_bytes)
+    assert report.failure is not None
+    assert (report.failure.check, report.failure.position) == ("bundle", 10)
+
+    unterminated = bundled.path.with_suffix(".unterminated")
+    unterminated.write_bytes(bundled.path.read_bytes().removesuffix(b"\n"))
+    report = bundled.verify(unterminated, hash_only=True, workers=workers, range_bytes=range_bytes)
+    assert report.failure is None and report.entries == 26

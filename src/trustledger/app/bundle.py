@@ -7,8 +7,9 @@ are stitched exactly like a store's (trustledger.app.verification).
 
 Hash-only verification (``hash_only=True``) checks the checkpoint, the chain and the Merkle
 root but no entry's signature: workers hash byte ranges of the file as they are (lines
-are cut where found, so nothing scans the file first) and return their leaves; the ranges
-are then placed, linked and folded into the tree in order (``ledger.bundle.LineChain``).
+are cut where found) and fold their leaves into the Merkle tree at the range's first
+position, which a count of newlines gives before any hashing; the ranges are then linked
+and joined in order (``ledger.bundle.LineChain``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from trustledger.ledger.bundle import (
     hash_entry_lines,
     parse_entry_line,
     parse_header,
+    place_lines,
 )
 from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
 from trustledger.ledger.checkpoint import parse_checkpoint
@@ -290,9 +292,29 @@ def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:
     return rows
 
 
-def _hash_chunk(path: Path, begin: int, end: int, first: bool) -> HashedLines:
-    """Worker: hash the lines that start in [begin, end) (hash_entry_lines)."""
-    return hash_entry_lines(_owned_lines(path, begin, end, first))
+def _hash_chunk(
+    path: Path, begin: int, end: int, first: bool, start: int, sizes: frozenset[int]
+) -> HashedLines:
+    """Worker: hash the lines that start in [begin, end) (hash_entry_lines), the first of
+    them at position ``start``, and fold their leaves into the Merkle tree (place_lines)."""
+    return place_lines(hash_entry_lines(_owned_lines(path, begin, end, first)), start, sizes)
+
+
+def _placed_spans(
+    path: Path, spans: Iterable[tuple[int, int, bool]], sizes: frozenset[int]
+) -> Iterator[tuple[Path, int, int, bool, int, frozenset[int]]]:
+    """Each span with the position of its first line and the held sizes it covers: the
+    lines that start in [begin, end) are those after a newline in [begin - 1, end - 1)
+    (every entry is one line, docs/FORMAT.md §13). Counting newlines is far cheaper than
+    the Merkle hashing it lets the workers do."""
+    position = 0
+    with path.open("rb") as handle:
+        for begin, end, first in spans:
+            handle.seek(begin - 1)
+            count = handle.read(end - begin).count(b"\n")
+            covered = frozenset(s for s in sizes if position < s <= position + count)
+            yield path, begin, end, first, position, covered
+            position += count
 
 
 def _hash_all(
@@ -317,10 +339,11 @@ def _hash_all(
                 return failure
         return None
 
+    placed = _placed_spans(path, spans, chain.sizes)
     if used == 1:
-        return join(_hash_chunk(path, *span) for span in spans)
+        return join(_hash_chunk(*args) for args in placed)
     with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
-        futures = [pool.submit(_hash_chunk, path, *span) for span in spans]
+        futures = [pool.submit(_hash_chunk, *args) for args in placed]
         failure = join(future.result() for future in futures)
         pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
     return failure

@@ -182,6 +182,27 @@ class HashedLines:
     first_notification_id: int | None
     last_notification_id: int | None
     failure: Failure | None
+    # Set by ``place_lines`` (in the worker, once the lines' first position is known):
+    # the compact range of the leaves, and the prefix range ending at each size asked for.
+    # ``leaves`` then keeps only the first leaf, which links the run onto the chain.
+    tree: CompactRange | None = None
+    prefixes: dict[int, CompactRange] = dataclasses.field(default_factory=dict)
+
+
+def place_lines(part: HashedLines, start: int, sizes: Collection[int] = ()) -> HashedLines:
+    """``part`` with its leaves folded into their compact range at position ``start`` (and
+    the prefix ranges ending at each of ``sizes`` it covers), so that the process joining
+    runs does no Merkle hashing: it only links and extends (``LineChain.add``)."""
+    leaves = [part.leaves[i : i + 32] for i in range(0, len(part.leaves), 32)]
+    end = start + part.count
+    prefixes = {
+        size: compact_range_of(start, leaves[: size - start])
+        for size in sizes
+        if start < size <= end
+    }
+    return dataclasses.replace(
+        part, leaves=part.leaves[:32], tree=compact_range_of(start, leaves), prefixes=prefixes
+    )
 
 
 def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
@@ -285,14 +306,22 @@ class LineChain:
                     start,
                     part.first_notification_id,
                 )
-            leaves = [part.leaves[i : i + 32] for i in range(0, len(part.leaves), 32)]
             end = start + part.count
-            for size in self.sizes:
-                if start < size <= end:
-                    snapshot = CompactRange(0, start, list(self.tree.nodes))
-                    snapshot.extend(compact_range_of(start, leaves[: size - start]))
-                    self.roots[size] = snapshot.root()
-            self.tree.extend(compact_range_of(start, leaves))
+            if part.tree is None:
+                part = place_lines(part, start, self.sizes)
+            elif part.tree.start != start or part.tree.end != end:
+                return Failure(
+                    "bundle",
+                    f"entry lines [{part.tree.start}, {part.tree.end}) were counted where "
+                    f"[{start}, {end}) was found",
+                    start,
+                )
+            assert part.tree is not None
+            for size, prefix in part.prefixes.items():
+                snapshot = CompactRange(0, start, list(self.tree.nodes))
+                snapshot.extend(prefix)
+                self.roots[size] = snapshot.root()
+            self.tree.extend(part.tree)
             self.entries = end
             assert part.last_chain_hash is not None and part.last_notification_id is not None
             self.chain_hash = part.last_chain_hash
