@@ -639,8 +639,13 @@ class PostgresStore(Store):
             return {}
         rows = self._query(
             SQL(
+                # A join with the ids, not ``decision_id = ANY(...)``: while the table's
+                # statistics still call it small, that filter is a sequential scan that
+                # compares every row with every id under the column's collation (measured:
+                # 15 ms for 100 ids at 3,500 rows, a quarter of a batched append's time).
                 "SELECT d.decision_id, d.notification_id, c.position, d.digest "
-                "FROM {d} d JOIN {c} c USING (notification_id) WHERE d.decision_id = ANY(%b)"
+                "FROM unnest(%b::text[]) AS wanted(decision_id) "
+                "JOIN {d} d USING (decision_id) JOIN {c} c USING (notification_id)"
             ).format(d=self._decisions, c=self._chain),
             (ids,),
         )
@@ -727,9 +732,11 @@ class PostgresStore(Store):
         if not ids:
             return {}
         rows = self._query(
-            SQL("SELECT subject_id, subject_key FROM {k} WHERE subject_id = ANY(%b)").format(
-                k=self._subjects
-            ),
+            # A join with the ids, as in find_decisions.
+            SQL(
+                "SELECT k.subject_id, k.subject_key FROM unnest(%b::text[]) AS wanted(subject_id) "
+                "JOIN {k} k USING (subject_id)"
+            ).format(k=self._subjects),
             (ids,),
         )
         return {s: bytes(key) if key is not None else None for s, key in rows}
