@@ -6,8 +6,8 @@ Merkle nodes, write the C2SP proof file) against a copy of bench_verify's ledger
 signed checkpoint; and the offline checks of those files (``verify_proof_file``, what
 ``trustledger verify --proof`` calls; for consistency what ``witness cosign`` does: parse,
 open both checkpoints with the log key, verify the proof). So verifying an inclusion proof
-includes one Ed25519 signature check and a consistency proof two. A baseline in the same run: one SHA-256 of 65
-bytes, and one raw Ed25519 verification.
+includes one Ed25519 signature check and a consistency proof two. Baselines in the same
+run: one SHA-256 of 65 bytes, and one raw Ed25519 verification.
 
     python benchmarks/bench_proofs.py --entries 1000000 --runs 300 --json proofs.json
 """
