@@ -21,6 +21,11 @@ KEY_EVENT_TYPES = frozenset(
 )
 TOPIC_PREFIX = "trustledger:"
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+# RFC 9562 §4.1, §4.2: version 5 in bits 48-51, variant 0b10 in bits 64-65 (from the top).
+_UUID5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID5_SET = (0x5000 << 64) | (0x8000 << 48)
+
 
 # Memoised: uuid5 costs more than a dictionary lookup, shops recur along the log (appends,
 # verification, projections), and the bound keeps a long-running process's memory flat.
@@ -32,12 +37,6 @@ def shop_aggregate_id(shop_id: str) -> UUID:
     digest = hashlib.sha1(_NAMESPACE_BYTES + ("shop:" + shop_id).encode(), usedforsecurity=False)
     value = int.from_bytes(digest.digest()[:16])
     return UUID(int=(value & _UUID5_CLEAR) | _UUID5_SET)
-
-
-_NAMESPACE_BYTES = NAMESPACE.bytes
-# RFC 9562 §4.1, §4.2: version 5 in bits 48-51, variant 0b10 in bits 64-65 (from the top).
-_UUID5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID5_SET = (0x5000 << 64) | (0x8000 << 48)
 
 
 def topic_of(event_type: str) -> str:
