@@ -58,7 +58,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
-from bench_append import BenchShop, PrecomputedSigner
+from bench_append import PrecomputedSigner, time_plain_saves
 from trustledger.app.ledger import Ledger
 from trustledger.app.verification import verify_store
 from trustledger.ledger.keys import SigningKey, generate_signing_key, parse_verifier_key
@@ -173,28 +173,6 @@ def shapes_of(events: list[StoredEvent]) -> list[tuple[str, int, int, int]]:
     return shapes
 
 
-def run_baseline(env: dict[str, str], shapes: list[tuple[str, int, int, int]], batch: int) -> float:
-    """Seconds for plain eventsourcing to save events of the same shapes, ``batch`` per save."""
-    app: Application[Any] = Application(env=env)
-    events = [(shop, "x" * p, "s" * s, "k" * k) for shop, p, s, k in shapes]
-    aggregates: dict[str, BenchShop] = {}
-    try:
-        start = time.perf_counter()
-        for offset in range(0, len(events), batch):
-            touched: dict[str, BenchShop] = {}
-            for shop_id, payload, signature, key_id in events[offset : offset + batch]:
-                aggregate = aggregates.get(shop_id)
-                if aggregate is None:
-                    aggregate = aggregates[shop_id] = BenchShop(payload, signature, key_id)
-                else:
-                    aggregate.decide(payload, signature, key_id)
-                touched[shop_id] = aggregate
-            app.save(*touched.values())
-        return time.perf_counter() - start
-    finally:
-        app.close()
-
-
 def run_recorder(
     database_url: str, schema: str, cls: type[PostgresApplicationRecorder], events: list[Any]
 ) -> float:
@@ -231,7 +209,8 @@ def bench_append(database_url: str, entries: int, batch: int, repeat: int) -> di
     for rep in range(repeat):
         schema = f"es_{rep}"
         create_schema(database_url, schema)
-        runs["baseline"].append(entries / run_baseline(pg_env(database_url, schema), shapes, batch))
+        app: Application[Any] = Application(env=pg_env(database_url, schema))
+        runs["baseline"].append(entries / time_plain_saves(app, shapes, batch))
         runs["unsigned"].append(
             entries / run_ledger(create_schema(database_url, f"un_{rep}"), work, fake)
         )
