@@ -63,17 +63,17 @@ class BenchShop(Aggregate):
         pass
 
 
-def _new_ledger(path: str, signer: Any) -> tuple[Ledger, SigningKey]:
-    remove_db(path)
+def new_ledger(url: str, signer: Any) -> tuple[Ledger, SigningKey]:
+    """A new ledger at ``url`` with ``signer``'s key registered by a fresh root key."""
     root = generate_signing_key("bench-root")
-    ledger, _ = Ledger.init(f"sqlite:///{path}", root)
+    ledger, _ = Ledger.init(url, root)
     ledger.register_key(signer.verifier, by=root)
     return ledger, root
 
 
-def run_ledger(path: str, work: list[list[dict[str, Any]]], signer: Any) -> float:
-    """Seconds to append every batch of ``work`` to a fresh ledger."""
-    ledger, _ = _new_ledger(path, signer)
+def run_ledger(url: str, work: list[list[dict[str, Any]]], signer: Any) -> float:
+    """Seconds to append every batch of ``work`` to a fresh ledger at ``url``."""
+    ledger, _ = new_ledger(url, signer)
     try:
         start = time.perf_counter()
         for batch in work:
@@ -81,6 +81,11 @@ def run_ledger(path: str, work: list[list[dict[str, Any]]], signer: Any) -> floa
         return time.perf_counter() - start
     finally:
         ledger.close()
+
+
+def _fresh_sqlite(path: str) -> str:
+    remove_db(path)
+    return f"sqlite:///{path}"
 
 
 def stored_shapes(path: str) -> list[tuple[str, int, int, int]]:
@@ -137,7 +142,7 @@ def time_plain_saves(
 
 
 def run_single(path: str, work: list[dict[str, Any]], signer: SigningKey) -> float:
-    ledger, _ = _new_ledger(path, signer)
+    ledger, _ = new_ledger(_fresh_sqlite(path), signer)
     try:
         start = time.perf_counter()
         for document in work:
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     fake = PrecomputedSigner(key)
 
     # Warm-up (imports, caches) and the stored shapes the baseline reproduces.
-    run_ledger(db, work, key)
+    run_ledger(_fresh_sqlite(db), work, key)
     shapes = stored_shapes(db)
     assert len(shapes) == args.entries, (len(shapes), args.entries)
 
@@ -174,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     for repetition in range(args.repeat):
         runs["baseline"].append(args.entries / run_baseline(db, shapes, args.batch))
-        runs["signed"].append(args.entries / run_ledger(db, work, key))
-        runs["unsigned"].append(args.entries / run_ledger(db, work, fake))
+        runs["signed"].append(args.entries / run_ledger(_fresh_sqlite(db), work, key))
+        runs["unsigned"].append(args.entries / run_ledger(_fresh_sqlite(db), work, fake))
         if args.single:
             runs["single"].append(args.single / run_single(db, singles, key))
             runs["baseline_single"].append(args.single / run_baseline(db, shapes[: args.single], 1))

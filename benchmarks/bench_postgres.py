@@ -58,7 +58,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
-from bench_append import PrecomputedSigner, time_plain_saves
+from bench_append import PrecomputedSigner, new_ledger, run_ledger, time_plain_saves
 from trustledger.app.ledger import Ledger
 from trustledger.app.verification import verify_store
 from trustledger.ledger.keys import SigningKey, generate_signing_key, parse_verifier_key
@@ -130,25 +130,6 @@ def datastore(database_url: str, schema: str) -> PostgresDatastore:
 
 
 # -- append ---------------------------------------------------------------------------------
-
-
-def new_ledger(url: str, signer: Any) -> tuple[Ledger, SigningKey]:
-    root = generate_signing_key("bench-root")
-    ledger, _ = Ledger.init(url, root)
-    ledger.register_key(signer.verifier, by=root)
-    return ledger, root
-
-
-def run_ledger(url: str, work: list[list[dict[str, Any]]], signer: Any) -> float:
-    """Seconds to append every batch of ``work`` to a fresh ledger at ``url``."""
-    ledger, _ = new_ledger(url, signer)
-    try:
-        start = time.perf_counter()
-        for batch in work:
-            ledger.append(batch, signer=signer)
-        return time.perf_counter() - start
-    finally:
-        ledger.close()
 
 
 def decisions_of(url: str) -> list[StoredEvent]:
