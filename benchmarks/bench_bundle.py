@@ -6,7 +6,9 @@ signs a checkpoint into the copy, and the copy is exported to WORK/bundle-N.bund
 source ledger is never written. Then, per repetition and in the same run:
 
 * ``raw``: ``cryptography``'s Ed25519 verify, single core, over --sample signatures and
-  messages of that ledger (as bench_verify.py), measured before and after the runs;
+  messages of that ledger (as bench_verify.py), measured before and after the runs, the
+  rate the target is set against; ``libsodium``: the same through the check verify makes
+  (``trustledger.ledger.ed25519``), to show what the bundle check adds on top of it;
 * ``full``: ``verify_bundle(workers=W)`` in a fresh child process (signatures, chain, key
   history, Merkle root against the checkpoint);
 * ``hash``: ``verify_bundle(hash_only=True, workers=W)`` in a fresh child process (chain
@@ -36,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_verify import build, raw_rate, sample
+from bench_verify import build, raw_rate, sample, sodium_rate
 from trustledger.app.bundle import export_bundle, verify_bundle
 from trustledger.app.ledger import Ledger
 from trustledger.app.transparency import create_checkpoint
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle, root, log = make_bundle(source, root, args.work)
     samples = sample(source, args.sample)
     raws: list[float] = []
+    sodiums: list[float] = []
     parallel_raws: list[float] = []
     runs: dict[str, list[dict[str, Any]]] = {"full": [], "hash": []}
     modes = ["hash"] if args.skip_full else ["full", "hash"]
@@ -169,11 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"{run['cpu_main_seconds']:.1f} main + {run['cpu_workers_seconds']:.1f} workers, "
                   f"{run['workers']} workers)", file=sys.stderr)  # fmt: skip
         raws.append(raw_rate(samples))
+        sodiums.append(sodium_rate(samples))
         parallel_raws.append(parallel_raw_rate(samples, args.workers))
         print(f"  raw Ed25519 {raws[-2]:,.0f}/s, {raws[-1]:,.0f}/s; {args.workers} processes "
-              f"at once {parallel_raws[-1]:,.0f}/s", file=sys.stderr)  # fmt: skip
+              f"at once {parallel_raws[-1]:,.0f}/s; libsodium {sodiums[-1]:,.0f}/s",
+              file=sys.stderr)  # fmt: skip
 
     raw = median(raws)
+    sodium = median(sodiums)
     parallel_raw = median(parallel_raws)
     results: dict[str, Any] = {
         "machine": machine(),
@@ -181,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         "bundle_bytes": os.path.getsize(bundle),
         "raw_rates": raws,
         "raw_rate_median": raw,
+        "sodium_rates": sodiums,
+        "sodium_rate_median": sodium,
         "parallel_raw_rates": parallel_raws,
         "parallel_raw_rate_median": parallel_raw,
         "runs": runs,
@@ -212,12 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "full":
             results[mode]["ratio_to_raw_times_workers"] = ratio
             results[mode]["ratio_to_parallel_raw"] = rate / parallel_raw
+            results[mode]["ratio_to_sodium_times_workers"] = rate / (sodium * used)
         print(f"{mode:>10}{done[0]['entries']:>10,}{used:>8}{rate:>11,.0f}{cpu:>14.1f}"
               f"{cpu_main:>7.1f}{cpu_workers:>9.1f}{shown}"
               f"{'met' if met else 'MISSED':>8}")  # fmt: skip
     if "full" in results:
         print(f"full vs {args.workers} raw processes at once: "
-              f"{results['full']['ratio_to_parallel_raw']:.2f}")  # fmt: skip
+              f"{results['full']['ratio_to_parallel_raw']:.2f}; vs libsodium "
+              f"({sodium:,.0f}/s) x {args.workers}: "
+              f"{results['full']['ratio_to_sodium_times_workers']:.2f}")  # fmt: skip
     print(
         "full: ratio = rate / (raw single-core rate x workers), target >= 0.80; "
         "hash: target >= 300,000 entries/s"

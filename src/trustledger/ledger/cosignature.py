@@ -22,11 +22,15 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from trustledger.errors import UsageError, VerificationFailed
-from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, parse_verifier_key
+from trustledger.ledger import ed25519
+from trustledger.ledger.keys import (
+    KeyId,
+    SigningKey,
+    VerifierKey,
+    check_public_key,
+    parse_verifier_key,
+)
 from trustledger.ledger.note import Note, NoteSignature, check_note_text, is_valid_key_name
 
 COSIGNATURE_ALGORITHM = 0x04  # C2SP signed-note "Signature types": timestamped Ed25519
@@ -46,18 +50,15 @@ class CosignerKey:
     name: str
     public_key: bytes
     key_id: KeyId = field(init=False)
-    _key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not is_valid_key_name(self.name):
             raise UsageError(f"invalid witness key name {self.name!r}")
-        if len(self.public_key) != 32:
-            raise UsageError("an Ed25519 public key is 32 bytes")
+        check_public_key(self.public_key)
         digest = hashlib.sha256(
             self.name.encode() + b"\n" + bytes([COSIGNATURE_ALGORITHM]) + self.public_key
         ).digest()
         object.__setattr__(self, "key_id", KeyId(digest[:4]))
-        object.__setattr__(self, "_key", Ed25519PublicKey.from_public_bytes(self.public_key))
 
     @classmethod
     def from_verifier(cls, key: VerifierKey) -> CosignerKey:
@@ -81,10 +82,9 @@ class CosignerKey:
             return False
         try:
             signed = cosignature_message(message.decode("utf-8"), timestamp)
-            self._key.verify(signature[8:], signed)
-        except (InvalidSignature, UnicodeDecodeError, VerificationFailed):
+        except (UnicodeDecodeError, VerificationFailed):
             return False
-        return True
+        return ed25519.is_valid_signature(self.public_key, signature[8:], signed)
 
 
 def format_cosigner_key(key: CosignerKey) -> str:

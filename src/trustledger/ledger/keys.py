@@ -14,14 +14,11 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from trustledger.errors import KeyRejected, UsageError
+from trustledger.ledger import ed25519
 
 ED25519_ALGORITHM = 0x01  # C2SP signed-note signature type for Ed25519
 
@@ -70,32 +67,26 @@ class VerifierKey:
     name: str
     public_key: bytes
     key_id: KeyId = field(init=False)
-    _key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        if len(self.public_key) != 32:
-            raise UsageError("an Ed25519 public key is 32 bytes")
+        check_public_key(self.public_key)
         object.__setattr__(self, "key_id", compute_key_id(self.name, self.public_key))
-        object.__setattr__(self, "_key", Ed25519PublicKey.from_public_bytes(self.public_key))
 
     def is_valid_signature(self, signature: bytes, message: bytes) -> bool:
         """True when ``signature`` is this key's Ed25519 signature of ``message``."""
-        try:
-            self._key.verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
+        return ed25519.is_valid_signature(self.public_key, signature, message)
 
-    def __getstate__(self) -> tuple[str, bytes]:
-        # Sent to verification workers: the OpenSSL handle itself does not pickle.
-        return (self.name, self.public_key)
 
-    def __setstate__(self, state: tuple[str, bytes]) -> None:
-        name, public_key = state
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "public_key", public_key)
-        self.__post_init__()
+def check_public_key(public_key: bytes) -> None:
+    """Refuse what is not an honestly made Ed25519 public key (see ledger.ed25519)."""
+    if len(public_key) != ed25519.PUBLIC_KEY_SIZE:
+        raise UsageError("an Ed25519 public key is 32 bytes")
+    if not ed25519.is_valid_public_key(public_key):
+        raise UsageError(
+            "not a usable Ed25519 public key: not a point of the curve's prime-order "
+            "subgroup (a key made by any Ed25519 key generator is)"
+        )
 
 
 def format_verifier_key(key: VerifierKey) -> str:
