@@ -26,6 +26,8 @@ from tests.cli.conftest import (
     jsonl,
 )
 from tests.domain.builders import DROP
+from trustledger.errors import UsageError
+from trustledger.ledger.keys import parse_private_key
 
 BUYER = {"subject_id": "buyer-77", "name": "张三", "phone": "13800138000"}
 
@@ -43,8 +45,9 @@ def test_user_story(cli: Cli) -> None:
     assert result.stdout == verifier_key("root") + "\n"
     assert result.stderr == "wrote keys/root.key (encrypted) and keys/root.pub\n"
     assert stat.S_IMODE(Path("keys/root.key").stat().st_mode) == 0o600
-    assert "PRIVATE KEY" in Path("keys/root.key").read_text()
-    assert "ENCRYPTED" in Path("keys/root.key").read_text()
+    assert "-----BEGIN OPENSSH PRIVATE KEY-----" in Path("keys/root.key").read_text()
+    with pytest.raises(UsageError, match="wrong passphrase"):
+        parse_private_key(Path("keys/root.key").read_bytes(), b"not the passphrase")
 
     result = cli("keys", "generate", "bot-1", "--out", "keys/", "--json")
     assert result.exit_code == 0, result.stderr

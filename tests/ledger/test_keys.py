@@ -6,12 +6,14 @@ import base64
 import hashlib
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
 from trustledger.errors import UsageError
 from trustledger.ledger.keys import (
+    KDF_ROUNDS,
     KeyId,
     SigningKey,
     VerifierKey,
@@ -217,3 +219,51 @@ def test_key_name_starting_with_hash_round_trips_through_a_pub_file() -> None:
     # A C2SP key name may start with '#'; the .pub file's comment lines must not hide it.
     key = generate_signing_key("#ops").verifier
     assert parse_public_key_file(format_public_key_file(key), source="ops.pub") == key
+
+
+def _openssh_kdf(data: bytes) -> tuple[bytes, bytes, int]:
+    """(cipher name, KDF name, rounds) from an OpenSSH private key block (PROTOCOL.key)."""
+    block = data[data.index(b"-----BEGIN OPENSSH PRIVATE KEY-----") :].decode()
+    body = base64.b64decode("".join(block.splitlines()[1:-1]))
+    magic = b"openssh-key-v1\0"
+    assert body.startswith(magic)
+    offset = len(magic)
+
+    def string() -> bytes:
+        nonlocal offset
+        length = int.from_bytes(body[offset : offset + 4], "big")
+        offset += 4 + length
+        return body[offset - length : offset]
+
+    cipher, kdf, options = string(), string(), string()
+    salt_length = int.from_bytes(options[:4], "big")
+    rounds = int.from_bytes(options[4 + salt_length : 8 + salt_length], "big")
+    return cipher, kdf, rounds
+
+
+def test_private_key_file_uses_a_slow_kdf() -> None:
+    # Not cryptography's encrypted PKCS#8, which is PBKDF2 at 2,048 iterations.
+    data = format_private_key(generate_signing_key("decider-1"), b"correct horse")
+    cipher, kdf, rounds = _openssh_kdf(data)
+    assert (cipher, kdf) == (b"aes256-ctr", b"bcrypt")
+    assert rounds >= KDF_ROUNDS >= 16
+
+
+def test_private_key_from_an_earlier_build_still_loads() -> None:
+    # Key files written before the OpenSSH format: encrypted PKCS#8 behind the same header.
+    key = generate_signing_key("decider-1")
+    pem = key.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    )
+    header = b"# trustledger signing key\n# name: decider-1\n# verifier key: x\n"
+    loaded = parse_private_key(header + pem, b"correct horse")
+    assert loaded.verifier == key.verifier
+    with pytest.raises(UsageError, match="wrong passphrase"):
+        parse_private_key(header + pem, b"battery staple")
+
+
+def test_private_key_file_without_a_key_block_is_rejected() -> None:
+    with pytest.raises(UsageError, match="no encrypted private key"):
+        parse_private_key(b"# name: decider-1\n", b"pw", source="decider-1.key")
