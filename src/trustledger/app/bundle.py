@@ -34,8 +34,8 @@ from trustledger.app.transparency import (
 from trustledger.app.verification import (
     Progress,
     VerifyReport,
-    _stitch,
     default_workers,
+    stitch_ranges,
 )
 from trustledger.domain.identity import KEYRING_ID
 from trustledger.errors import UsageError, VerificationFailed
@@ -435,11 +435,11 @@ def verify_bundle(
                 yield result, part
 
         if used == 1:
-            outcome = _stitch(keep(map(work, ranges)), progress)
+            outcome = stitch_ranges(keep(map(work, ranges)), progress)
         else:
             with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
                 futures = [pool.submit(work, span) for span in ranges]
-                outcome = _stitch(keep(future.result() for future in futures), progress)
+                outcome = stitch_ranges(keep(future.result() for future in futures), progress)
                 pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
         entries, redacted, failure, _, stitched_chain, tree = outcome
         last_chain = stitched_chain or GENESIS_CHAIN_HASH

@@ -182,11 +182,13 @@ def verify_store(
     ranges = [(start, min(start + size, high)) for start in range(low - 1, high, size)]
     if used == 1:
         results = (_verify_range(url, a, b, keyring, erased) for a, b in ranges)
-        outcome = _stitch(results, progress)
+        outcome = stitch_ranges(results, progress)
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
-            outcome = _stitch(_bounded_map(pool, ranges, keyring, erased, url, used * 2), progress)
+            outcome = stitch_ranges(
+                _bounded_map(pool, ranges, keyring, erased, url, used * 2), progress
+            )
     entries, redacted, failure, last_position, last_chain, tree = outcome
     if failure is None and head is not None and head.size != last_position + 1:
         failure = Failure(
@@ -249,9 +251,15 @@ def _bounded_map(
             return
 
 
-def _stitch(
+def stitch_ranges(
     results: Iterable[tuple[RangeResult, CompactRange]], progress: Progress | None
 ) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
+    """Join consecutive range results in order (a store's ranges or a bundle's): each
+    range must start at the next position and chain onto the last hash so far.
+
+    Returns (entries, redacted, first failure or None, last position, last chain hash or
+    None for an empty log, the Merkle tree of the ranges joined so far).
+    """
     entries = redacted = 0
     last_position = -1
     last_chain: bytes | None = GENESIS_CHAIN_HASH
