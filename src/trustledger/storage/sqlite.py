@@ -69,8 +69,7 @@ LEDGER_DDL = [
     # Merkle nodes are keyed by the leaf count that completes them, (idx + 1) << level, then
     # level: nodes are completed in that order, so both the rows and the index grow at
     # their ends instead of taking one insert per tree level in the middle of a
-    # (level, idx) index. (Ledgers created before keep their (level, idx) key: _read_nodes
-    # names both keys.)
+    # (level, idx) index.
     f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} ("
     "level INTEGER NOT NULL, "
     "idx INTEGER NOT NULL, "
@@ -149,7 +148,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 _NODE_BY_COMPLETION = (
     f"SELECT hash FROM {MERKLE_TABLE} WHERE ((idx + 1) << level) = ? AND level = ?"
 )
-_NODE_BY_LEVEL = f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?"
 
 
 def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -188,22 +186,11 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
 def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
     # Stored Merkle nodes (storage.base.Store.merkle_nodes): level 0 from the chain table.
     found = []
-    by_completion: bool | None = None
     for level, index in ids:
         if level == 0:
             cursor.execute(f"SELECT leaf_hash FROM {CHAIN_TABLE} WHERE position = ?", (index,))
         else:
-            if by_completion is None:
-                # Which key this ledger's Merkle table has (see LEDGER_DDL).
-                cursor.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
-                    (f"{MERKLE_TABLE}_node",),
-                )
-                by_completion = bool(cursor.fetchone()[0])
-            if by_completion:
-                cursor.execute(_NODE_BY_COMPLETION, ((index + 1) << level, level))
-            else:
-                cursor.execute(_NODE_BY_LEVEL, (level, index))
+            cursor.execute(_NODE_BY_COMPLETION, ((index + 1) << level, level))
         row = cursor.fetchone()
         if row is None:
             raise NotFound(
