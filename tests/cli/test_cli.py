@@ -6,6 +6,7 @@ asserts the exact ``trustledger: error: ...`` line (the last line on stderr).
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import stat
@@ -27,7 +28,7 @@ from tests.cli.conftest import (
 )
 from tests.domain.builders import DROP
 from trustledger.errors import UsageError
-from trustledger.ledger.keys import parse_private_key
+from trustledger.ledger.keys import compute_key_id, parse_private_key
 
 BUYER = {"subject_id": "buyer-77", "name": "张三", "phone": "13800138000"}
 
@@ -367,6 +368,23 @@ def test_keys_register_signed_by_a_key_that_is_not_root(story: Story) -> None:
         f"trustledger: error: key {story.bot_id} (bot-1) is not this ledger's root key; key "
         "events must be signed with the root key given to `init`"
     )
+
+
+def test_keys_register_refuses_a_key_outside_the_prime_order_subgroup(story: Story) -> None:
+    # A point of order 8: no key generator makes one, and RFC 8032 verifiers disagree on its
+    # signatures (FORMAT.md §1), so it is refused before anything is signed or written.
+    point = bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
+    encoded = base64.b64encode(b"\x01" + point).decode()
+    Path("keys/weak.pub").write_text(f"weak+{compute_key_id('weak', point)}+{encoded}\n")
+    before = story.cli("keys", "list", "--json").stdout
+    result = story.cli("keys", "register", "keys/weak.pub", "--by", "keys/root.key")
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "trustledger: error: keys/weak.pub: verifier key 'weak': not a usable Ed25519 public "
+        "key: not a point of the curve's prime-order subgroup, as every generated key is "
+        "(make one with `trustledger keys generate`)"
+    )
+    assert story.cli("keys", "list", "--json").stdout == before
 
 
 def test_keys_revoke_unknown_key_id(story: Story) -> None:

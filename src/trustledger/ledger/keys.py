@@ -86,7 +86,7 @@ def check_public_key(public_key: bytes) -> None:
     if not ed25519.is_valid_public_key(public_key):
         raise UsageError(
             "not a usable Ed25519 public key: not a point of the curve's prime-order "
-            "subgroup (a key made by any Ed25519 key generator is)"
+            "subgroup, as every generated key is (make one with `trustledger keys generate`)"
         )
 
 
@@ -112,7 +112,10 @@ def parse_verifier_key(text: str) -> VerifierKey:
         raise UsageError(f"verifier key {name!r}: key material is not base64") from exc
     if len(raw) != 33 or raw[0] != ED25519_ALGORITHM:
         raise UsageError(f"verifier key {name!r}: not an Ed25519 key (type byte 0x01, 32 bytes)")
-    key = VerifierKey(name, raw[1:])
+    try:
+        key = VerifierKey(name, raw[1:])
+    except UsageError as exc:
+        raise UsageError(f"verifier key {name!r}: {exc}") from exc
     if str(key.key_id) != key_id_text:
         raise UsageError(
             f"verifier key {name!r}: key id {key_id_text} does not match the key "
@@ -230,7 +233,10 @@ def parse_public_key_file(text: str, *, source: str = "public key file") -> Veri
     ]
     if not lines:
         raise UsageError(f"{source}: no verifier key found")
-    return parse_verifier_key(lines[-1])
+    try:
+        return parse_verifier_key(lines[-1])
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc}") from exc
 
 
 def require_known_key(key_id: KeyId, known: dict[KeyId, VerifierKey]) -> VerifierKey:
