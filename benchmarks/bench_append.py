@@ -31,7 +31,7 @@ from eventsourcing.domain import Aggregate, event
 
 from trustledger.app.ledger import Ledger
 from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, generate_signing_key
-from workload import batches, machine, median, remove_db
+from workload import batches, machine, median, remove_db, write_json
 
 
 class PrecomputedSigner:
@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = result["ratio_unsigned_to_baseline"]
     print(f"\ntarget (signing excluded >= 0.70x baseline): {verdict} "
           f"({ratio:.2f}x; paired {paired_unsigned:.2f}x)")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(result, out, indent=2)
+    write_json(args.json, result)
     return 0
 
 

@@ -44,7 +44,7 @@ from trustledger.app.ledger import Ledger
 from trustledger.app.transparency import create_checkpoint
 from trustledger.ledger.bundle import BUNDLE_MAGIC
 from trustledger.ledger.keys import format_verifier_key, generate_signing_key, parse_verifier_key
-from workload import machine, median, remove_db
+from workload import machine, median, remove_db, write_json
 
 
 def make_bundle(source: str, root: str, work: str) -> tuple[str, str, str]:
@@ -233,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "full: ratio = rate / (raw single-core rate x workers), target >= 0.80; "
         "hash: target >= 300,000 entries/s"
     )
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

@@ -21,7 +21,6 @@ Run: python benchmarks/bench_checkpoint.py --entries 20000 --repeat 7
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 from trustledger.app.ledger import Ledger
 from trustledger.app.transparency import create_checkpoint
 from trustledger.ledger.keys import generate_signing_key
-from workload import batches, machine, median, remove_db
+from workload import batches, machine, median, remove_db, write_json
 
 
 def run(path: str, work: list[list[dict[str, Any]]], every: int | None) -> dict[str, float]:
@@ -125,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  paired (same repetition) overhead, median: {paired * 100:+.1f} % "
           f"(target < 5 %: {verdict}); checkpoint calls timed directly: "
           f"{share * 100:.2f} % of the time")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

@@ -43,7 +43,6 @@ import multiprocessing
 import os
 import secrets
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -59,11 +58,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.conninfo import conninfo_to_dict
 
 from bench_append import PrecomputedSigner, new_ledger, run_ledger, time_plain_saves
+from bench_verify import run_child
 from trustledger.app.ledger import Ledger
 from trustledger.app.verification import verify_store
-from trustledger.ledger.keys import SigningKey, generate_signing_key, parse_verifier_key
+from trustledger.ledger.keys import SigningKey, generate_signing_key
 from trustledger.storage.postgres import LedgerPostgresRecorder, PostgresStore, split_schema
-from workload import batches, machine, median
+from workload import batches, machine, median, write_json
 
 SIDE_TABLES = (
     # (table, columns read from SQLite, columns written in PostgreSQL)
@@ -345,35 +345,6 @@ def copy_to_postgres(path: str, url: str) -> float:
     return time.perf_counter() - start
 
 
-def verify_child(url: str, root: str, workers: int) -> None:
-    """Verify in this (fresh) process; print the timing as JSON."""
-    ledger = Ledger.open(url, read_only=True)
-    start = time.perf_counter()
-    report = ledger.verify(trusted_keys=[parse_verifier_key(root)], workers=workers)
-    seconds = time.perf_counter() - start
-    ledger.close()
-    print(json.dumps({
-        "seconds": seconds,
-        "entries": report.entries,
-        "intact": report.intact,
-        "failure": report.failure.describe() if report.failure else None,
-        "workers": report.workers,
-    }))  # fmt: skip
-
-
-def run_verify_child(url: str, root: str, workers: int) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", url, root, str(workers)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    if not result["intact"]:
-        raise SystemExit(f"{url} did not verify: {result['failure']}")
-    return result
-
-
 def copied_ledger(admin_url: str, path: str, fresh: bool) -> tuple[str, float | None]:
     """The PostgreSQL copy of ``path`` (made now, or kept from an earlier run)."""
     entries = sqlite_counts(path)
@@ -407,7 +378,7 @@ def bench_verify(
     runs: dict[str, list[dict[str, Any]]] = {"sqlite": [], "postgres": []}
     for rep in range(repeat):
         for name, target in (("sqlite", f"sqlite:///{path}"), ("postgres", url)):
-            runs[name].append(run_verify_child(target, root, workers))
+            runs[name].append(run_child(target, root, workers))
         log(
             f"  rep {rep + 1}/{repeat}: SQLite {runs['sqlite'][-1]['seconds']:.1f} s, "
             f"PostgreSQL {runs['postgres'][-1]['seconds']:.1f} s"
@@ -581,13 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh-copy", action="store_true", help="copy --verify-db again")
     parser.add_argument("--growth-entries", type=int, default=100_000)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument(
-        "--child", nargs=3, metavar=("URL", "ROOT", "WORKERS"), help=argparse.SUPPRESS
-    )
     args = parser.parse_args(argv)
-    if args.child:
-        verify_child(args.child[0], args.child[1], int(args.child[2]))
-        return 0
     sections = set(args.sections.split(","))
 
     with psycopg.connect(args.url) as conn:
@@ -621,9 +586,7 @@ def main(argv: list[str] | None = None) -> int:
                 database_url, args.growth_entries, copy_url, args.verify_db
             )
     print_summary(results)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

@@ -47,7 +47,7 @@ from trustledger.storage.views import FACTS_TABLE, open_standings_view
 from trustledger_projections.projection import rebuild
 from trustledger_projections.queries import standing_of
 from trustledger_projections.report import ViewSource, shop_standing
-from workload import machine, median, remove_db
+from workload import machine, median, remove_db, write_json
 
 AS_OF = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -234,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'met' if results['standing_target_met'] else 'MISSED'})")  # fmt: skip
     print(f"  open view     median {standing['open_view_ms_median']:.2f} ms, p95 "
           f"{standing['open_view_ms_p95']:.2f} ms")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

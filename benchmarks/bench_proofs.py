@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import random
 import sqlite3
@@ -39,7 +38,7 @@ from trustledger.ledger.keys import generate_signing_key
 from trustledger.ledger.merkle import root_hash
 from trustledger.ledger.proof import parse_consistency_proof, verify_consistency
 from trustledger.storage.base import DECISIONS_TABLE
-from workload import machine, median
+from workload import machine, median, write_json
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
@@ -138,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         row = results[kind]
         print(f"  {kind:<11} produce {row['produce_us']:8.1f} µs (target < 5000)   "
               f"verify {row['verify_us']:7.1f} µs (target < 1000)")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

@@ -39,7 +39,7 @@ from trustledger.app.ledger import Ledger
 from trustledger.ledger import ed25519
 from trustledger.ledger.envelope import parse_state, signing_message
 from trustledger.ledger.keys import format_verifier_key, generate_signing_key, parse_verifier_key
-from workload import Workload, machine, median, remove_db
+from workload import Workload, machine, median, remove_db, write_json
 
 
 def build(directory: str, entries: int, batch: int) -> tuple[str, str]:
@@ -127,9 +127,10 @@ def sodium_rate(samples: list[tuple[bytes, bytes, bytes]]) -> float:
     return len(samples) / (time.perf_counter() - start)
 
 
-def child(path: str, root: str, workers: int) -> None:
-    """Verify in this (fresh) process; print timing and peak RSS as JSON."""
-    ledger = Ledger.open(f"sqlite:///{path}", read_only=True)
+def child(url: str, root: str, workers: int) -> None:
+    """Verify the ledger at ``url`` in this (fresh) process; print timing and peak RSS as
+    JSON."""
+    ledger = Ledger.open(url, read_only=True)
     start = time.perf_counter()
     report = ledger.verify(trusted_keys=[parse_verifier_key(root)], workers=workers)
     seconds = time.perf_counter() - start
@@ -151,14 +152,17 @@ def child(path: str, root: str, workers: int) -> None:
     }))  # fmt: skip
 
 
-def run_child(path: str, root: str, workers: int) -> dict[str, Any]:
+def run_child(url: str, root: str, workers: int) -> dict[str, Any]:
+    """``child`` in a fresh process (also for bench_postgres.py); exits unless intact."""
     completed = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", path, root, str(workers)],
+        [sys.executable, os.path.abspath(__file__), "--child", url, root, str(workers)],
         check=True,
         capture_output=True,
         text=True,
     )
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    if not result["intact"]:
+        raise SystemExit(f"{url} did not verify: {result['failure']}")
     return result
 
 
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="/tmp/trustledger-bench")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument(
-        "--child", nargs=3, metavar=("DB", "ROOT", "WORKERS"), help=argparse.SUPPRESS
+        "--child", nargs=3, metavar=("URL", "ROOT", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.child:
@@ -189,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         for repetition in range(args.repeat):
             raws.append(raw_rate(samples))
             sodiums.append(sodium_rate(samples))
-            run = run_child(path, root, args.workers)
-            if not run["intact"]:
-                raise SystemExit(f"{path} did not verify: {run['failure']}")
+            run = run_child(f"sqlite:///{path}", root, args.workers)
             run["rate"] = run["entries"] / run["seconds"]
             runs.append(run)
             raws.append(raw_rate(samples))
@@ -236,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{size['peak_rss_worker_kib'] / 1024:>10.1f}MB")  # fmt: skip
     print("ratio = verify rate / (raw single-core rate x workers); target >= 0.80 against")
     print("cryptography's raw rate. The second ratio is against libsodium's, which verify uses.")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+    write_json(args.json, results)
     return 0
 
 

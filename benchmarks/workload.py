@@ -9,6 +9,7 @@ personal data too. Every document is valid against DOMAIN.md's rules in stream o
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -194,3 +195,10 @@ def median(values: list[float]) -> float:
     import statistics
 
     return statistics.median(values)
+
+
+def write_json(path: str | None, results: Any) -> None:
+    """``--json PATH``: every repetition's numbers, for later comparison (if asked for)."""
+    if path:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(results, out, indent=2)
