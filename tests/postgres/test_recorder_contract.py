@@ -1,5 +1,6 @@
 """eventsourcing's own application recorder contract, run against LedgerPostgresRecorder
-(as tests/storage/test_recorder_contract.py runs it against the SQLite one).
+(as tests/storage/test_recorder_contract.py runs it against the SQLite one) and against
+ColumnarEventsRecorder, the eventsourcing recorder it extends, on its own.
 
 The chaining recorder must stay a drop-in eventsourcing recorder on PostgreSQL too, and after
 every contract test each stored event must have its chain row, at contiguous positions, with
@@ -18,7 +19,7 @@ from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from psycopg.conninfo import conninfo_to_dict
 
 from trustledger.ledger.chain import GENESIS_CHAIN_HASH, encode_entry, leaf_hash, next_chain_hash
-from trustledger.storage.postgres import LedgerPostgresRecorder
+from trustledger.storage.postgres import ColumnarEventsRecorder, LedgerPostgresRecorder
 
 
 def assert_chain_recomputes(database_url: str, schema: str) -> int:
@@ -42,7 +43,9 @@ def assert_chain_recomputes(database_url: str, schema: str) -> int:
     return len(rows)
 
 
-class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecorder]):
+class _OnPostgres:
+    """A fresh schema per test in the test database, and datastores closed after it."""
+
     database_url: str
 
     @pytest.fixture(autouse=True)
@@ -57,7 +60,7 @@ class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecor
         for datastore in self._datastores:
             datastore.close()
 
-    def create_recorder(self) -> LedgerPostgresRecorder:
+    def new_datastore(self) -> PostgresDatastore:
         p: dict[str, Any] = conninfo_to_dict(self.database_url)
         # A pool large enough for the concurrent tests' writers and readers.
         datastore = PostgresDatastore(
@@ -71,7 +74,22 @@ class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecor
             max_overflow=4,
         )
         self._datastores.append(datastore)
-        recorder = LedgerPostgresRecorder(datastore)
+        return datastore
+
+
+class TestColumnarEventsRecorder(_OnPostgres, ApplicationRecorderTestCase[ColumnarEventsRecorder]):
+    def create_recorder(self) -> ColumnarEventsRecorder:
+        datastore = self.new_datastore()
+        with datastore.transaction(commit=True) as curs:  # eventsourcing creates no schema
+            curs.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        recorder = ColumnarEventsRecorder(datastore)
+        recorder.create_table()
+        return recorder
+
+
+class TestLedgerPostgresRecorder(_OnPostgres, ApplicationRecorderTestCase[LedgerPostgresRecorder]):
+    def create_recorder(self) -> LedgerPostgresRecorder:
+        recorder = LedgerPostgresRecorder(self.new_datastore())
         recorder.create_table()
         return recorder
 
