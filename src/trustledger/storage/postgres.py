@@ -157,10 +157,11 @@ class ColumnarEventsRecorder(PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL application recorder, sending each batch of events as four
     binary arrays, one per column.
 
-    eventsourcing's own statement sends one array of its composite type, which psycopg
-    writes as text, every state's bytes hex-escaped in Python: measured, a third of a
-    batched append's time (docs/BENCHMARKS.md §5). The rows, the table lock and the NOTIFY
-    are eventsourcing's; only the encoding on the wire differs.
+    eventsourcing's own statement sends one array of its composite type through a ``%s``
+    placeholder, for which psycopg picks its text format, every state's bytes hex-escaped
+    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §5). The
+    rows, the table lock and the NOTIFY are eventsourcing's; only the encoding on the wire
+    differs.
     """
 
     def __init__(
