@@ -2,8 +2,10 @@
 
 For each stored event, in notification order: its chain row (docs/FORMAT.md §6) and the
 Merkle tree nodes (level ≥ 1) that the new leaves complete (docs/FORMAT.md §9). A backend
-reads the previous chain row and the tree's frontier inside its insert transaction, calls
-``chain_rows`` and inserts what it returns in that same transaction (T10).
+reads the previous chain row inside its insert transaction, calls ``append_rows`` (with the
+tree's frontier kept from its last insert, or a reader for it) and inserts what it returns
+in that same transaction (T10). ``chain_rows`` computes the same rows the plain way, as the
+reference ``append_rows`` is tested against (tests/storage/test_chaining.py).
 """
 
 from __future__ import annotations
