@@ -7,14 +7,15 @@ kept in database ``trustledger_bench_verify`` for later runs (``--fresh-copy`` r
 ``append``
     Per repetition, each in a fresh schema, interleaved so that noise on a shared machine hits
     every variant alike: ``baseline``, a plain eventsourcing Application
-    (``eventsourcing.postgres``, its defaults) saving events of exactly the stored sizes of
-    ours, --batch per ``save()``; ``unsigned``, ``Ledger.append`` in batches of --batch with a
-    signer whose ``sign()`` returns a precomputed value (bench_append.PrecomputedSigner:
-    signing excluded); ``signed``, the same with a real Ed25519 key. Also, at the recorder
-    level, the same stored events inserted by eventsourcing's PostgresApplicationRecorder, by
-    ColumnarEventsRecorder (eventsourcing's, with the events sent as binary columns, as ours
-    sends them) and by LedgerPostgresRecorder (the chain, Merkle and index rows are the only
-    difference from the second: the ledger's own cost).
+    (``eventsourcing.postgres``, its defaults) saving events with the very payload,
+    signature and key id strings of ours, --batch per ``save()``; ``unsigned``,
+    ``Ledger.append`` in batches of --batch with a signer whose ``sign()`` returns a
+    precomputed value (bench_append.PrecomputedSigner: signing excluded); ``signed``, the
+    same with a real Ed25519 key. Also, at the recorder level, the same stored events
+    inserted by eventsourcing's PostgresApplicationRecorder, by ColumnarEventsRecorder
+    (eventsourcing's, with the events sent as binary columns, as ours sends them) and by
+    LedgerPostgresRecorder (the chain, Merkle and index rows are the only difference from
+    the second: the ledger's own cost).
 ``concurrent``
     --processes appender processes (spawned), each appending --per-process decisions of its
     own shops in batches of --batch through ``Ledger.append`` with real signing; they start
@@ -59,7 +60,13 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import conninfo_to_dict
 
-from bench_append import PrecomputedSigner, new_ledger, run_ledger, time_plain_saves
+from bench_append import (
+    PrecomputedSigner,
+    decision_fields,
+    new_ledger,
+    run_ledger,
+    time_plain_saves,
+)
 from bench_verify import run_child
 from trustledger.app.ledger import Ledger
 from trustledger.app.verification import verify_store
@@ -151,16 +158,6 @@ def decisions_of(url: str) -> list[StoredEvent]:
     return [StoredEvent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
 
 
-def shapes_of(events: list[StoredEvent]) -> list[tuple[str, int, int, int]]:
-    """(shop_id, len(payload), len(signature), len(key_id)) of each stored decision."""
-    shapes = []
-    for stored in events:
-        obj = json.loads(stored.state)
-        shop_id = json.loads(obj["payload"])["shop_id"]
-        shapes.append((shop_id, len(obj["payload"]), len(obj["signature"]), len(obj["key_id"])))
-    return shapes
-
-
 def run_recorder(
     database_url: str, schema: str, cls: type[PostgresApplicationRecorder], events: list[Any]
 ) -> float:
@@ -183,12 +180,12 @@ def bench_append(database_url: str, entries: int, batch: int, repeat: int) -> di
     work = batches(entries, batch)
     key = generate_signing_key("bench-decider")
     fake = PrecomputedSigner(key)
-    # Warm-up (imports, prepared statements, caches) and the stored shapes to reproduce.
+    # Warm-up (imports, prepared statements, caches) and the stored fields to save again.
     warm = create_schema(database_url, "warm")
     run_ledger(warm, work, key)
     stored = decisions_of(warm)
     assert len(stored) == entries, (len(stored), entries)
-    shapes = shapes_of(stored)
+    fields = decision_fields(event.state for event in stored)
     stored_batches = [stored[i : i + batch] for i in range(0, len(stored), batch)]
 
     runs: dict[str, list[float]] = {
@@ -199,7 +196,7 @@ def bench_append(database_url: str, entries: int, batch: int, repeat: int) -> di
         schema = f"es_{rep}"
         create_schema(database_url, schema)
         app: Application[Any] = Application(env=pg_env(database_url, schema))
-        runs["baseline"].append(entries / time_plain_saves(app, shapes, batch))
+        runs["baseline"].append(entries / time_plain_saves(app, fields, batch))
         runs["unsigned"].append(
             entries / run_ledger(create_schema(database_url, f"un_{rep}"), work, fake)
         )
