@@ -1,0 +1,59 @@
+"""Every benchmark script still runs end to end, at toy sizes (no numbers are judged here:
+targets are measured by the scripts themselves, docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.postgres import server as pg_server
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+# Script and its toy-size arguments; each also gets --dir (where it builds) and --json.
+RUNS = {
+    "bench_append": ["--entries", "200", "--repeat", "1", "--single", "5"],
+    "bench_verify": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
+    "bench_bundle": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
+    "bench_checkpoint": ["--entries", "2000", "--repeat", "1"],
+    "bench_proofs": ["--entries", "300", "--runs", "5"],
+    "bench_projections": ["--entries", "300", "--repeat", "1", "--queries", "5"],
+}
+
+
+def _run(script: str, args: list[str], tmp_path: Path) -> dict[str, object]:
+    out = tmp_path / f"{script}.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{script}.py"), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result: dict[str, object] = json.loads(out.read_text())
+    assert result["machine"], result
+    return result
+
+
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_benchmark_runs(script: str, tmp_path: Path) -> None:
+    args = [*RUNS[script], "--dir", str(tmp_path)]
+    if script == "bench_bundle":
+        args += ["--work", str(tmp_path / "bundle")]
+    _run(script, args, tmp_path)
+
+
+@pytest.mark.postgres
+def test_postgres_benchmark_runs(postgres_database: str, tmp_path: Path) -> None:
+    # postgres_database: the server is there (skips without TRUSTLEDGER_TEST_POSTGRES_URL);
+    # the script makes and drops a database of its own on it.
+    del postgres_database
+    args = "--sections append,concurrent --entries 200 --repeat 1 --processes 2 --per-process 50"
+    result = _run("bench_postgres", ["--url", pg_server.admin_url(), *args.split()], tmp_path)
+    concurrent = result["concurrent"]
+    assert isinstance(concurrent, dict) and concurrent["verified_intact"] is True
