@@ -324,35 +324,32 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         chain_rows, nodes, frontier = append_rows(
             position, chain, stored_events, notification_ids, read_nodes, self._frontier
         )
-        positions = [r[1] for r in chain_rows]
-        notification_column, _, leaf_column, chain_column = zip(*chain_rows, strict=True)
-        curs.execute(
-            self._insert_chain,
-            (list(notification_column), positions, list(leaf_column), list(chain_column)),
-            prepare=True,
-        )
+        # chain_rows is not empty: eventsourcing calls this only after inserting events.
+        chain_columns = _columns(chain_rows)
+        positions = chain_columns[1]
+        curs.execute(self._insert_chain, chain_columns, prepare=True)
         if nodes:
-            levels, indexes, hashes = zip(*nodes, strict=True)
-            curs.execute(
-                self._insert_merkle, (list(levels), list(indexes), list(hashes)), prepare=True
-            )
+            curs.execute(self._insert_merkle, _columns(nodes), prepare=True)
         write = write_of(kwargs)
         if write is not None:
             rows = write.index_rows(stored_events, notification_ids)
             if rows:
-                ids, nids, digests = (list(column) for column in zip(*rows, strict=True))
-                curs.execute(self._insert_decisions, (ids, nids, digests), prepare=True)
+                curs.execute(self._insert_decisions, _columns(rows), prepare=True)
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
                 # transaction fail whole, and the batch is judged again with that key.
-                subjects, keys = (list(c) for c in zip(*write.subject_keys, strict=True))
-                curs.execute(self._insert_subject_key, (subjects, keys), prepare=True)
+                curs.execute(self._insert_subject_key, _columns(write.subject_keys), prepare=True)
             if positions:
                 write.note_positions(stored_events, positions[0])
         # Kept for the next insert; harmless if this transaction is rolled back, since then
         # no chain head will match it (storage.chaining.Frontier).
         self._frontier = frontier
         return notification_ids
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column: the arrays an ``unnest(...)`` insert takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def nodes_query(schema: str) -> Composed:
