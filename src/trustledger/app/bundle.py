@@ -15,6 +15,7 @@ and joined in order (``ledger.bundle.LineChain``).
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import multiprocessing
 import os
@@ -262,9 +263,10 @@ def _verify_span(
 
 
 def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:
-    """The entry lines (without newlines) that *start* in bytes [begin, end) of the file;
-    ``first`` when ``begin`` is the first entry line's offset. Lines are cut where they
-    are found, so byte ranges need no line alignment (and no scan beforehand)."""
+    """The entry lines (each with its newline, the file's last one perhaps without) that
+    *start* in bytes [begin, end) of the file; ``first`` when ``begin`` is the first entry
+    line's offset. Lines are cut where they are found, so byte ranges need no line
+    alignment (and no scan beforehand)."""
     start = begin if first else begin - 1  # to see whether a line starts at ``begin``
     last = end - start - 1  # index of the last byte that can start an owned line
     with path.open("rb", buffering=0) as handle:
@@ -276,17 +278,14 @@ def _owned_lines(path: Path, begin: int, end: int, first: bool) -> list[bytes]:
             more = handle.read(1 << 20)
             data += more
             want += len(more) if more else 1
-    rows = data.split(b"\n")
-    if stop >= 0:
-        # Drop the pieces after the newline at ``stop``: count only that tail (the 64 KiB
-        # read ahead), not the whole range.
-        del rows[len(rows) - 1 - data.count(b"\n", stop + 1) :]
-    elif not rows[-1]:
-        rows.pop()
+    # BytesIO finds newlines with memchr, several times faster than bytes.split; its
+    # ``readlines`` hint stops at the line that brings the total to ``stop + 1`` bytes,
+    # i.e. the line ending at ``stop`` (or, with no newline there, runs to the end).
+    rows = io.BytesIO(data).readlines(stop + 1 if stop >= 0 else -1)
     if not first:
         # rows[0] is the end of the line before ``begin``; no owned line when it runs
         # past ``end``.
-        if len(rows[0]) >= last:
+        if len(rows[0]) > last:
             return []
         del rows[0]
     return rows
@@ -311,7 +310,10 @@ def _placed_spans(
     with path.open("rb") as handle:
         for begin, end, first in spans:
             handle.seek(begin - 1)
-            count = handle.read(end - begin).count(b"\n")
+            chunk = handle.read(end - begin)
+            # Newlines counted as the bytes replace() drops: it finds them with memchr,
+            # several times faster than bytes.count's byte-by-byte loop.
+            count = len(chunk) - len(chunk.replace(b"\n", b""))
             covered = frozenset(s for s in sizes if position < s <= position + count)
             yield path, begin, end, first, position, covered
             position += count

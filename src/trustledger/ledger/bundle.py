@@ -208,9 +208,9 @@ def place_lines(part: HashedLines, start: int, sizes: Collection[int] = ()) -> H
 
 
 def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
-    """Hash consecutive bundle entry lines (without their newlines) and check the chain
-    between them, without reading inside any entry: no envelope, payload, signer or
-    signature (docs/FORMAT.md §6, §13).
+    """Hash consecutive bundle entry lines (each with or without its newline) and check
+    the chain between them, without reading inside any entry: no envelope, payload,
+    signer or signature (docs/FORMAT.md §6, §13).
 
     Per line: six TAB-separated fields (the last, the state, may hold TABs); ``entry`` =
     the §6 bytes rebuilt from the originator id, version, topic and state (exactly what
@@ -237,6 +237,8 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
             current = int(number)
             if len(originator) != 32:
                 raise ValueError("the originator id is not 32 hex digits")
+            if state[-1:] == b"\n":  # a state never ends with one (§13: it would be escaped)
+                state = state[:-1]
             if state[:1] == _ESCAPED:
                 state = _state(state)
             # docs/FORMAT.md §6: entry = originator ‖ uint64be(version) ‖ uint16be(len) ‖
