@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,8 @@ from tests.conftest import LedgerEnv, make_ledger, shop_history
 from tests.domain.builders import doc, ts
 from trustledger.app.verification import VerifyReport, verify_store
 from trustledger.domain.identity import shop_aggregate_id
-from trustledger.ledger.keys import format_verifier_key, generate_signing_key
+from trustledger.ledger.envelope import canonical_payload, sign_payload
+from trustledger.ledger.keys import SigningKey, format_verifier_key, generate_signing_key
 from trustledger.ledger.verify import Failure
 
 
@@ -200,6 +202,56 @@ def test_event_moved_to_another_shop(history: LedgerEnv) -> None:
         rewrite(conn, rows)
     failure = failure_of(history.verify())
     assert (failure.check, failure.position, failure.decision_id) == ("payload", 5, ids[5])
+
+
+# -- signed bytes that parsers could read apart (a key holder's forgery) ------------------------
+
+
+def _resigned(row: Row, payload: str, key: SigningKey) -> Row:
+    """``row`` carrying ``payload`` verbatim, validly signed by ``key``."""
+    signed = sign_payload(payload, key)
+    return row.with_state(
+        state_of(row.state, payload=signed.payload, signature=signed.signature_b64,
+                 key_id=str(signed.key_id))
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "rewrite_payload",
+    [
+        # a member given twice: Python's json (and Go's, and JavaScript's) keep the last,
+        # other parsers the first; the signature covers both readings
+        lambda text: '{"shop_id":"shop-2",' + text[1:],
+        lambda text: text.replace(",", ", "),  # whitespace
+        lambda text: text.replace('"type"', '"t\\u0079pe"'),  # an escaped letter in a key
+    ],
+    ids=["duplicate-member", "whitespace", "escaped-key"],
+)
+def test_signed_payload_that_is_not_canonical(
+    history: LedgerEnv, rewrite_payload: Callable[[str], str]
+) -> None:
+    ids = decision_ids(history)
+    with attacker(history) as conn:
+        rows = read_rows(conn)
+        payload = rewrite_payload(json.loads(rows[5].state)["payload"])
+        assert json.loads(payload)["shop_id"] == "shop-1"  # what this reader sees
+        rows[5] = _resigned(rows[5], payload, history.bot)
+        rewrite(conn, rows)
+    failure = failure_of(history.verify())
+    assert (failure.check, failure.position, failure.decision_id) == ("payload", 5, ids[5])
+    assert failure.message == "payload is not in RFC 8785 canonical form (docs/FORMAT.md §3)"
+
+
+def test_key_event_naming_a_shop(history: LedgerEnv) -> None:
+    ids = decision_ids(history)
+    with attacker(history) as conn:
+        rows = read_rows(conn)
+        document = {**rows[1].document(), "shop_id": "shop-1"}
+        rows[1] = _resigned(rows[1], canonical_payload(document), history.root)
+        rewrite(conn, rows)
+    failure = failure_of(history.verify())
+    assert (failure.check, failure.position, failure.decision_id) == ("payload", 1, ids[1])
+    assert failure.message == "key event payload has a shop_id"
 
 
 # -- T8: revoked key ---------------------------------------------------------------------------

@@ -9,8 +9,9 @@ Per entry, in this order (docs/AUDITOR.md):
 2. notification ids strictly increase (PostgreSQL's may have gaps; order is what counts);
 3. the recomputed chain hash equals the stored one (T1 T2 T3 T4 T10);
 4. the state is a trustledger envelope (payload, signature, key id);
-5. the payload is a JSON object whose type matches the topic and whose shop (or the
-   keyring) matches the aggregate the event was stored under;
+5. the payload is a JSON object in RFC 8785 canonical form whose type matches the topic
+   and whose shop (or the keyring, for key events, which name no shop) matches the
+   aggregate the event was stored under;
 6. the signer was allowed at this position: the pinned root for key events, otherwise a
    decider key registered before this position and not revoked before it (T8);
 7. the Ed25519 signature over the payload verifies (T1 T4).
@@ -30,7 +31,8 @@ from trustledger.domain.identity import (
     shop_aggregate_id,
 )
 from trustledger.domain.keyring import check_rules_event, parse_key_event
-from trustledger.errors import TrustledgerError, UsageError, VerificationFailed
+from trustledger.errors import InvalidDecision, TrustledgerError, UsageError, VerificationFailed
+from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import (
     MalformedEntry,
     StoredEntry,
@@ -114,6 +116,15 @@ def _decode_payload(payload: str) -> dict[str, object]:
     return document
 
 
+def _is_canonical(document: dict[str, object], payload: bytes) -> bool:
+    # docs/FORMAT.md §3: the payload is JCS(document). Re-encoding what was parsed catches
+    # duplicate members, whitespace, key order, escapes and number spellings alike.
+    try:
+        return canonicalize(document) == payload
+    except InvalidDecision:  # not representable in I-JSON (an integer beyond 2^53, say)
+        return False
+
+
 def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
     decision_id = document.get("decision_id")
     decision_id = decision_id if isinstance(decision_id, str) else None
@@ -125,6 +136,8 @@ def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
             decision_id,
         )
     if event_type in KEY_EVENT_TYPES:
+        if "shop_id" in document:  # docs/FORMAT.md §2: key events have no shop
+            raise _EntryProblem("payload", "key event payload has a shop_id", decision_id)
         expected: UUID = KEYRING_ID
     else:
         shop_id = document.get("shop_id")
@@ -172,6 +185,13 @@ def verify_entry_signature(entry: StoredEntry, keyring: Keyring) -> tuple[str, d
     document = _decode_payload(envelope.payload_text)
     event_type = _check_placement(entry, document)
     decision_id = str(document.get("decision_id"))
+    if not _is_canonical(document, envelope.payload):
+        # Signed bytes that parsers may read differently (a member given twice, say) are
+        # refused: every verifier must see the one document the signature covers.
+        raise _EntryProblem(
+            "payload", "payload is not in RFC 8785 canonical form (docs/FORMAT.md §3)",
+            decision_id,
+        )  # fmt: skip
     position = entry.position if entry.position is not None else -1
     try:
         key = _signer(keyring, envelope.key_id, event_type, position)
