@@ -242,6 +242,21 @@ def test_signed_payload_that_is_not_canonical(
     assert failure.message == "payload is not in RFC 8785 canonical form (docs/FORMAT.md §3)"
 
 
+def test_decision_of_an_unknown_type(history: LedgerEnv) -> None:
+    ids = decision_ids(history)
+    with attacker(history) as conn:
+        rows = read_rows(conn)
+        document = {**rows[5].document(), "type": "shop.sold"}
+        rows[5] = replace(
+            _resigned(rows[5], canonical_payload(document), history.bot),
+            topic="trustledger:shop.sold",
+        )
+        rewrite(conn, rows)
+    failure = failure_of(history.verify())
+    assert (failure.check, failure.position, failure.decision_id) == ("payload", 5, ids[5])
+    assert failure.message == "payload type 'shop.sold' is not a decision type"
+
+
 def test_key_event_naming_a_shop(history: LedgerEnv) -> None:
     ids = decision_ids(history)
     with attacker(history) as conn:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from trustledger.domain.decision import SHOP_DECISION_TYPES
 from trustledger.domain.identity import (
     KEY_EVENT_TYPES,
     KEYRING_ID,
@@ -134,6 +135,10 @@ def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
             "payload",
             f"payload type {event_type!r} does not match the stored topic {entry.topic!r}",
             decision_id,
+        )
+    if event_type not in KEY_EVENT_TYPES and event_type not in SHOP_DECISION_TYPES:
+        raise _EntryProblem(
+            "payload", f"payload type {event_type!r} is not a decision type", decision_id
         )
     if event_type in KEY_EVENT_TYPES:
         if "shop_id" in document:  # docs/FORMAT.md §2: key events have no shop
