@@ -81,5 +81,6 @@ trustledger verify --proof one-decision.proof --trusted-key "$(tail -n 1 keys/lo
   --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1
 trustledger export --out audit.bundle
 trustledger verify --bundle audit.bundle --trusted-key "$(tail -n 1 keys/root.pub)" \
-  --trusted-key "$(tail -n 1 keys/log.pub)" --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1
+  --trusted-key "$(tail -n 1 keys/log.pub)" --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1 \
+  --origin log
 echo "wrote sample/audit.bundle: an auditor verifies it with no database"

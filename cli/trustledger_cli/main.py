@@ -258,6 +258,9 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
               help="Witness cosignatures each checkpoint needs.")  # fmt: skip
 @click.option("--proof", "proof", metavar="FILE",
               help="Verify one decision's inclusion proof (prove inclusion) offline.")  # fmt: skip
+@click.option("--origin", "origin", metavar="ORIGIN",
+              help="The log's origin line, as its operator published it: checkpoints "
+                   "(held, in the bundle or proof) naming another origin fail.")  # fmt: skip
 @db_option
 @json_option
 def verify(
@@ -269,6 +272,7 @@ def verify(
     witness_keys: tuple[str, ...],
     quorum: int,
     proof: str | None,
+    origin: str | None,
     db: str,
     as_json: bool,
 ) -> None:
@@ -285,7 +289,8 @@ def verify(
     Example:
       trustledger verify --db sqlite:///ledger.db --trusted-key "$(tail -1 keys/root.pub)"
       trustledger verify --bundle audit.bundle --trusted-key keys/root.pub \\
-          --trusted-key keys/log.pub --witness-key keys/witness.pub --quorum 1
+          --trusted-key keys/log.pub --witness-key keys/witness.pub --quorum 1 \\
+          --origin log
     """
     from trustledger.app.bundle import verify_bundle
     from trustledger.app.transparency import verify_proof_file
@@ -296,10 +301,12 @@ def verify(
     checkpoints = [(path, read_file(path)) for path in held]
     if hash_only and bundle is None:
         raise UsageError("--hash-only applies to --bundle only")
+    if origin is not None and not (held or bundle or proof):
+        raise UsageError("--origin checks checkpoints: give --checkpoint, --bundle or --proof")
     report: VerifyReport
     if proof is not None:
         proven = verify_proof_file(
-            read_file(proof), log_keys=keys_, witnesses=witnesses, quorum=quorum
+            read_file(proof), log_keys=keys_, witnesses=witnesses, quorum=quorum, origin=origin
         )
         click.echo(
             f"OK: entry {proven.index} is in {proven.checkpoint.origin} at size "
@@ -315,6 +322,7 @@ def verify(
             checkpoints=checkpoints,
             hash_only=hash_only,
             workers=workers,
+            origin=origin,
         )
     else:
         with Ledger.open(db, read_only=True) as ledger:
@@ -333,6 +341,7 @@ def verify(
                     checkpoints=checkpoints,
                     witnesses=witnesses,
                     quorum=quorum,
+                    origin=origin,
                 )
     signatures_checked = getattr(report, "signatures_checked", True)
     if as_json:

@@ -383,3 +383,38 @@ def test_quorum_larger_than_witnesses_is_a_usage_error(log: Story) -> None:
         "1",
         code=2,
     ) == ("trustledger: error: --quorum 1 needs at least 1 --witness-key")
+
+
+def test_a_pinned_origin_is_required_of_every_checkpoint(log: Story) -> None:
+    # The log key could sign for another log too: an auditor who pins the origin the
+    # operator published refuses checkpoints of any other (FORMAT.md §11).
+    checkpoint(log.cli, "c1.checkpoint")
+    decision_id = log.log()[-1]["decision_id"]
+    run(log.cli, "prove", "inclusion", decision_id, "--out", "p.proof")
+    run(log.cli, "export", "--out", "audit.bundle")
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
+    mismatch = "checkpoint of origin 'log', expected 'example.com/other'"
+
+    assert run(log.cli, "verify", "--bundle", "audit.bundle", *keys, "--origin", "log").startswith(
+        "OK: 5 entries verified"
+    )
+    out = run(
+        log.cli, "verify", "--bundle", "audit.bundle", *keys, "--origin", "example.com/other",
+        code=1,
+    )  # fmt: skip
+    assert out.startswith("FAILED: ") and mismatch in out
+    out = run(log.cli, "verify", *keys, "--checkpoint", "c1.checkpoint", "--origin", "log")
+    assert "; extends 1 held checkpoint" in out
+    out = run(
+        log.cli, "verify", *keys, "--checkpoint", "c1.checkpoint", "--origin",
+        "example.com/other", code=1,
+    )  # fmt: skip
+    assert out.startswith("FAILED: ") and mismatch in out
+    line = run(
+        log.cli, "verify", "--proof", "p.proof", "--trusted-key", LOG, "--origin",
+        "example.com/other", code=1,
+    )  # fmt: skip
+    assert line == f"trustledger: error: checkpoint in the proof: {mismatch}"
+    assert run(log.cli, "verify", *keys, "--origin", "log", code=2) == (
+        "trustledger: error: --origin checks checkpoints: give --checkpoint, --bundle or --proof"
+    )

@@ -362,6 +362,7 @@ def verify_bundle(
     workers: int | None = None,
     progress: Progress | None = None,
     range_bytes: int = 4 << 20,
+    origin: str | None = None,
 ) -> BundleReport:
     """Verify a bundle offline: the checkpoint (log signature, witness quorum), every entry
     (chain, signatures, key history), the Merkle root against the checkpoint, and any
@@ -371,7 +372,8 @@ def verify_bundle(
     checked (the report says ``signatures_checked=False``): only the checkpoint's
     signatures and quorum, the chain over every entry up to the header's head, and the
     Merkle root against the bundle's and the held checkpoints. ``trusted_keys`` then needs
-    only the log key. Entry lines are read in ranges of about ``range_bytes``.
+    only the log key. Entry lines are read in ranges of about ``range_bytes``. With
+    ``origin``, the bundle's and the held checkpoints must name that origin.
     """
     url = str(path)
     if not path.is_file():
@@ -393,6 +395,7 @@ def verify_bundle(
             log_keys=trusted_keys,
             witnesses=witnesses,
             quorum=quorum,
+            origin=origin,
         )
     except VerificationFailed as exc:
         return failed("checkpoint", str(exc))

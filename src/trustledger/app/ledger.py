@@ -371,10 +371,12 @@ class Ledger:
         checkpoints: Sequence[tuple[str, bytes]] = (),
         witnesses: Sequence[CosignerKey] = (),
         quorum: int = 0,
+        origin: str | None = None,
     ) -> VerifyReport:
         """Verify the whole ledger with public keys only; see trustledger.app.verification.
 
-        ``checkpoints`` (name, signed note) held by the auditor must be extended by the log.
+        ``checkpoints`` (name, signed note) held by the auditor must be extended by the log
+        and, with ``origin``, name that origin.
         """
         return verify_store(
             self.store.url,
@@ -384,6 +386,7 @@ class Ledger:
             checkpoints=checkpoints,
             witnesses=witnesses,
             quorum=quorum,
+            origin=origin,
         )
 
 

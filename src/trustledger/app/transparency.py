@@ -183,16 +183,18 @@ def open_held_checkpoints(
     log_keys: Sequence[NoteVerifier],
     witnesses: Sequence[CosignerKey],
     quorum: int,
+    origin: str | None = None,
 ) -> list[HeldCheckpoint]:
-    """Open each (name, bytes) checkpoint with the trusted log keys and check the witness
-    quorum; then refuse a split view: two checkpoints of one log and size with different
-    roots (T7). Raises VerificationFailed naming the checkpoint."""
+    """Open each (name, bytes) checkpoint with the trusted log keys (of ``origin``, when
+    given) and check the witness quorum; then refuse a split view: two checkpoints of one
+    log and size with different roots (T7). Raises VerificationFailed naming the
+    checkpoint."""
     if quorum > len(witnesses):
         raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
     opened: list[HeldCheckpoint] = []
     for source, data in held:
         try:
-            signed = open_checkpoint(data, log_keys=log_keys)
+            signed = open_checkpoint(data, log_keys=log_keys, origin=origin)
             if quorum:
                 verify_cosignature_quorum(signed.note, witnesses=witnesses, quorum=quorum)
         except VerificationFailed as exc:
@@ -257,6 +259,7 @@ def verify_proof_file(
     log_keys: Sequence[NoteVerifier],
     witnesses: Sequence[CosignerKey] = (),
     quorum: int = 0,
+    origin: str | None = None,
 ) -> ProvenEntry:
     """Verify a tlog-proof made by ``prove inclusion``, offline: the checkpoint's log
     signature and witness quorum, then the entry's inclusion (RFC 9162 §2.1.3.2).
@@ -266,7 +269,7 @@ def verify_proof_file(
         raise ProofFailed("the proof carries no entry (no extra line)")
     [held] = open_held_checkpoints(
         [("in the proof", proof.checkpoint)], log_keys=log_keys, witnesses=witnesses,
-        quorum=quorum,
+        quorum=quorum, origin=origin,
     )  # fmt: skip
     cp = held.signed.checkpoint
     verify_inclusion(index=proof.index, size=cp.size, leaf_hash=leaf_hash(proof.extra),

@@ -117,8 +117,10 @@ def verify_store(
     checkpoints: Sequence[tuple[str, bytes]] = (),
     witnesses: Sequence[CosignerKey] = (),
     quorum: int = 0,
+    origin: str | None = None,
 ) -> VerifyReport:
-    """Verify every entry of the ledger at ``url`` against pinned root keys.
+    """Verify every entry of the ledger at ``url`` against pinned root keys (and the
+    checkpoints held, of ``origin`` when given, against the log).
 
     Returns a report (``failure`` set when the ledger is not intact). Raises UsageError
     without trusted keys, NotFound when there is no ledger, StorageUnavailable when the
@@ -205,7 +207,11 @@ def verify_store(
         store = open_store(url, read_only=True)
         try:
             held = open_held_checkpoints(
-                checkpoints, log_keys=trusted_keys, witnesses=witnesses, quorum=quorum
+                checkpoints,
+                log_keys=trusted_keys,
+                witnesses=witnesses,
+                quorum=quorum,
+                origin=origin,
             )
             assert root is not None
             check_extends(held, size=tree.end, root=root, read_nodes=store.merkle_nodes)
