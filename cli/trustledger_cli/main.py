@@ -214,10 +214,17 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise UsageError(f"cannot read {source}: {reason}") from exc
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(
+            f"{source}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the "
+            "decisions as UTF-8 (JSON text is UTF-8, RFC 8259 §8.1)"
+        ) from exc
     signer = signing_key(key)
     with Ledger.open(db) as ledger:
         outcomes = ledger.append(read_records(text), signer=signer)

@@ -467,6 +467,26 @@ def test_append_missing_input_file(story: Story) -> None:
     )
 
 
+def test_append_input_that_is_not_utf8_names_the_line(story: Story) -> None:
+    Path("gbk.jsonl").write_bytes(b'{"a": 1}\n{"actor": "' + "张三".encode("gbk") + b'"}\n')
+    result = story.cli("append", "--key", "keys/bot-1.key", "gbk.jsonl")
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "trustledger: error: gbk.jsonl, line 2: not UTF-8 (byte 0xd5); save the decisions as "
+        "UTF-8 (JSON text is UTF-8, RFC 8259 §8.1)"
+    )
+
+
+def test_append_refuses_a_member_given_twice(story: Story) -> None:
+    before = len(story.log())
+    line = json.dumps(decision("shop.registered", shop_id="shop-77"))
+    twice = line.replace('"shop_id": "shop-77"', '"shop_id": "shop-77", "shop_id": "shop-78"')
+    result = story.cli("append", "--key", "keys/bot-1.key", "-", input=twice)
+    assert result.exit_code == 4
+    assert "line 1: malformed JSON: member 'shop_id' is given twice" in result.stderr
+    assert len(story.log()) == before
+
+
 def test_missing_key_file(story: Story) -> None:
     result = story.cli("append", "--key", "keys/nope.key", "-", input="{}")
     assert result.exit_code == 2
