@@ -273,7 +273,10 @@ def report_standings_command(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        Path(out).write_bytes(data)
+        try:
+            Path(out).write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
         note(f"wrote {out} ({len(result.document['shops'])} shops)")
 
 

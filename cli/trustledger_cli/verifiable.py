@@ -287,7 +287,10 @@ def export(out: str, db: str, as_json: bool) -> None:
     """
     with Ledger.open(db, read_only=True):
         pass  # a clear NotFound when there is no ledger
-    size, _ = export_bundle(db, Path(out))
+    try:
+        size, _ = export_bundle(db, Path(out))
+    except OSError as exc:  # the store's errors arrive as StorageUnavailable
+        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
     if as_json:
         emit_json({"bundle": out, "entries": size})
     else:

@@ -418,3 +418,12 @@ def test_a_pinned_origin_is_required_of_every_checkpoint(log: Story) -> None:
     assert run(log.cli, "verify", *keys, "--origin", "log", code=2) == (
         "trustledger: error: --origin checks checkpoints: give --checkpoint, --bundle or --proof"
     )
+
+
+@pytest.mark.parametrize("out", ["missing-dir/audit.bundle", "keys"])
+def test_export_to_a_path_it_cannot_write_is_a_usage_error(log: Story, out: str) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    line = run(log.cli, "export", "--out", out, code=2)
+    reason = "No such file or directory" if "/" in out else "Is a directory"
+    assert line == f"trustledger: error: cannot write {out}: {reason}"
+    assert not list(Path(".").glob("**/*.partial"))

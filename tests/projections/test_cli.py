@@ -90,6 +90,11 @@ def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
     result = story.cli("report", "standings", "--format", "html", "--out", "s.html")
     assert result.exit_code == 0, result.stderr
     assert "wrote s.html (1 shops)" in result.stderr
+    result = story.cli("report", "standings", "--out", "missing-dir/s.json")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "trustledger: error: cannot write missing-dir/s.json: No such file or directory"
+    )
 
 
 def test_rules_show_prints_the_defaults(story: Story) -> None:

@@ -14,6 +14,7 @@ and joined in order (``ledger.bundle.LineChain``).
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import itertools
@@ -74,13 +75,15 @@ def export_bundle(url: str, out: Path) -> tuple[int, bytes]:
 
     Returns (entries, checkpoint note). Raises NotFound when there is no checkpoint.
     """
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
+    tmp = out.with_name(out.name + ".partial")
     store = open_store(url, read_only=True)
     try:
         stored = latest_checkpoint(store)
         checkpoint = note_with_cosignatures(store, stored)
         size = parse_checkpoint(parse_note(stored.note).text).size
         erased = store.erased_subjects()
-        tmp = out.with_name(out.name + ".partial")
         written = 0
         head: bytes | None = None
         with tmp.open("wb") as handle:
@@ -103,9 +106,9 @@ def export_bundle(url: str, out: Path) -> tuple[int, bytes]:
             final.write(format_header(BundleHeader(size, checkpoint, head, erased)))
             while chunk := entries.read(1 << 20):
                 final.write(chunk)
-        tmp.unlink()
         return size, checkpoint
     finally:
+        tmp.unlink(missing_ok=True)
         store.close()
 
 
