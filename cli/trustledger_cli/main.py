@@ -308,8 +308,15 @@ def verify(
     checkpoints = [(path, read_file(path)) for path in held]
     if hash_only and bundle is None:
         raise UsageError("--hash-only applies to --bundle only")
-    if origin is not None and not (held or bundle or proof):
-        raise UsageError("--origin checks checkpoints: give --checkpoint, --bundle or --proof")
+    if quorum > len(witnesses):
+        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    if not (held or bundle or proof):
+        # Checkpoints are what witnesses cosign and what carry an origin.
+        for given, option in ((origin is not None, "--origin"), (quorum > 0, "--quorum")):
+            if given:
+                raise UsageError(
+                    f"{option} checks checkpoints: give --checkpoint, --bundle or --proof"
+                )
     report: VerifyReport
     if proof is not None:
         proven = verify_proof_file(

@@ -153,8 +153,23 @@ def test_unknown_key_is_rejected(ledger: LedgerEnv) -> None:
 
 
 def test_root_key_cannot_sign_decisions(ledger: LedgerEnv) -> None:
-    with pytest.raises(KeyRejected, match="not registered"):
+    # The advice must be one that works: the root cannot be registered as a decider.
+    with pytest.raises(KeyRejected) as caught:
         ledger.append(shop_history("shop-1"), signer=ledger.root)
+    assert str(caught.value) == (
+        f"signing key {ledger.root.key_id} is the ledger's root key, which signs key events "
+        "only: append with a registered decider key (`trustledger keys list`)"
+    )
+
+
+def test_root_key_cannot_be_revoked(ledger: LedgerEnv) -> None:
+    with ledger.open() as opened, pytest.raises(KeyRejected) as caught:
+        opened.revoke_key(ledger.root.key_id, by=ledger.root)
+    assert str(caught.value) == (
+        f"key {ledger.root.key_id} is the ledger's root key, which cannot be revoked: auditors "
+        "pin it (a compromised root needs a new ledger)"
+    )
+    assert ledger.entry_count() == 2
 
 
 def test_revoked_key_is_rejected(ledger: LedgerEnv) -> None:

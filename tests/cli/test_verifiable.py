@@ -427,3 +427,13 @@ def test_export_to_a_path_it_cannot_write_is_a_usage_error(log: Story, out: str)
     reason = "No such file or directory" if "/" in out else "Is a directory"
     assert line == f"trustledger: error: cannot write {out}: {reason}"
     assert not list(Path(".").glob("**/*.partial"))
+
+
+def test_a_quorum_with_nothing_to_count_is_a_usage_error(log: Story) -> None:
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
+    assert run(log.cli, "verify", *keys, "--quorum", "1", code=2) == (
+        "trustledger: error: --quorum 1 needs at least 1 --witness-key"
+    )
+    assert run(log.cli, "verify", *keys, "--witness-key", WITNESS, "--quorum", "1", code=2) == (
+        "trustledger: error: --quorum checks checkpoints: give --checkpoint, --bundle or --proof"
+    )

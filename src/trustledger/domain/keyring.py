@@ -147,6 +147,11 @@ class KeyringState:
             return
         key_id = event.data["key_id"]
         revoked = self.keys.get(key_id)
+        if revoked is None and self._is_root(key_id):
+            raise KeyRejected(
+                f"key {key_id} is the ledger's root key, which cannot be revoked: auditors pin "
+                "it (a compromised root needs a new ledger)"
+            )
         if revoked is None:
             raise KeyRejected(f"key {key_id} is not registered in this ledger")
         if revoked.revoked_at is not None:
@@ -169,9 +174,17 @@ class KeyringState:
             record.revoked_at = event.occurred_at
             record.revocation_reason = event.data.get("reason")
 
+    def _is_root(self, key_id: str) -> bool:
+        return self.root_key is not None and verifier_key_parts(self.root_key)[1] == key_id
+
     def active_key(self, key_id: str) -> KeyRecord:
         """The active decider key with this id; raises KeyRejected (rule 7) otherwise."""
         record = self.keys.get(key_id)
+        if record is None and self._is_root(key_id):
+            raise KeyRejected(
+                f"signing key {key_id} is the ledger's root key, which signs key events only: "
+                "append with a registered decider key (`trustledger keys list`)"
+            )
         if record is None:
             raise KeyRejected(
                 f"signing key {key_id} is not registered in this ledger "
