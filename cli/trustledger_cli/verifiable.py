@@ -7,6 +7,8 @@ Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``. 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,11 @@ from trustledger.app.transparency import (
     prove_inclusion,
 )
 from trustledger.app.witness import cosign_checkpoint
-from trustledger.errors import UsageError
+from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.checkpoint import open_checkpoint
 from trustledger.ledger.cosignature import CosignerKey, parse_cosigner_key
 from trustledger.ledger.keys import VerifierKey
-from trustledger.ledger.note import NoteVerifier
+from trustledger.ledger.note import MalformedNote, NoteVerifier, parse_note
 from trustledger_cli.common import Group, db_option, emit_json, json_option, note, signing_key
 from trustledger_cli.common import reported_errors as _reported_errors
 from trustledger_cli.main import main
@@ -37,6 +39,15 @@ def read_file(path: str) -> bytes:
         return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@contextmanager
+def naming(path: str) -> Iterator[None]:
+    """Name the file in the error of a note that does not even parse."""
+    try:
+        yield
+    except MalformedNote as exc:
+        raise MalformedNote(f"{path}: {exc}") from exc
 
 
 def write_document(data: bytes, out: str | None) -> None:
@@ -102,12 +113,15 @@ def checkpoint(
     write_document(data, out)
 
 
-def _note_verifier(text: str) -> NoteVerifier:
-    # A log key (0x01) or a witness key (0x04 vkey) verifies a note alike.
+def _note_verifiers(text: str) -> list[NoteVerifier]:
+    # A log key (0x01) or a witness key (0x04 vkey) verifies a note alike. An ordinary
+    # .pub (0x01) may be a witness's: it also checks cosignatures by the same public key
+    # (FORMAT.md §12), so a witness can check what it cosigned with its own .pub.
     try:
-        return load_verifier_key(text)
+        key = load_verifier_key(text)
     except UsageError:
-        return parse_cosigner_key(text)
+        return [parse_cosigner_key(text)]
+    return [key, CosignerKey.from_verifier(key)]
 
 
 @checkpoint.command("verify")
@@ -126,14 +140,20 @@ def checkpoint_verify(files: tuple[str, ...], keys: tuple[str, ...], as_json: bo
     Example:
       trustledger checkpoint verify --key "$(tail -1 keys/log.pub)" latest.checkpoint
     """
-    verifiers = [_note_verifier(text) for text in keys]
+    verifiers = [verifier for text in keys for verifier in _note_verifiers(text)]
     results: list[dict[str, Any]] = []
     for path in files:
-        signed = open_checkpoint(read_file(path), log_keys=verifiers)
+        data = read_file(path)
+        try:
+            signed = open_checkpoint(data, log_keys=verifiers)
+        except VerificationFailed as exc:
+            # Every file gets its verdict: one bad file among several must say which.
+            results.append({"file": path, "verified": False, "error": str(exc)})
+            continue
         cp = signed.checkpoint
         signers = [f"{v.name}+{v.key_id}" for v in signed.verified_by]
         results.append(
-            {"file": path, "origin": cp.origin, "size": cp.size,
+            {"file": path, "verified": True, "origin": cp.origin, "size": cp.size,
              "root_hash": cp.root_hash.hex(), "verified_by": signers}
         )  # fmt: skip
     if as_json:
@@ -143,7 +163,10 @@ def checkpoint_verify(files: tuple[str, ...], keys: tuple[str, ...], as_json: bo
             click.echo(
                 f"OK: {r['file']}: {r['origin']} size {r['size']} root {r['root_hash']} "
                 f"signed by {', '.join(r['verified_by'])}"
+                if r["verified"]
+                else f"FAILED: {r['file']}: {r['error']}"
             )
+    sys.exit(0 if all(r["verified"] for r in results) else 1)
 
 
 @checkpoint.command("add-cosignatures")
@@ -212,6 +235,9 @@ def prove_consistency_cmd(old: str, out: str | None, db: str) -> None:
         from trustledger.app.witness import last_cosigned
 
         data = last_cosigned(Path(old).parent)
+    else:
+        with naming(old):
+            parse_note(data)
     with Ledger.open(db, read_only=True) as ledger:
         proof = prove_consistency(ledger.store, data)
     write_document(proof, out)
@@ -256,9 +282,16 @@ def witness_cosign(
       trustledger witness cosign latest.checkpoint c.proof --key keys/witness.key --state witness/
     """
     keys: list[VerifierKey] = [load_verifier_key(text) for text in log_keys]
+    if out is not None and (Path(out).is_dir() or not Path(out).absolute().parent.is_dir()):
+        # Checked before the witness state moves on: a cosignature it could not write
+        # would be lost.
+        raise UsageError(f"cannot write {out}: no such directory, or a directory")
     signer = signing_key(key)
+    checkpoint_data = read_file(checkpoint_file)
+    with naming(checkpoint_file):
+        parse_note(checkpoint_data)
     result = cosign_checkpoint(
-        read_file(checkpoint_file),
+        checkpoint_data,
         read_file(proof_file) if proof_file else None,
         key=signer,
         state_dir=Path(state),

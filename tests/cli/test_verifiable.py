@@ -70,8 +70,22 @@ def test_checkpoint_is_a_signed_note_that_verifies(log: Story) -> None:
     assert cp.origin == "log" and cp.size == 5
     out = run(log.cli, "checkpoint", "verify", "--key", LOG, str(path))
     assert out.startswith("OK: c1.checkpoint: log size 5 root ")
-    assert run(log.cli, "checkpoint", "verify", "--key", ROOT, str(path), code=1) == (
-        f"trustledger: error: note has no verifiable signatures (trusted keys: root+{log.root_id})"
+    # (the root's .pub is tried as a signer, 0x01 key id, and as a cosigner, 0x04 key id)
+    assert run(log.cli, "checkpoint", "verify", "--key", ROOT, str(path), code=1).startswith(
+        f"FAILED: c1.checkpoint: note has no verifiable signatures (trusted keys: "
+        f"root+{log.root_id}, root+"
+    )
+    # Several files: each gets its verdict, the broken one named.
+    Path("cut.checkpoint").write_bytes(path.read_bytes()[:20])
+    out = run(log.cli, "checkpoint", "verify", "--key", LOG, str(path), "cut.checkpoint", code=1)
+    assert out.splitlines()[0].startswith("OK: c1.checkpoint: log size 5 root ")
+    assert out.splitlines()[1].startswith("FAILED: cut.checkpoint: ")
+    listed = json.loads(
+        log.cli("checkpoint", "verify", "--key", LOG, str(path), "cut.checkpoint", "--json").stdout
+    )
+    assert [item["verified"] for item in listed] == [True, False]
+    assert run(log.cli, "prove", "consistency", "--from", "cut.checkpoint", code=1).startswith(
+        "trustledger: error: cut.checkpoint: "
     )
     assert run(log.cli, "checkpoint", code=2) == (
         "trustledger: error: checkpoint: --key LOG.key is required (or a subcommand)"
@@ -437,3 +451,21 @@ def test_a_quorum_with_nothing_to_count_is_a_usage_error(log: Story) -> None:
     assert run(log.cli, "verify", *keys, "--witness-key", WITNESS, "--quorum", "1", code=2) == (
         "trustledger: error: --quorum checks checkpoints: give --checkpoint, --bundle or --proof"
     )
+
+
+def test_witness_checks_its_out_path_before_its_state_moves_on(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    args = ["witness", "cosign", "c1.checkpoint", "--key", "keys/witness.key"]
+    line = run(
+        log.cli, *args, "--state", "witness/", "--log-key", LOG, "--out", "missing-dir/c",
+        code=2,
+    )  # fmt: skip
+    assert (
+        line == "trustledger: error: cannot write missing-dir/c: no such directory, or a directory"
+    )
+    assert not Path("witness").exists()  # nothing cosigned, nothing recorded
+    assert cosign(log.cli, "c1.checkpoint").startswith("— witness ")
+    # The witness checks what it cosigned with its own ordinary .pub.
+    out = run(log.cli, "checkpoint", "verify", "--key", WITNESS, "cosigned.checkpoint")
+    assert out.startswith("OK: cosigned.checkpoint: log size 5 root ")
+    assert " signed by witness+" in out
