@@ -20,7 +20,7 @@ from trustledger.app import (
     load_verifier_key,
     read_records,
 )
-from trustledger.errors import UsageError
+from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 from trustledger_cli.common import (
     Group,
@@ -319,13 +319,27 @@ def verify(
                 )
     report: VerifyReport
     if proof is not None:
-        proven = verify_proof_file(
-            read_file(proof), log_keys=keys_, witnesses=witnesses, quorum=quorum, origin=origin
-        )
-        click.echo(
-            f"OK: entry {proven.index} is in {proven.checkpoint.origin} at size "
-            f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()})"
-        )
+        data = read_file(proof)
+        try:
+            proven = verify_proof_file(
+                data, log_keys=keys_, witnesses=witnesses, quorum=quorum, origin=origin
+            )
+        except VerificationFailed as exc:
+            # A verdict like any other verify's: on stdout, exit 1 (not an error message).
+            if as_json:
+                emit_json({"intact": False, "proof": proof, "failure": str(exc)})
+            else:
+                click.echo(f"FAILED: {proof}: {exc}")
+            sys.exit(1)
+        cp = proven.checkpoint
+        if as_json:
+            emit_json({"intact": True, "proof": proof, "index": proven.index, "origin": cp.origin,
+                       "size": cp.size, "root_hash": cp.root_hash.hex()})  # fmt: skip
+        else:
+            click.echo(
+                f"OK: entry {proven.index} is in {cp.origin} at size {cp.size} "
+                f"(root {cp.root_hash.hex()})"
+            )
         return
     if bundle is not None:
         report = verify_bundle(

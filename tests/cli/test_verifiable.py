@@ -102,8 +102,18 @@ def test_prove_inclusion_and_verify_offline(log: Story) -> None:
     assert out.startswith("OK: entry 4 is in log at size 5 (root ")
     tampered = Path("p.proof").read_bytes().replace(b"index 4", b"index 3")
     Path("bad.proof").write_bytes(tampered)
-    line = run(log.cli, "verify", "--proof", "bad.proof", "--trusted-key", LOG, code=1)
-    assert line == "trustledger: error: wrong proof size 1 for leaf 3 of 5, want 3"
+    out = run(log.cli, "verify", "--proof", "bad.proof", "--trusted-key", LOG, code=1)
+    assert out == "FAILED: bad.proof: wrong proof size 1 for leaf 3 of 5, want 3\n"
+    as_json = json.loads(
+        log.cli("verify", "--proof", "p.proof", "--trusted-key", LOG, "--json").stdout
+    )
+    assert as_json["intact"] is True and as_json["index"] == 4 and as_json["size"] == 5
+    failed = log.cli("verify", "--proof", "bad.proof", "--trusted-key", LOG, "--json")
+    assert failed.exit_code == 1
+    assert json.loads(failed.stdout) == {
+        "intact": False, "proof": "bad.proof",
+        "failure": "wrong proof size 1 for leaf 3 of 5, want 3",
+    }  # fmt: skip
 
 
 def test_prove_unknown_decision_is_not_found(log: Story) -> None:
@@ -428,7 +438,7 @@ def test_a_pinned_origin_is_required_of_every_checkpoint(log: Story) -> None:
         log.cli, "verify", "--proof", "p.proof", "--trusted-key", LOG, "--origin",
         "example.com/other", code=1,
     )  # fmt: skip
-    assert line == f"trustledger: error: checkpoint in the proof: {mismatch}"
+    assert line == f"FAILED: p.proof: checkpoint in the proof: {mismatch}\n"
     assert run(log.cli, "verify", *keys, "--origin", "log", code=2) == (
         "trustledger: error: --origin checks checkpoints: give --checkpoint, --bundle or --proof"
     )
