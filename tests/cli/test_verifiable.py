@@ -479,3 +479,20 @@ def test_witness_checks_its_out_path_before_its_state_moves_on(log: Story) -> No
     out = run(log.cli, "checkpoint", "verify", "--key", WITNESS, "cosigned.checkpoint")
     assert out.startswith("OK: cosigned.checkpoint: log size 5 root ")
     assert " signed by witness+" in out
+
+
+def test_the_log_key_and_the_ledgers_keys_stay_apart(log: Story) -> None:
+    # CLI.md: the log key signs checkpoints only; it is not registered in the ledger.
+    checkpoint(log.cli, "c1.checkpoint")
+    line = run(log.cli, "keys", "register", LOG, "--by", "keys/root.key", code=4)
+    assert line.startswith("trustledger: error: key log+")
+    assert line.endswith(
+        "signs this ledger's checkpoints (the log key); a decider needs a key of its own "
+        "(`trustledger keys generate NAME`)"
+    )
+    for key in ("keys/root.key", "keys/bot-1.key"):
+        line = run(log.cli, "checkpoint", "--key", key, code=4)
+        assert line.endswith(
+            "is this ledger's root or a decider key; checkpoints are signed by a log key of "
+            "their own (`trustledger keys generate log`)"
+        )

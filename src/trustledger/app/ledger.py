@@ -38,6 +38,7 @@ from trustledger.errors import Conflict, KeyRejected, NotFound, TrustledgerError
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.envelope import canonical_payload, parse_state, sign_payload
 from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, format_verifier_key
+from trustledger.ledger.note import parse_note
 from trustledger.ledger.sealing import is_sealed, open_personal
 from trustledger.storage import Store, open_store
 
@@ -204,7 +205,14 @@ class Ledger:
     def register_key(
         self, key: VerifierKey, *, by: SigningKey, actor: str | None = None
     ) -> KeyRecord:
-        """Record a decider key, signed by the root key. Raises Conflict if already there."""
+        """Record a decider key, signed by the root key. Raises Conflict if already there,
+        or if it is the key that signs this ledger's checkpoints (the log key)."""
+        for stored in self.store.checkpoints():
+            if any(s.key_id == key.key_id for s in parse_note(stored.note).signatures):
+                raise Conflict(
+                    f"key {key.name}+{key.key_id} signs this ledger's checkpoints (the log key); "
+                    "a decider needs a key of its own (`trustledger keys generate NAME`)"
+                )
         keyring = self._record_key_event(
             "key.registered", {"key": format_verifier_key(key)}, by, actor
         )

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from trustledger.errors import NotFound, UsageError, VerificationFailed
+from trustledger.domain.keyring import verifier_key_parts
+from trustledger.errors import Conflict, NotFound, UsageError, VerificationFailed
 from trustledger.ledger.chain import encode_entry, leaf_hash
 from trustledger.ledger.checkpoint import (
     Checkpoint,
@@ -23,6 +24,7 @@ from trustledger.ledger.checkpoint import (
     sign_checkpoint,
 )
 from trustledger.ledger.cosignature import CosignerKey, verify_cosignature_quorum
+from trustledger.ledger.envelope import decode_json, parse_state
 from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.merkle import NodeReader, consistency_plan, inclusion_plan, materialise
 from trustledger.ledger.merkle import root_hash as merkle_root
@@ -64,6 +66,18 @@ def note_with_cosignatures(store: Store, stored: StoredCheckpoint) -> bytes:
     return format_note(add_signatures(note, lines))
 
 
+def _keyring_key_ids(store: Store) -> set[str]:
+    # The root's and every decider key's id, revoked ones included, from the key events.
+    ids = set()
+    for entry in store.key_entries():
+        document = decode_json(parse_state(entry.state).payload_text)
+        data = document.get("data") if isinstance(document, dict) else None
+        text = (data.get("root_key") or data.get("key")) if isinstance(data, dict) else None
+        if isinstance(text, str):
+            ids.add(verifier_key_parts(text)[1])
+    return ids
+
+
 def create_checkpoint(store: Store, key: SigningKey, *, origin: str | None = None) -> bytes:
     """Sign the current tree head with the log key, record it, and return its note.
 
@@ -71,6 +85,11 @@ def create_checkpoint(store: Store, key: SigningKey, *, origin: str | None = Non
     checkpoint signed: a log never signs two inconsistent checkpoints. When the tree has
     not grown, the last checkpoint is returned again, with its cosignatures.
     """
+    if str(key.key_id) in _keyring_key_ids(store):
+        raise Conflict(
+            f"key {key.name}+{key.key_id} is this ledger's root or a decider key; checkpoints "
+            "are signed by a log key of their own (`trustledger keys generate log`)"
+        )
     size, root = tree_head(store)
     latest = store.latest_checkpoint()
     if latest is not None:
