@@ -701,3 +701,56 @@ def test_apply_folds_whatever_check_accepts(sequence: list[Decision]) -> None:
         state.apply(d)
         copy.apply(d)
         assert copy == state
+
+
+# ------------------------------------------------- nothing dated before what it acts on
+# DOMAIN.md is silent; an enforcement team would not expect an approval dated before its
+# submission, and a standing "as of" that time would show a verification that did not exist.
+
+PRECEDES = "a decision cannot precede what it acts on"
+
+
+def test_a_decision_dated_before_the_shops_registration_rejected() -> None:
+    state = registered()
+    assert violation(state, decision("complaint.filed", occurred_at=ts(seconds=-1))) == (
+        f"occurred_at {ts(seconds=-1)} is before shop {SHOP_ID}'s registration at "
+        f"{BASE_TIME}: {PRECEDES}"
+    )
+    accept(state, decision("complaint.filed", occurred_at=BASE_TIME))  # the same instant is fine
+
+
+@pytest.mark.parametrize(
+    ("history", "late", "thing", "what"),
+    [
+        (["verification.submitted"], "verification.approved", "verification v-1",
+         "was last decided"),
+        (["verification.submitted", "verification.approved"], "verification.revoked",
+         "verification v-1", "was last decided"),
+        (["complaint.filed"], "complaint.substantiated", "complaint c-1", "was last decided"),
+        (["complaint.filed", "complaint.responded"], "complaint.dismissed", "complaint c-1",
+         "was last decided"),
+        (["complaint.filed"], "penalty.imposed", "complaint c-1", "was filed"),
+        (["penalty.imposed"], "penalty.revoked", "penalty p-1", "was last decided"),
+        (["penalty.imposed", "appeal.filed"], "appeal.upheld", "appeal a-1", "was last decided"),
+        (["penalty.imposed", "appeal.filed"], "appeal.withdrawn", "appeal a-1",
+         "was last decided"),
+    ],
+)  # fmt: skip
+def test_a_decision_dated_before_what_it_acts_on_rejected(
+    history: list[str], late: str, thing: str, what: str
+) -> None:
+    state = registered()
+    for hours, type_ in enumerate(history, start=1):
+        accept(state, decision(type_, occurred_at=ts(hours=hours), complaint_ids=["c-1"])
+               if type_ == "penalty.imposed" and "complaint.filed" in history
+               else decision(type_, occurred_at=ts(hours=hours)))  # fmt: skip
+    last = ts(hours=len(history))
+    extra = {"complaint_ids": ["c-1"]} if late == "penalty.imposed" else {}
+    if late == "penalty.revoked":
+        extra = {"cause": "platform_error"}
+    since = ts(hours=1) if what == "was filed" else last
+    early = ts(hours=len(history), seconds=-1) if what != "was filed" else ts(minutes=59)
+    assert violation(state, decision(late, occurred_at=early, **extra)) == (
+        f"occurred_at {early} is before {thing} {what} at {since}: {PRECEDES}"
+    )
+    accept(state, decision(late, occurred_at=last, **extra))  # the same instant is fine

@@ -14,8 +14,8 @@ AS_OF = "2030-01-01T00:00:00Z"
 def history(story: Story) -> None:
     result = story.append(
         [
-            decision("verification.submitted", occurred_at=past(30)),
-            decision("verification.approved", occurred_at=past(29)),
+            decision("verification.submitted", occurred_at=past(23)),
+            decision("verification.approved", occurred_at=past(22)),
             decision("penalty.imposed", occurred_at=past(20), points=12),
         ]
     )

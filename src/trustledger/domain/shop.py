@@ -9,7 +9,7 @@ checked by the application.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,9 +70,11 @@ class ShopState:
         "_appeals",
         "_complaints",
         "_penalties",
+        "_times",
         "_verifications",
         "closed",
         "registered",
+        "registered_at",
         "shop_id",
     )
 
@@ -84,6 +86,10 @@ class ShopState:
         self._complaints: dict[str, str] = {}  # id -> status
         self._penalties: dict[str, _Penalty] = {}
         self._appeals: dict[str, _Appeal] = {}
+        self.registered_at: datetime | None = None
+        # "verification v-1", "complaint c-1", ... -> (first, latest) occurred_at of the
+        # decisions about it: a decision may not be dated before what it acts on.
+        self._times: dict[str, tuple[datetime, datetime]] = {}
 
     def copy(self) -> ShopState:
         """An independent copy; the records are immutable, so shallow dict copies suffice."""
@@ -95,6 +101,8 @@ class ShopState:
         other._complaints = self._complaints.copy()
         other._penalties = self._penalties.copy()
         other._appeals = self._appeals.copy()
+        other.registered_at = self.registered_at
+        other._times = self._times.copy()
         return other
 
     def __eq__(self, other: object) -> bool:
@@ -108,6 +116,8 @@ class ShopState:
             and self._complaints == other._complaints
             and self._penalties == other._penalties
             and self._appeals == other._appeals
+            and self.registered_at == other.registered_at
+            and self._times == other._times
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -158,6 +168,13 @@ class ShopState:
         if rule_check is None:
             raise InternalError(f"decision {decision.decision_id} has unknown type {kind!r}")
         rule_check(self, decision, rules)
+        assert self.registered_at is not None
+        if decision.occurred_at < self.registered_at:
+            raise RuleViolation(
+                f"occurred_at {_ts(decision.occurred_at)} is before shop {self.shop_id}'s "
+                f"registration at {_ts(self.registered_at)}: a decision cannot precede what it "
+                "acts on"
+            )
 
     def _check_closed(self, decision: Decision, rules: RuleSet) -> None:
         pass  # rule 1 (above) is the whole check: a second close is rejected there
@@ -183,6 +200,7 @@ class ShopState:
                 f"verification {verification_id} is {status}; it can be {action} only while "
                 f"{expected}"
             )
+        self._not_before(decision, f"verification {verification_id}")
 
     def _check_verification_approved(self, decision: Decision, rules: RuleSet) -> None:
         self._verification(decision, _SUBMITTED, "approved")
@@ -213,6 +231,7 @@ class ShopState:
                 f"complaint {complaint_id} is already {status}; it can be {action} only while "
                 "open (a complaint is resolved once)"
             )
+        self._not_before(decision, f"complaint {complaint_id}")
 
     def _check_penalty_imposed(self, decision: Decision, rules: RuleSet) -> None:
         data = decision.data
@@ -225,6 +244,7 @@ class ShopState:
                     f"penalty {penalty_id} cites complaint {complaint_id}, which does not exist "
                     f"in shop {self.shop_id}"
                 )
+            self._not_before(decision, f"complaint {complaint_id}", filing=True)
         for index, measure in enumerate(data["measures"]):
             self._check_after(decision, f"data.measures[{index}].until", measure.get("until"))
 
@@ -249,6 +269,7 @@ class ShopState:
                 f"penalty {penalty_id} was already revoked ({penalty.revoked_by}); "
                 "a penalty is revoked once"
             )
+        self._not_before(decision, f"penalty {penalty_id}")
         if cause == "appeal_upheld":
             # An upheld appeal revokes its penalty itself (appeal.upheld), so a revocation with
             # this cause can only repeat one; reaching here means no appeal was upheld.
@@ -315,6 +336,7 @@ class ShopState:
             raise RuleViolation(
                 f"appeal {appeal_id} is already {appeal.status}; it can be {action} only while open"
             )
+        self._not_before(decision, f"appeal {appeal_id}")
         return appeal
 
     def _check_appeal_upheld(self, decision: Decision, rules: RuleSet) -> None:
@@ -328,6 +350,18 @@ class ShopState:
 
     def _check_appeal_closed(self, decision: Decision, rules: RuleSet) -> None:
         self._open_appeal(decision)
+
+    def _not_before(self, decision: Decision, thing: str, *, filing: bool = False) -> None:
+        """Not dated before the latest decision about ``thing`` (or, with ``filing``, the
+        first): an approval before its submission would rewrite what the standing shows."""
+        first, latest = self._times[thing]
+        since = first if filing else latest
+        if decision.occurred_at < since:
+            what = "was filed" if filing else "was last decided"
+            raise RuleViolation(
+                f"occurred_at {_ts(decision.occurred_at)} is before {thing} {what} at "
+                f"{_ts(since)}: a decision cannot precede what it acts on"
+            )
 
     def _check_after(self, decision: Decision, path: str, until: Any) -> None:
         """Rule 4: an ``until`` / ``valid_until`` lies strictly after ``occurred_at``."""
@@ -344,8 +378,12 @@ class ShopState:
         """Fold ``decision`` into the state; assumes ``check`` accepted it."""
         data = decision.data
         kind = decision.type
+        for thing in _things(kind, data):
+            first = self._times.get(thing, (decision.occurred_at,))[0]
+            self._times[thing] = (first, decision.occurred_at)
         if kind == "shop.registered":
             self.registered = True
+            self.registered_at = decision.occurred_at
         elif kind == "shop.closed":
             self.closed = True
         elif kind.startswith("verification."):
@@ -391,6 +429,17 @@ class ShopState:
         self._penalties[appeal.penalty_id] = replace(
             penalty, open_appeal=open_appeal, revoked_by=revoked_by
         )
+
+
+def _things(kind: str, data: Mapping[str, Any]) -> list[str]:
+    # What a decision acts on, in ShopState._times's keys.
+    family = kind.split(".", 1)[0]
+    if family in ("verification", "complaint", "penalty"):
+        return [f"{family} {data[family + '_id']}"]
+    if family == "appeal":
+        # appeal.upheld also revokes its penalty
+        return [f"appeal {data['appeal_id']}"]
+    return []
 
 
 _Check = Callable[[ShopState, Decision, RuleSet], None]
