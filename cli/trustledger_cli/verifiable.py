@@ -7,6 +7,7 @@ Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``. 
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -210,6 +211,12 @@ def prove_inclusion_cmd(decision_id: str, out: str | None, db: str) -> None:
     Example:
       trustledger prove inclusion 5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77 --out p.proof
     """
+    try:
+        decision_id = str(uuid.UUID(decision_id))  # stored ids are lowercase, hyphenated
+    except ValueError:
+        raise UsageError(
+            f"{decision_id!r} is not a decision id (a UUID, as `trustledger log` shows them)"
+        ) from None
     with Ledger.open(db, read_only=True) as ledger:
         data = prove_inclusion(ledger.store, decision_id)
     write_document(data, out)

@@ -118,9 +118,15 @@ def test_prove_inclusion_and_verify_offline(log: Story) -> None:
 
 def test_prove_unknown_decision_is_not_found(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
-    assert run(log.cli, "prove", "inclusion", "nope", code=3) == (
-        "trustledger: error: no decision nope in this ledger"
+    assert run(log.cli, "prove", "inclusion", "nope", code=2) == (
+        "trustledger: error: 'nope' is not a decision id (a UUID, as `trustledger log` shows them)"
     )
+    unknown = "5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77"
+    assert run(log.cli, "prove", "inclusion", unknown.upper(), code=3) == (
+        f"trustledger: error: no decision {unknown} in this ledger"
+    )
+    known = log.log()[-1]["decision_id"]
+    assert run(log.cli, "prove", "inclusion", known.upper()).startswith("c2sp.org/tlog-proof@v1")
 
 
 def test_witness_cosigns_consistent_checkpoints_and_quorum_verifies(log: Story) -> None:
