@@ -405,7 +405,11 @@ def verify(
     else:
         assert report.failure is not None
         click.echo(f"FAILED: {report.failure.describe()}")
-        click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
+        if report.entries == 0 and (report.failure.position or 0) > 0:
+            # The key history is read and checked before any entry is walked.
+            click.echo("(found in the key history, which is checked before the entries)")
+        else:
+            click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
     sys.exit(0 if report.intact else 1)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.cli.conftest import (
     DB_URL,
+    PASSPHRASE,
     SHOP,
     Cli,
     Story,
@@ -557,3 +558,30 @@ def test_help_of_every_command_has_an_example(cli: Cli, path: tuple[str, ...]) -
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"Usage: {' '.join(('trustledger', *path))} ")
     assert "Example" in result.stdout
+
+
+def test_verify_failure_in_the_key_history_says_where_it_was_found(story: Story) -> None:
+    from dataclasses import dataclass
+
+    from tests.app.attacker import attacker, read_rows, rewrite, state_of
+    from trustledger.app.keyfiles import load_signing_key
+    from trustledger.ledger.envelope import canonical_payload, sign_payload
+
+    @dataclass
+    class Here:
+        url: str = DB_URL
+        path: Path = Path("trustledger.db")
+
+    root = load_signing_key(Path("keys/root.key"), PASSPHRASE.encode)
+    with attacker(Here()) as conn:
+        rows = read_rows(conn)
+        signed = sign_payload(canonical_payload({**rows[1].document(), "shop_id": SHOP}), root)
+        rows[1] = rows[1].with_state(
+            state_of(rows[1].state, payload=signed.payload, signature=signed.signature_b64)
+        )
+        rewrite(conn, rows)
+    result = story.cli("verify", "--trusted-key", "keys/root.pub")
+    assert result.exit_code == 1
+    first, second = result.stdout.splitlines()
+    assert first.startswith("FAILED: payload failed at position 1, ")
+    assert second == "(found in the key history, which is checked before the entries)"
