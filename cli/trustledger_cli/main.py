@@ -301,11 +301,18 @@ def verify(
     """
     from trustledger.app.bundle import verify_bundle
     from trustledger.app.transparency import verify_proof_file
+    from trustledger.ledger.note import parse_note
     from trustledger_cli.verifiable import read_file, witness_key
 
     keys_ = [load_verifier_key(text) for text in trusted]
     witnesses = [witness_key(text) for text in witness_keys]
     checkpoints = [(path, read_file(path)) for path in held]
+    for path, data in checkpoints:
+        try:
+            parse_note(data)
+        except VerificationFailed as exc:
+            # The auditor's own file does not parse: a usage error, not a verdict on the log.
+            raise UsageError(f"--checkpoint {path} is not a signed checkpoint: {exc}") from exc
     if hash_only and bundle is None:
         raise UsageError("--hash-only applies to --bundle only")
     if quorum > len(witnesses):

@@ -502,3 +502,18 @@ def test_the_log_key_and_the_ledgers_keys_stay_apart(log: Story) -> None:
             "is this ledger's root or a decider key; checkpoints are signed by a log key of "
             "their own (`trustledger keys generate log`)"
         )
+
+
+def test_the_wrong_file_given_is_a_usage_error_not_a_verdict(log: Story) -> None:
+    # Exit 1 is a verdict about the log (AUDITOR.md §1); a database given as the bundle, or a
+    # held checkpoint that is not one, is the auditor's mistake: exit 2.
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
+    assert run(log.cli, "verify", "--bundle", "trustledger.db", *keys, code=2) == (
+        "trustledger: error: trustledger.db is not a trustledger bundle (its first line is not "
+        "trustledger-bundle/v2): give the file `trustledger export` wrote"
+    )
+    Path("empty.checkpoint").write_bytes(b"")
+    line = run(log.cli, "verify", *keys, "--checkpoint", "empty.checkpoint", code=2)
+    assert line.startswith(
+        "trustledger: error: --checkpoint empty.checkpoint is not a signed checkpoint: "
+    )

@@ -42,6 +42,7 @@ from trustledger.app.verification import (
 from trustledger.domain.identity import KEYRING_ID
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.bundle import (
+    BUNDLE_MAGIC,
     BundleHeader,
     HashedLines,
     LineChain,
@@ -381,6 +382,14 @@ def verify_bundle(
     url = str(path)
     if not path.is_file():
         raise UsageError(f"no bundle at {path}")
+    with path.open("rb") as handle:
+        first = handle.readline(len(BUNDLE_MAGIC) + 1)
+    if not first.startswith(b"trustledger-bundle/"):
+        # The wrong file given (a database, a checkpoint): a usage error, not a verdict.
+        raise UsageError(
+            f"{path} is not a trustledger bundle (its first line is not {BUNDLE_MAGIC}): give "
+            "the file `trustledger export` wrote"
+        )
     checked = not hash_only
 
     def failed(check: str, message: str) -> BundleReport:
