@@ -178,3 +178,31 @@ def test_a_blank_line_or_a_missing_final_newline_in_hash_only(
     unterminated.write_bytes(bundled.path.read_bytes().removesuffix(b"\n"))
     report = bundled.verify(unterminated, hash_only=True, workers=workers, range_bytes=range_bytes)
     assert report.failure is None and report.entries == 26
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_decision_copied_to_the_tail_is_found_in_a_bundle(tmp_path: Path, workers: int) -> None:
+    # The operator (log key) and someone writing to the database together: the copy is
+    # chained and checkpointed, so only its repeated decision id gives it away (T9).
+    from dataclasses import replace
+
+    from tests.app.attacker import attacker, read_rows, rewrite
+
+    env = make_ledger(tmp_path)
+    env.append_history("shop-1")
+    env.append_history("shop-2")
+    with attacker(env) as conn:
+        rows = read_rows(conn)
+        last = max(r.originator_version for r in rows if r.originator_id == rows[4].originator_id)
+        rewrite(conn, [*rows, replace(rows[4], originator_version=last + 1)])
+    log = generate_signing_key("log")
+    with env.open() as ledger:
+        create_checkpoint(ledger.store, log)
+    path = tmp_path / "audit.bundle"
+    assert export_bundle(env.url, path)[0] == 19
+    keys = [env.root.verifier, log.verifier]
+    report = verify_bundle(path, trusted_keys=keys, workers=workers, range_bytes=2_000)
+    assert report.failure is not None
+    assert (report.failure.check, report.failure.position) == ("replay", 18)
+    # hash-only reads no payload: it cannot see a repeated decision id (AUDITOR.md §4)
+    assert verify_bundle(path, trusted_keys=[log.verifier], hash_only=True).intact

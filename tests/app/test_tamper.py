@@ -269,6 +269,26 @@ def test_key_event_naming_a_shop(history: LedgerEnv) -> None:
     assert failure.message == "key event payload has a shop_id"
 
 
+# -- T9: a signed decision copied (replayed) behind the ledger's back --------------------------
+
+
+def test_decision_copied_to_the_tail(history: LedgerEnv) -> None:
+    # Position 5's entry, signature and all, again at the tail of its shop (next version):
+    # it chains, its signature verifies, its shop matches; only its decision id repeats.
+    ids = decision_ids(history)
+    with attacker(history) as conn:
+        rows = read_rows(conn)
+        shop_rows = [r for r in rows if r.originator_id == rows[5].originator_id]
+        copy = replace(rows[5], originator_version=max(r.originator_version for r in shop_rows) + 1)
+        rewrite(conn, [*rows, copy])
+    failure = failure_of(history.verify())
+    assert (failure.check, failure.position, failure.decision_id) == ("replay", 18, ids[5])
+    assert failure.message == (
+        f"decision {ids[5]} is recorded again: first at position 5 (a signed decision copied, "
+        "not appended)"
+    )
+
+
 # -- T8: revoked key ---------------------------------------------------------------------------
 
 
@@ -440,6 +460,22 @@ def test_parallel_verification_of_an_intact_ledger(big_ledger: LedgerEnv, tmp_pa
     assert sequential.intact and parallel.intact
     assert sequential.entries == parallel.entries == 402
     assert sequential.head_chain_hash == parallel.head_chain_hash
+
+
+def test_parallel_verification_finds_a_copy_in_another_range(
+    big_ledger: LedgerEnv, tmp_path: Path
+) -> None:
+    env = _copy(big_ledger, tmp_path)
+    ids = decision_ids(env)
+    with attacker(env.path) as conn:
+        rows = read_rows(conn)
+        shop_rows = [r for r in rows if r.originator_id == rows[3].originator_id]
+        copy = replace(rows[3], originator_version=max(r.originator_version for r in shop_rows) + 1)
+        rewrite(conn, [*rows, copy])  # position 402, seven ranges of 50 after position 3
+    for report in _verify_both(env):
+        failure = failure_of(report)
+        assert (failure.check, failure.position, failure.decision_id) == ("replay", 402, ids[3])
+        assert report.entries == 402
 
 
 # `||` makes TEXT of a BLOB; the cast keeps the column's storage class.

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from trustledger.app.repeats import RepeatedDecisions
 from trustledger.errors import NotFound, VerificationFailed
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
@@ -261,11 +262,39 @@ def stitch_ranges(
     results: Iterable[tuple[RangeResult, CompactRange]], progress: Progress | None
 ) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
     """Join consecutive range results in order (a store's ranges or a bundle's): each
-    range must start at the next position and chain onto the last hash so far.
+    range must start at the next position and chain onto the last hash so far; and no
+    decision id may occur twice in the log (``app.repeats``, T9).
 
     Returns (entries, redacted, first failure or None, last position, last chain hash or
     None for an empty log, the Merkle tree of the ranges joined so far).
     """
+    repeats = RepeatedDecisions()
+    try:
+        entries, redacted, failure, last_position, last_chain, tree = _stitch(
+            results, progress, repeats
+        )
+        repeat = repeats.first_repeat()
+    finally:
+        repeats.close()
+    # Every id collected lies before the walk's own failure, if any: a repeat comes first.
+    if repeat is not None:
+        failure = Failure(
+            "replay",
+            f"decision {repeat.decision_id} is recorded again: first at position "
+            f"{repeat.first_position} (a signed decision copied, not appended)",
+            repeat.position,
+            None,
+            repeat.decision_id,
+        )
+        return repeat.position, redacted, failure, last_position, last_chain, tree
+    return entries, redacted, failure, last_position, last_chain, tree
+
+
+def _stitch(
+    results: Iterable[tuple[RangeResult, CompactRange]],
+    progress: Progress | None,
+    repeats: RepeatedDecisions,
+) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
     entries = redacted = 0
     last_position = -1
     last_chain: bytes | None = GENESIS_CHAIN_HASH
@@ -284,6 +313,9 @@ def stitch_ranges(
             return entries, redacted, failure, last_position, last_chain, tree
         entries += result.entries
         redacted += result.redacted
+        if result.entries:
+            assert result.first_position is not None
+            repeats.add(result.first_position, result.decision_ids)
         if progress is not None:
             progress(result.entries)
         if result.failure is not None:

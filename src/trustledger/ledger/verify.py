@@ -222,6 +222,9 @@ class RangeResult:
     last_notification_id: int | None
     redacted: int
     failure: Failure | None
+    # The payload's decision_id of each entry counted, in order (None where it has none as a
+    # string): the caller looks for a decision recorded twice across all ranges (T9).
+    decision_ids: tuple[str | None, ...] = ()
 
 
 def verify_entries(
@@ -244,6 +247,7 @@ def verify_entries(
     """
     count = redacted = 0
     first_position: int | None = None
+    decision_ids: list[str | None] = []
     chain = previous_chain_hash
     position = previous_position
     notification_id = previous_notification_id
@@ -257,7 +261,7 @@ def verify_entries(
             failure = Failure("chain", str(exc), None, exc.notification_id)
             return RangeResult(
                 count, first_position, previous_chain_hash, position, chain,
-                notification_id, redacted, failure,
+                notification_id, redacted, failure, tuple(decision_ids),
             )  # fmt: skip
         try:
             # 1. a chain row, at the next position
@@ -304,9 +308,12 @@ def verify_entries(
                 notification_id,
                 redacted,
                 failure,
+                tuple(decision_ids),
             )
         if first_position is None:
             first_position = entry.position
+        decision_id = document.get("decision_id")
+        decision_ids.append(decision_id if isinstance(decision_id, str) else None)
         personal = document.get("personal")
         if isinstance(personal, dict) and personal.get("subject_id") in erased_subjects:
             redacted += 1
@@ -323,6 +330,7 @@ def verify_entries(
         notification_id if count else None,
         redacted,
         None,
+        tuple(decision_ids),
     )
 
 
