@@ -134,3 +134,11 @@ def forge_state(template: bytes, document: dict[str, Any], key: SigningKey) -> b
         signature=signed.signature_b64,
         key_id=str(signed.key_id),
     )
+
+
+def copied_to_tail(rows: list[Row], index: int) -> list[Row]:
+    """``rows`` and then row ``index`` again, at the next version of its aggregate: a
+    signed decision replayed behind the ledger's back (T9)."""
+    aggregate = rows[index].originator_id
+    last = max(r.originator_version for r in rows if r.originator_id == aggregate)
+    return [*rows, replace(rows[index], originator_version=last + 1)]

@@ -184,17 +184,13 @@ def test_a_blank_line_or_a_missing_final_newline_in_hash_only(
 def test_a_decision_copied_to_the_tail_is_found_in_a_bundle(tmp_path: Path, workers: int) -> None:
     # The operator (log key) and someone writing to the database together: the copy is
     # chained and checkpointed, so only its repeated decision id gives it away (T9).
-    from dataclasses import replace
-
-    from tests.app.attacker import attacker, read_rows, rewrite
+    from tests.app.attacker import attacker, copied_to_tail, read_rows, rewrite
 
     env = make_ledger(tmp_path)
     env.append_history("shop-1")
     env.append_history("shop-2")
     with attacker(env) as conn:
-        rows = read_rows(conn)
-        last = max(r.originator_version for r in rows if r.originator_id == rows[4].originator_id)
-        rewrite(conn, [*rows, replace(rows[4], originator_version=last + 1)])
+        rewrite(conn, copied_to_tail(read_rows(conn), 4))
     log = generate_signing_key("log")
     with env.open() as ledger:
         create_checkpoint(ledger.store, log)

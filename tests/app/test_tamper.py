@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.attacker import Row, attacker, forge_state, read_rows, rewrite, state_of
+from tests.app.attacker import (
+    Row,
+    attacker,
+    copied_to_tail,
+    forge_state,
+    read_rows,
+    rewrite,
+    state_of,
+)
 from tests.conftest import LedgerEnv, make_ledger, shop_history
 from tests.domain.builders import doc, ts
 from trustledger.app.verification import VerifyReport, verify_store
@@ -277,10 +285,7 @@ def test_decision_copied_to_the_tail(history: LedgerEnv) -> None:
     # it chains, its signature verifies, its shop matches; only its decision id repeats.
     ids = decision_ids(history)
     with attacker(history) as conn:
-        rows = read_rows(conn)
-        shop_rows = [r for r in rows if r.originator_id == rows[5].originator_id]
-        copy = replace(rows[5], originator_version=max(r.originator_version for r in shop_rows) + 1)
-        rewrite(conn, [*rows, copy])
+        rewrite(conn, copied_to_tail(read_rows(conn), 5))
     failure = failure_of(history.verify())
     assert (failure.check, failure.position, failure.decision_id) == ("replay", 18, ids[5])
     assert failure.message == (
@@ -468,10 +473,8 @@ def test_parallel_verification_finds_a_copy_in_another_range(
     env = _copy(big_ledger, tmp_path)
     ids = decision_ids(env)
     with attacker(env.path) as conn:
-        rows = read_rows(conn)
-        shop_rows = [r for r in rows if r.originator_id == rows[3].originator_id]
-        copy = replace(rows[3], originator_version=max(r.originator_version for r in shop_rows) + 1)
-        rewrite(conn, [*rows, copy])  # position 402, seven ranges of 50 after position 3
+        # position 402, seven ranges of 50 after position 3
+        rewrite(conn, copied_to_tail(read_rows(conn), 3))
     for report in _verify_both(env):
         failure = failure_of(report)
         assert (failure.check, failure.position, failure.decision_id) == ("replay", 402, ids[3])
