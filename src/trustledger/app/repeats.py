@@ -61,12 +61,14 @@ class RepeatedDecisions:
             if len(seen) > IN_MEMORY:
                 self._spill()
             return
-        files = self._files
         for offset, decision_id in enumerate(decision_ids):
             if decision_id is not None:
-                # repr: an id is any JSON string, a newline in it included; one line each.
-                text = repr(decision_id)
-                files[_bucket(text, 0)].write(f"{first_position + offset}\t{text}\n")
+                self._write(first_position + offset, decision_id)
+
+    def _write(self, position: int, decision_id: str) -> None:
+        # repr: an id is any JSON string, a newline in it included; one line each.
+        text = repr(decision_id)
+        self._files[_bucket(text, 0)].write(f"{position}\t{text}\n")
 
     def _spill(self) -> None:
         assert self._seen is not None
@@ -80,8 +82,7 @@ class RepeatedDecisions:
         # (the earliest repeat so far, if any, is kept apart).
         seen, self._seen = self._seen, None
         for decision_id, position in sorted(seen.items(), key=lambda item: item[1]):
-            text = repr(decision_id)
-            self._files[_bucket(text, 0)].write(f"{position}\t{text}\n")
+            self._write(position, decision_id)
 
     def first_repeat(self) -> Repeat | None:
         """The earliest repeated decision id over everything added (None: none)."""

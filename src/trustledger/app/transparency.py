@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from trustledger.domain.keyring import verifier_key_parts
+from trustledger.domain.keyring import KeyringState, parse_key_event, verifier_key_parts
 from trustledger.errors import Conflict, NotFound, UsageError, VerificationFailed
 from trustledger.ledger.chain import encode_entry, leaf_hash
 from trustledger.ledger.checkpoint import (
@@ -67,14 +67,14 @@ def note_with_cosignatures(store: Store, stored: StoredCheckpoint) -> bytes:
 
 
 def _keyring_key_ids(store: Store) -> set[str]:
-    # The root's and every decider key's id, revoked ones included, from the key events.
-    ids = set()
+    # The root's and every decider key's id (revoked ones included): the keyring's own fold
+    # over its recorded events.
+    state = KeyringState()
     for entry in store.key_entries():
-        document = decode_json(parse_state(entry.state).payload_text)
-        data = document.get("data") if isinstance(document, dict) else None
-        text = (data.get("root_key") or data.get("key")) if isinstance(data, dict) else None
-        if isinstance(text, str):
-            ids.add(verifier_key_parts(text)[1])
+        state.apply(parse_key_event(decode_json(parse_state(entry.state).payload_text)))
+    ids = set(state.keys)
+    if state.root_key is not None:
+        ids.add(verifier_key_parts(state.root_key)[1])
     return ids
 
 

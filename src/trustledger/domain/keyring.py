@@ -135,7 +135,7 @@ class KeyringState:
             return
         if event.type == "key.registered":
             name, key_id = verifier_key_parts(event.data["key"])
-            if self.root_key is not None and verifier_key_parts(self.root_key)[1] == key_id:
+            if self._is_root(key_id):
                 raise Conflict("the root key cannot be registered as a decider key")
             if key_id in self.keys:
                 raise Conflict(

@@ -437,7 +437,6 @@ def _things(kind: str, data: Mapping[str, Any]) -> list[str]:
     if family in ("verification", "complaint", "penalty"):
         return [f"{family} {data[family + '_id']}"]
     if family == "appeal":
-        # appeal.upheld also revokes its penalty
         return [f"appeal {data['appeal_id']}"]
     return []
 
