@@ -73,6 +73,20 @@ def test_rule_checked_against_earlier_lines_of_the_same_batch(ledger: LedgerEnv)
     assert ledger.entry_count() == 2
 
 
+def test_a_rejected_batch_leaves_no_trace_in_the_warm_shop_states(ledger: LedgerEnv) -> None:
+    # The appender judges a batch on the shop states it keeps warm (not on copies): the
+    # verification accepted on line 1 of a rejected batch must not count afterwards.
+    history = shop_history("shop-1")
+    bad_rule = doc("penalty.revoked", shop_id="shop-1", penalty_id="p-404")
+    with ledger.open() as opened:
+        opened.append([history[0]], signer=ledger.bot, now=RECORDED_AT)
+        with pytest.raises(BatchRejected) as caught:
+            opened.append([history[1], bad_rule], signer=ledger.bot, now=RECORDED_AT)
+        assert [line for line, _, _ in caught.value.problems] == [2]
+        outcomes = opened.append([history[1], history[2]], signer=ledger.bot, now=RECORDED_AT)
+    assert [outcome.status for outcome in outcomes] == ["appended", "appended"]
+
+
 def test_empty_input_is_rejected(ledger: LedgerEnv) -> None:
     with pytest.raises(InputRejected, match="no decisions"):
         ledger.append([])

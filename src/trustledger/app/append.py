@@ -221,160 +221,170 @@ def _append_once(
         dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
     )
 
-    outcomes: dict[int, AppendOutcome] = {}
-    fresh: list[tuple[int, Decision, bytes]] = []
-    seen: dict[str, tuple[int, bytes]] = {}
-    for line, decision, canonical in parsed:
-        subject = str(decision.personal["subject_id"]) if decision.personal else None
-        previous = recorded.get(decision.decision_id)
-        if previous is not None:
-            key = known_keys.get(subject) if subject else None
-            if subject and key is None:
+    # The states are the cache's own objects (ShopStates.load): whatever goes wrong from
+    # here on, before they are remembered as committed, they must not stay cached.
+    try:
+        outcomes: dict[int, AppendOutcome] = {}
+        fresh: list[tuple[int, Decision, bytes]] = []
+        seen: dict[str, tuple[int, bytes]] = {}
+        for line, decision, canonical in parsed:
+            subject = str(decision.personal["subject_id"]) if decision.personal else None
+            previous = recorded.get(decision.decision_id)
+            if previous is not None:
+                key = known_keys.get(subject) if subject else None
+                if subject and key is None:
+                    problems.append(
+                        (
+                            line,
+                            decision.decision_id,
+                            f"decision {decision.decision_id} is already recorded at position "
+                            f"{previous.position}; its personal data can no longer be compared "
+                            "(the subject was erased)",
+                        )
+                    )
+                elif hmac.compare_digest(previous.digest, content_digest(canonical, key)):
+                    outcomes[line] = AppendOutcome(
+                        line, decision.decision_id, previous.position, "duplicate"
+                    )
+                else:
+                    problems.append(
+                        (
+                            line,
+                            decision.decision_id,
+                            f"conflict: decision {decision.decision_id} is already recorded at "
+                            f"position {previous.position} with different content",
+                        )
+                    )
+                continue
+            if decision.decision_id in seen:
+                first_line, first_canonical = seen[decision.decision_id]
+                if first_canonical != canonical:
+                    problems.append(
+                        (
+                            line,
+                            decision.decision_id,
+                            f"conflict: decision {decision.decision_id} appears on line "
+                            f"{first_line} with different content",
+                        )
+                    )
+                else:
+                    outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
+                continue
+            seen[decision.decision_id] = (line, canonical)
+            if subject is not None and subject in known_keys and known_keys[subject] is None:
                 problems.append(
                     (
                         line,
                         decision.decision_id,
-                        f"decision {decision.decision_id} is already recorded at position "
-                        f"{previous.position}; its personal data can no longer be compared "
-                        "(the subject was erased)",
+                        f"subject {subject} was erased: personal data about it can no longer be "
+                        "recorded",
                     )
                 )
-            elif hmac.compare_digest(previous.digest, content_digest(canonical, key)):
-                outcomes[line] = AppendOutcome(
-                    line, decision.decision_id, previous.position, "duplicate"
+                continue
+            state = states[decision.shop_id][1]
+            try:
+                state.check(
+                    decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
                 )
+            except RuleViolation as exc:
+                problems.append((line, decision.decision_id, str(exc)))
+                continue
+            state.apply(decision)
+            fresh.append((line, decision, canonical))
+
+        if problems:
+            raise BatchRejected(sorted(problems, key=lambda p: p[0]))
+
+        # Everything is valid: seal, sign, and write in one transaction. Events are built at
+        # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
+        # the store's primary key instead of being overwritten or forked.
+        # Keys of subjects seen for the first time are made here and written by the recorder
+        # in the events' transaction: a key exists exactly when something was sealed under it.
+        subject_keys = {s: key for s, key in known_keys.items() if key is not None}
+        new_keys: list[tuple[str, bytes]] = []
+        for _, decision, _ in fresh:
+            if decision.personal:
+                subject = str(decision.personal["subject_id"])
+                if subject not in subject_keys:
+                    subject_keys[subject] = new_subject_key()
+                    new_keys.append((subject, subject_keys[subject]))
+        versions = {shop_id: version for shop_id, (version, _) in states.items()}
+        index: list[tuple[Any, int, str, bytes]] = []
+        events: list[Shop.Decided | Shop.Registered] = []
+        shop_topic = get_topic(Shop)
+        key_id = str(signer.key_id)
+        for _line, decision, canonical in fresh:
+            subject_key = None
+            if decision.personal:
+                subject_key = subject_keys[str(decision.personal["subject_id"])]
+                # The stored document is the decision with its personal data sealed: the
+                # envelope seal_personal builds is JSON (str values, the subject id checked by
+                # parse_decision), so it is canonicalised as it is.
+                stored = decision.document_view()
+                stored["personal"] = seal_personal(
+                    decision.personal, key=subject_key, decision_id=decision.decision_id
+                )
+                payload_bytes = canonicalize(stored, json_safe=True)
             else:
-                problems.append(
-                    (
-                        line,
-                        decision.decision_id,
-                        f"conflict: decision {decision.decision_id} is already recorded at "
-                        f"position {previous.position} with different content",
-                    )
-                )
-            continue
-        if decision.decision_id in seen:
-            first_line, first_canonical = seen[decision.decision_id]
-            if first_canonical != canonical:
-                problems.append(
-                    (
-                        line,
-                        decision.decision_id,
-                        f"conflict: decision {decision.decision_id} appears on line {first_line} "
-                        "with different content",
-                    )
-                )
+                # Without personal data the stored document is the decision itself, whose
+                # canonical bytes are already at hand.
+                payload_bytes = canonical
+            payload = payload_bytes.decode("utf-8")
+            # What envelope.sign_payload does, from the payload bytes already at hand.
+            signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
+            aggregate_id = shop_aggregate_id(decision.shop_id)
+            version = versions[decision.shop_id] + 1
+            versions[decision.shop_id] = version
+            fields: dict[str, Any] = {
+                "originator_id": aggregate_id,
+                "originator_version": version,
+                "timestamp": recorded_at,
+                "payload": payload,
+                "signature": signature,
+                "key_id": key_id,
+            }
+            if decision.type == "shop.registered":
+                events.append(Shop.Registered(originator_topic=shop_topic, **fields))
             else:
-                outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
-            continue
-        seen[decision.decision_id] = (line, canonical)
-        if subject is not None and subject in known_keys and known_keys[subject] is None:
-            problems.append(
+                events.append(Shop.EVENT_CLASSES[decision.type](**fields))
+            index.append(
                 (
-                    line,
+                    aggregate_id,
+                    version,
                     decision.decision_id,
-                    f"subject {subject} was erased: personal data about it can no longer be "
-                    "recorded",
+                    content_digest(canonical, subject_key),
                 )
             )
-            continue
-        state = states[decision.shop_id][1]
-        try:
-            state.check(
-                decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
-            )
-        except RuleViolation as exc:
-            problems.append((line, decision.decision_id, str(exc)))
-            continue
-        state.apply(decision)
-        fresh.append((line, decision, canonical))
 
-    if problems:
-        raise BatchRejected(sorted(problems, key=lambda p: p[0]))
+        if events:
+            try:
+                write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
+                app.save(_PendingEvents(events), **{WRITE_KWARG: write})
+            except IntegrityError:
+                raise
+            except InputRejected:
+                raise
+            except Exception as exc:  # driver errors: the transaction was rolled back whole
+                raise StorageUnavailable(
+                    f"append to {store.url} failed, nothing written: {exc}"
+                ) from exc
+            for shop_id, version in versions.items():
+                shop_states.remember(shop_id, version, states[shop_id][1])
 
-    # Everything is valid: seal, sign, and write in one transaction. Events are built at
-    # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
-    # the store's primary key instead of being overwritten or forked.
-    # Keys of subjects seen for the first time are made here and written by the recorder
-    # in the events' transaction: a key exists exactly when something was sealed under it.
-    subject_keys = {s: key for s, key in known_keys.items() if key is not None}
-    new_keys: list[tuple[str, bytes]] = []
-    for _, decision, _ in fresh:
-        if decision.personal:
-            subject = str(decision.personal["subject_id"])
-            if subject not in subject_keys:
-                subject_keys[subject] = new_subject_key()
-                new_keys.append((subject, subject_keys[subject]))
-    versions = {shop_id: version for shop_id, (version, _) in states.items()}
-    index: list[tuple[Any, int, str, bytes]] = []
-    events: list[Shop.Decided | Shop.Registered] = []
-    shop_topic = get_topic(Shop)
-    key_id = str(signer.key_id)
-    for _line, decision, canonical in fresh:
-        subject_key = None
-        if decision.personal:
-            subject_key = subject_keys[str(decision.personal["subject_id"])]
-            # The stored document is the decision with its personal data sealed: the
-            # envelope seal_personal builds is JSON (str values, the subject id checked by
-            # parse_decision), so it is canonicalised as it is.
-            stored = decision.document_view()
-            stored["personal"] = seal_personal(
-                decision.personal, key=subject_key, decision_id=decision.decision_id
-            )
-            payload_bytes = canonicalize(stored, json_safe=True)
-        else:
-            # Without personal data the stored document is the decision itself, whose
-            # canonical bytes are already at hand.
-            payload_bytes = canonical
-        payload = payload_bytes.decode("utf-8")
-        # What envelope.sign_payload does, from the payload bytes already at hand.
-        signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
-        aggregate_id = shop_aggregate_id(decision.shop_id)
-        version = versions[decision.shop_id] + 1
-        versions[decision.shop_id] = version
-        fields: dict[str, Any] = {
-            "originator_id": aggregate_id,
-            "originator_version": version,
-            "timestamp": recorded_at,
-            "payload": payload,
-            "signature": signature,
-            "key_id": key_id,
-        }
-        if decision.type == "shop.registered":
-            events.append(Shop.Registered(originator_topic=shop_topic, **fields))
-        else:
-            events.append(Shop.EVENT_CLASSES[decision.type](**fields))
-        index.append(
-            (aggregate_id, version, decision.decision_id, content_digest(canonical, subject_key))
-        )
-
-    if events:
-        try:
-            write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
-            app.save(_PendingEvents(events), **{WRITE_KWARG: write})
-        except IntegrityError:
-            raise
-        except InputRejected:
-            raise
-        except Exception as exc:  # driver errors: the transaction was rolled back whole
-            shop_states.forget(versions)
-            raise StorageUnavailable(
-                f"append to {store.url} failed, nothing written: {exc}"
-            ) from exc
-        for shop_id, version in versions.items():
-            shop_states.remember(shop_id, version, states[shop_id][1])
-
-    for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True)):
-        position = write.position_of(offset, event.originator_id, event.originator_version)
-        outcomes[line] = AppendOutcome(line, decision.decision_id, position, "appended")
-    # Duplicates within the batch answer with the position of their first occurrence.
-    final = []
-    for line in sorted(outcomes):
-        outcome = outcomes[line]
-        if outcome.position == -1:
-            first = seen[outcome.decision_id][0]
-            outcome = AppendOutcome(
-                line, outcome.decision_id, outcomes[first].position, "duplicate"
-            )
-        final.append(outcome)
-    return final
+        for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True)):
+            position = write.position_of(offset, event.originator_id, event.originator_version)
+            outcomes[line] = AppendOutcome(line, decision.decision_id, position, "appended")
+        # Duplicates within the batch answer with the position of their first occurrence.
+        final = []
+        for line in sorted(outcomes):
+            outcome = outcomes[line]
+            if outcome.position == -1:
+                first = seen[outcome.decision_id][0]
+                outcome = AppendOutcome(
+                    line, outcome.decision_id, outcomes[first].position, "duplicate"
+                )
+            final.append(outcome)
+        return final
+    except BaseException:
+        shop_states.forget(states)
+        raise

@@ -34,7 +34,13 @@ class ShopStates:
         self._cache: OrderedDict[str, tuple[int, ShopState]] = OrderedDict()
 
     def load(self, shop_ids: Iterable[str]) -> dict[str, tuple[int, ShopState]]:
-        """Each shop's version and a private copy of its state (version 0: none yet)."""
+        """Each shop's version and its state (version 0: none yet), lent to the caller.
+
+        The states are the cached objects themselves, not copies (copying every state of
+        every batch cost more than judging it): the caller may apply decisions to them, and
+        must then either ``remember`` each shop once its write has committed or ``forget``
+        the shops on any failure, so that no state the store did not record stays cached.
+        """
         loaded: dict[str, tuple[int, ShopState]] = {}
         missing: dict[str, UUID] = {}
         for shop_id in shop_ids:
@@ -43,7 +49,7 @@ class ShopStates:
                 missing[shop_id] = shop_aggregate_id(shop_id)
                 continue
             self._cache.move_to_end(shop_id)
-            loaded[shop_id] = (cached[0], cached[1].copy())
+            loaded[shop_id] = cached
         if missing:
             versions = self.store.current_versions(list(missing.values()))
             for shop_id, aggregate_id in missing.items():
