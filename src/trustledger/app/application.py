@@ -5,8 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Transcoder
 from eventsourcing.utils import Environment, EnvType
 
+from trustledger.app.transcoder import LedgerTranscoder
 from trustledger.domain.aggregates import Keyring, Shop
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.storage import Store
@@ -30,6 +32,12 @@ class LedgerApplication(Application[UUID]):
         # Unlike eventsourcing's default, do not let unrelated process environment variables
         # (PERSISTENCE_MODULE, SQLITE_DBNAME, ...) redirect the ledger: the URL decides.
         return Environment(name, dict(env or {}))
+
+    def construct_transcoder(self) -> Transcoder:
+        # eventsourcing's JSON transcoding, its encoder made once (trustledger.app.transcoder).
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
