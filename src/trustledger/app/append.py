@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import random
 import time
-import uuid
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,23 +99,6 @@ def _pads(key: bytes) -> tuple[Any, Any]:
 _hmac_pads: dict[bytes, tuple[Any, Any]] = {}
 _IPAD = bytes(b ^ 0x36 for b in range(256))  # translation tables: K ⊕ ipad, K ⊕ opad
 _OPAD = bytes(b ^ 0x5C for b in range(256))
-
-
-class _PendingEvents:
-    """Hands a batch of new events to ``Application.save`` as one object.
-
-    eventsourcing checks each object it is given against runtime protocols, which costs
-    more per event than the insert; one carrier object is checked once.
-    """
-
-    id = uuid.UUID(int=0)
-    version = 0  # satisfies eventsourcing's aggregate protocol; never used for a carrier
-
-    def __init__(self, events: list[Any]) -> None:
-        self._events = events
-
-    def collect_events(self) -> list[Any]:
-        return self._events
 
 
 # The keyring last read by each application and its version. Reading it anew (with the
@@ -359,7 +341,7 @@ def _append_once(
         if events:
             try:
                 write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
-                app.save(_PendingEvents(events), **{WRITE_KWARG: write})
+                app.record(events, **{WRITE_KWARG: write})
             except IntegrityError:
                 raise
             except InputRejected:
