@@ -59,3 +59,14 @@ def test_what_is_not_a_dict_takes_eventsourcing_s_own_path() -> None:
 def test_an_unregistered_type_is_refused_as_eventsourcing_refuses_it() -> None:
     with pytest.raises(TypeError, match="register a custom transcoding"):
         OURS.encode({"value": object()})
+
+
+def test_datetimes_encoded_again_and_in_turn_stay_right() -> None:
+    # The last datetime's encoding is reused for the same object, never for another.
+    first = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+    second = datetime(2026, 11, 23, 18, 0, 0, 1, tzinfo=UTC)
+    later = datetime(2026, 11, 23, 18, 0, tzinfo=timezone(timedelta(hours=8)))  # == first
+    for moment in (first, first, second, first, later, later, second):
+        state = {"timestamp": moment, "key_id": "k"}
+        assert OURS.encode(state) == EVENTSOURCING.encode(state)
+        assert OURS.decode(OURS.encode(state))["timestamp"].utcoffset() == moment.utcoffset()
