@@ -38,7 +38,8 @@ def _not_json(value: Any) -> Any:
 
 # The C encoder behind _ENCODER, made once: JSONEncoder.encode builds it anew on every call,
 # which costs a third of encoding a decision. Same settings; no circular-reference markers,
-# which only trees of JSON values (json_safe) are encoded with.
+# which only trees of JSON values are encoded with (json_safe, or walked by
+# _fast_path_applies).
 _c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 _ENCODE_TREE = (
     _c_make_encoder(
@@ -97,7 +98,7 @@ def canonicalize(value: Any, *, json_safe: bool = False) -> bytes:
             if text.isascii() or _ASTRAL.search(text) is None:
                 return text.encode("utf-8")
         elif _fast_path_applies(value):
-            return _ENCODER.encode(value).encode("utf-8")
+            return _encode_tree(value).encode("utf-8")
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
         raise InvalidDecision(f"not canonicalisable as RFC 8785 JSON: {exc}") from exc
