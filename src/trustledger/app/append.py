@@ -375,9 +375,17 @@ def _append_once(
             for shop_id, version in versions.items():
                 shop_states.remember(shop_id, version, states[shop_id][1])
 
-        for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True)):
-            position = write.position_of(offset, event.originator_id, event.originator_version)
-            outcomes[line] = _appended(line, decision.decision_id, position)
+        appended = [
+            _appended(
+                line,
+                decision.decision_id,
+                write.position_of(offset, event.originator_id, event.originator_version),
+            )
+            for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True))
+        ]
+        if not outcomes:  # nothing was a duplicate: the appended ones are every line, in order
+            return appended
+        outcomes.update((outcome.line, outcome) for outcome in appended)
         # Duplicates within the batch answer with the position of their first occurrence.
         final = []
         for line in sorted(outcomes):
