@@ -36,6 +36,7 @@ from trustledger.domain.aggregates import Keyring, Shop
 from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.rules import RuleBook, RuleSet
+from trustledger.domain.shop import ShopState
 from trustledger.errors import (
     BatchRejected,
     Conflict,
@@ -50,7 +51,7 @@ from trustledger.ledger.envelope import signing_message
 from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
 from trustledger.storage import Store
-from trustledger.storage.base import WRITE_KWARG, AppendWrite
+from trustledger.storage.base import WRITE_KWARG, AppendWrite, RecordedDecision
 
 MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
 
@@ -220,7 +221,6 @@ def _append_once(
     now: datetime | None,
 ) -> list[AppendOutcome]:
     recorded_at = now or datetime.now(UTC)
-    problems = list(parse_problems)
     recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
     subjects = [str(d.personal["subject_id"]) for _, d, _ in parsed if d.personal]
     known_keys = store.subject_keys(subjects) if subjects else {}
@@ -228,175 +228,221 @@ def _append_once(
         dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
     )
 
-    # The states are the cache's own objects (ShopStates.load): whatever goes wrong from
-    # here on, before they are remembered as committed, they must not stay cached.
+    # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
+    # they are remembered as committed, they must not stay cached.
     try:
-        outcomes: dict[int, AppendOutcome] = {}
-        fresh: list[tuple[int, Decision, bytes]] = []
-        seen: dict[str, tuple[int, bytes]] = {}
-        for line, decision, canonical in parsed:
-            subject = str(decision.personal["subject_id"]) if decision.personal else None
-            previous = recorded.get(decision.decision_id)
-            if previous is not None:
-                key = known_keys.get(subject) if subject else None
-                if subject and key is None:
-                    problems.append(
-                        (
-                            line,
-                            decision.decision_id,
-                            f"decision {decision.decision_id} is already recorded at position "
-                            f"{previous.position}; its personal data can no longer be compared "
-                            "(the subject was erased)",
-                        )
-                    )
-                elif hmac.compare_digest(previous.digest, content_digest(canonical, key)):
-                    outcomes[line] = AppendOutcome(
-                        line, decision.decision_id, previous.position, "duplicate"
-                    )
-                else:
-                    problems.append(
-                        (
-                            line,
-                            decision.decision_id,
-                            f"conflict: decision {decision.decision_id} is already recorded at "
-                            f"position {previous.position} with different content",
-                        )
-                    )
-                continue
-            if decision.decision_id in seen:
-                first_line, first_canonical = seen[decision.decision_id]
-                if first_canonical != canonical:
-                    problems.append(
-                        (
-                            line,
-                            decision.decision_id,
-                            f"conflict: decision {decision.decision_id} appears on line "
-                            f"{first_line} with different content",
-                        )
-                    )
-                else:
-                    outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
-                continue
-            seen[decision.decision_id] = (line, canonical)
-            if subject is not None and subject in known_keys and known_keys[subject] is None:
+        outcomes, fresh, seen = _judge(
+            parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
+        )
+        appended = _write(app, store, shop_states, fresh, states, known_keys, signer, recorded_at)
+    except BaseException:
+        shop_states.forget(states)
+        raise
+    return _in_line_order(outcomes, appended, seen)
+
+
+def _judge(
+    parsed: list[tuple[int, Decision, bytes]],
+    parse_problems: list[tuple[int, str | None, str]],
+    recorded: dict[str, RecordedDecision],
+    known_keys: dict[str, bytes | None],
+    states: dict[str, tuple[int, ShopState]],
+    rules: RuleBook,
+    recorded_at: datetime,
+) -> tuple[
+    dict[int, AppendOutcome], list[tuple[int, Decision, bytes]], dict[str, tuple[int, bytes]]
+]:
+    """Steps 3 and 4: each record against what is recorded, earlier lines and the rules,
+    applying the accepted ones to ``states``. Returns the duplicates' outcomes by line (a
+    position of -1 for a repeat within the batch), the new decisions and, by decision id,
+    the line and canonical bytes of its first occurrence. Raises BatchRejected."""
+    problems = list(parse_problems)
+    outcomes: dict[int, AppendOutcome] = {}
+    fresh: list[tuple[int, Decision, bytes]] = []
+    seen: dict[str, tuple[int, bytes]] = {}
+    for line, decision, canonical in parsed:
+        subject = str(decision.personal["subject_id"]) if decision.personal else None
+        previous = recorded.get(decision.decision_id)
+        if previous is not None:
+            key = known_keys.get(subject) if subject else None
+            if subject and key is None:
                 problems.append(
                     (
                         line,
                         decision.decision_id,
-                        f"subject {subject} was erased: personal data about it can no longer be "
-                        "recorded",
+                        f"decision {decision.decision_id} is already recorded at position "
+                        f"{previous.position}; its personal data can no longer be compared "
+                        "(the subject was erased)",
                     )
                 )
-                continue
-            state = states[decision.shop_id][1]
-            try:
-                state.check(
-                    decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
+            elif hmac.compare_digest(previous.digest, content_digest(canonical, key)):
+                outcomes[line] = AppendOutcome(
+                    line, decision.decision_id, previous.position, "duplicate"
                 )
-            except RuleViolation as exc:
-                problems.append((line, decision.decision_id, str(exc)))
-                continue
-            state.apply(decision)
-            fresh.append((line, decision, canonical))
-
-        if problems:
-            raise BatchRejected(sorted(problems, key=lambda p: p[0]))
-
-        # Everything is valid: seal, sign, and write in one transaction. Events are built at
-        # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
-        # the store's primary key instead of being overwritten or forked.
-        # Keys of subjects seen for the first time are made here and written by the recorder
-        # in the events' transaction: a key exists exactly when something was sealed under it.
-        subject_keys = {s: key for s, key in known_keys.items() if key is not None}
-        new_keys: list[tuple[str, bytes]] = []
-        for _, decision, _ in fresh:
-            if decision.personal:
-                subject = str(decision.personal["subject_id"])
-                if subject not in subject_keys:
-                    subject_keys[subject] = new_subject_key()
-                    new_keys.append((subject, subject_keys[subject]))
-        versions = {shop_id: version for shop_id, (version, _) in states.items()}
-        index: list[tuple[Any, int, str, bytes]] = []
-        events: list[Shop.Decided | Shop.Registered] = []
-        shop_topic = get_topic(Shop)
-        key_id = str(signer.key_id)
-        for _line, decision, canonical in fresh:
-            subject_key = None
-            if decision.personal:
-                subject_key = subject_keys[str(decision.personal["subject_id"])]
-                # The stored document is the decision with its personal data sealed: the
-                # envelope seal_personal builds is JSON (str values, the subject id checked by
-                # parse_decision), so it is canonicalised as it is.
-                stored = decision.document_view()
-                stored["personal"] = seal_personal(
-                    decision.personal, key=subject_key, decision_id=decision.decision_id
-                )
-                payload_bytes = canonicalize(stored, json_safe=True)
             else:
-                # Without personal data the stored document is the decision itself, whose
-                # canonical bytes are already at hand.
-                payload_bytes = canonical
-            payload = payload_bytes.decode("utf-8")
-            # What envelope.sign_payload does, from the payload bytes already at hand.
-            signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
-            aggregate_id = shop_aggregate_id(decision.shop_id)
-            version = versions[decision.shop_id] + 1
-            versions[decision.shop_id] = version
-            if decision.type == "shop.registered":
-                event = _new_event(Shop.Registered, aggregate_id, version, recorded_at)
-                vars(event)["originator_topic"] = shop_topic
-            else:
-                event = _new_event(
-                    Shop.EVENT_CLASSES[decision.type], aggregate_id, version, recorded_at
+                problems.append(
+                    (
+                        line,
+                        decision.decision_id,
+                        f"conflict: decision {decision.decision_id} is already recorded at "
+                        f"position {previous.position} with different content",
+                    )
                 )
-            vars(event).update(payload=payload, signature=signature, key_id=key_id)
-            events.append(event)
-            index.append(
+            continue
+        if decision.decision_id in seen:
+            first_line, first_canonical = seen[decision.decision_id]
+            if first_canonical != canonical:
+                problems.append(
+                    (
+                        line,
+                        decision.decision_id,
+                        f"conflict: decision {decision.decision_id} appears on line "
+                        f"{first_line} with different content",
+                    )
+                )
+            else:
+                outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
+            continue
+        seen[decision.decision_id] = (line, canonical)
+        if subject is not None and subject in known_keys and known_keys[subject] is None:
+            problems.append(
                 (
-                    aggregate_id,
-                    version,
+                    line,
                     decision.decision_id,
-                    content_digest(canonical, subject_key),
+                    f"subject {subject} was erased: personal data about it can no longer be "
+                    "recorded",
                 )
             )
+            continue
+        state = states[decision.shop_id][1]
+        try:
+            state.check(
+                decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
+            )
+        except RuleViolation as exc:
+            problems.append((line, decision.decision_id, str(exc)))
+            continue
+        state.apply(decision)
+        fresh.append((line, decision, canonical))
 
-        if events:
-            try:
-                write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
-                app.record(events, **{WRITE_KWARG: write})
-            except IntegrityError:
-                raise
-            except InputRejected:
-                raise
-            except Exception as exc:  # driver errors: the transaction was rolled back whole
-                raise StorageUnavailable(
-                    f"append to {store.url} failed, nothing written: {exc}"
-                ) from exc
-            for shop_id, version in versions.items():
-                shop_states.remember(shop_id, version, states[shop_id][1])
+    if problems:
+        raise BatchRejected(sorted(problems, key=lambda p: p[0]))
+    return outcomes, fresh, seen
 
-        appended = [
-            _appended(
-                line,
+
+def _write(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    fresh: list[tuple[int, Decision, bytes]],
+    states: dict[str, tuple[int, ShopState]],
+    known_keys: dict[str, bytes | None],
+    signer: SigningKey,
+    recorded_at: datetime,
+) -> list[AppendOutcome]:
+    """Step 5: seal, sign and write the new decisions in one transaction; remember the
+    shops' states as committed. Returns their outcomes, in the order of ``fresh``."""
+    # Everything is valid: seal, sign, and write in one transaction. Events are built at
+    # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
+    # the store's primary key instead of being overwritten or forked.
+    # Keys of subjects seen for the first time are made here and written by the recorder
+    # in the events' transaction: a key exists exactly when something was sealed under it.
+    subject_keys = {s: key for s, key in known_keys.items() if key is not None}
+    new_keys: list[tuple[str, bytes]] = []
+    for _, decision, _ in fresh:
+        if decision.personal:
+            subject = str(decision.personal["subject_id"])
+            if subject not in subject_keys:
+                subject_keys[subject] = new_subject_key()
+                new_keys.append((subject, subject_keys[subject]))
+    versions = {shop_id: version for shop_id, (version, _) in states.items()}
+    index: list[tuple[Any, int, str, bytes]] = []
+    events: list[Shop.Decided | Shop.Registered] = []
+    shop_topic = get_topic(Shop)
+    key_id = str(signer.key_id)
+    for _line, decision, canonical in fresh:
+        subject_key = None
+        if decision.personal:
+            subject_key = subject_keys[str(decision.personal["subject_id"])]
+            # The stored document is the decision with its personal data sealed: the
+            # envelope seal_personal builds is JSON (str values, the subject id checked by
+            # parse_decision), so it is canonicalised as it is.
+            stored = decision.document_view()
+            stored["personal"] = seal_personal(
+                decision.personal, key=subject_key, decision_id=decision.decision_id
+            )
+            payload_bytes = canonicalize(stored, json_safe=True)
+        else:
+            # Without personal data the stored document is the decision itself, whose
+            # canonical bytes are already at hand.
+            payload_bytes = canonical
+        payload = payload_bytes.decode("utf-8")
+        # What envelope.sign_payload does, from the payload bytes already at hand.
+        signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
+        aggregate_id = shop_aggregate_id(decision.shop_id)
+        version = versions[decision.shop_id] + 1
+        versions[decision.shop_id] = version
+        if decision.type == "shop.registered":
+            event = _new_event(Shop.Registered, aggregate_id, version, recorded_at)
+            vars(event)["originator_topic"] = shop_topic
+        else:
+            event = _new_event(
+                Shop.EVENT_CLASSES[decision.type], aggregate_id, version, recorded_at
+            )
+        vars(event).update(payload=payload, signature=signature, key_id=key_id)
+        events.append(event)
+        index.append(
+            (
+                aggregate_id,
+                version,
                 decision.decision_id,
-                write.position_of(offset, event.originator_id, event.originator_version),
+                content_digest(canonical, subject_key),
             )
-            for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True))
-        ]
-        if not outcomes:  # nothing was a duplicate: the appended ones are every line, in order
-            return appended
-        outcomes.update((outcome.line, outcome) for outcome in appended)
-        # Duplicates within the batch answer with the position of their first occurrence.
-        final = []
-        for line in sorted(outcomes):
-            outcome = outcomes[line]
-            if outcome.position == -1:
-                first = seen[outcome.decision_id][0]
-                outcome = AppendOutcome(
-                    line, outcome.decision_id, outcomes[first].position, "duplicate"
-                )
-            final.append(outcome)
-        return final
-    except BaseException:
-        shop_states.forget(states)
-        raise
+        )
+
+    if events:
+        try:
+            write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
+            app.record(events, **{WRITE_KWARG: write})
+        except IntegrityError:
+            raise
+        except InputRejected:
+            raise
+        except Exception as exc:  # driver errors: the transaction was rolled back whole
+            raise StorageUnavailable(
+                f"append to {store.url} failed, nothing written: {exc}"
+            ) from exc
+        for shop_id, version in versions.items():
+            shop_states.remember(shop_id, version, states[shop_id][1])
+
+    appended = [
+        _appended(
+            line,
+            decision.decision_id,
+            write.position_of(offset, event.originator_id, event.originator_version),
+        )
+        for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True))
+    ]
+    return appended
+
+
+def _in_line_order(
+    outcomes: dict[int, AppendOutcome],
+    appended: list[AppendOutcome],
+    seen: dict[str, tuple[int, bytes]],
+) -> list[AppendOutcome]:
+    """Every line's outcome in line order: the duplicates' and the appended ones."""
+    if not outcomes:  # nothing was a duplicate: the appended ones are every line, in order
+        return appended
+    outcomes.update((outcome.line, outcome) for outcome in appended)
+    # Duplicates within the batch answer with the position of their first occurrence.
+    final = []
+    for line in sorted(outcomes):
+        outcome = outcomes[line]
+        if outcome.position == -1:
+            first = seen[outcome.decision_id][0]
+            outcome = AppendOutcome(
+                line, outcome.decision_id, outcomes[first].position, "duplicate"
+            )
+        final.append(outcome)
+    return final
