@@ -38,6 +38,27 @@ def test_any_json_state_is_encoded_byte_for_byte_as_eventsourcing_does(
     assert OURS.encode(state) == EVENTSOURCING.encode(state)
 
 
+event_states = st.dictionaries(
+    st.text(),
+    st.text() | st.datetimes(timezones=st.just(UTC)) | st.datetimes(),
+    max_size=6,
+)
+
+
+@given(event_states)
+def test_string_and_datetime_states_take_orjson_and_give_eventsourcing_s_bytes(
+    state: dict[str, Any],
+) -> None:
+    assert OURS.encode(state) == EVENTSOURCING.encode(state)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb"])
+def test_a_lone_surrogate_fails_as_in_eventsourcing(text: str) -> None:
+    for transcoder in (OURS, EVENTSOURCING):
+        with pytest.raises(UnicodeEncodeError):
+            transcoder.encode({"payload": text})
+
+
 def test_a_decision_event_state_with_its_registered_types() -> None:
     state = {
         "timestamp": datetime(2026, 11, 23, 18, 0, 1, 250, tzinfo=UTC),

@@ -114,3 +114,12 @@ def test_json_safe_path_matches_the_reference_implementation(value: Any) -> None
     # The path append uses for validated decisions: no type walk, only the encoded text is
     # checked for code points above U+FFFF (where JCS's UTF-16 key order could differ).
     assert canonicalize(value, json_safe=True) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("json_safe", [False, True])
+def test_nesting_deeper_than_orjson_takes_the_reference_path(json_safe: bool) -> None:
+    # orjson refuses more than 255 levels; the reference implementation still decides.
+    value: Any = "leaf"
+    for depth in range(300):
+        value = [value] if depth % 2 else {"k": value}
+    assert canonicalize(value, json_safe=json_safe) == bytes(rfc8785.dumps(value))

@@ -2,33 +2,36 @@
 
 The `rfc8785` package is the reference implementation we rely on. It is pure Python and
 costs ~70 µs per decision, more than signing it, so documents in the common shape take a
-fast path through the standard library's encoder. The fast path is used only where the two
-are provably identical (tests/ledger/test_canonical.py checks this with Hypothesis):
+fast path through `orjson` (sorted keys, compact, UTF-8). The fast path is used only where
+the two are provably identical (tests/ledger/test_canonical.py checks this with Hypothesis):
 
 * every object key is a string of code points below U+10000, where RFC 8785 §3.2.3's
-  UTF-16 code-unit ordering equals Python's code-point ordering;
+  UTF-16 code-unit ordering equals the code-point (and UTF-8 byte) order orjson sorts by;
 * every number is an integer within ±(2**53 − 1), which both serialise as plain digits
   (RFC 8785 §3.2.2.3); floats always take the reference path;
-* strings are escaped by both exactly as RFC 8785 §3.2.2.2 requires when `ensure_ascii`
-  is off (Python emits lowercase ``\\u00XX`` for other control characters, as JCS does).
+* strings are escaped by both exactly as RFC 8785 §3.2.2.2 requires (orjson, like JCS,
+  writes ``\\b \\t \\n \\f \\r``, lowercase ``\\u00XX`` for other control characters, and
+  every other character as itself).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 import rfc8785
 
 from trustledger.errors import InvalidDecision
 
 _MAX_SAFE_INTEGER = 2**53 - 1
-# Code points above U+FFFF (two UTF-16 code units): where RFC 8785 §3.2.3's key order may
-# differ from Python's. A regex scans the text in C (``max(text)`` iterates in Python).
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+# UTF-8 lead bytes of code points above U+FFFF (two UTF-16 code units): where RFC 8785
+# §3.2.3's key order may differ from the code-point order orjson sorts by.
+_ASTRAL_UTF8 = re.compile(rb"[\xf0-\xf4]")
+# Types orjson would otherwise write in a form of its own (RFC 3339 text for datetimes,
+# objects for dataclasses) go to _not_json instead: only JSON values are canonicalised.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 
 
@@ -36,24 +39,20 @@ def _not_json(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-# The C encoder behind _ENCODER, made once: JSONEncoder.encode builds it anew on every call,
-# which costs a third of encoding a decision. Same settings; no circular-reference markers,
-# which only trees of JSON values are encoded with (json_safe, or walked by
-# _fast_path_applies).
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE_TREE = (
-    _c_make_encoder(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False
-    )
-    if _c_make_encoder is not None
-    else None
-)
+def _encode_tree(value: Any) -> bytes:
+    # Sorted keys, "," and ":" without spaces, UTF-8 (no escapes but for control
+    # characters): RFC 8785's form of a tree of JSON values whose keys are all in the BMP.
+    encoded: bytes = orjson.dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
+    return encoded
 
 
-def _encode_tree(value: Any) -> str:
-    if _ENCODE_TREE is None or isinstance(value, str):
-        return _ENCODER.encode(value)
-    return "".join(_ENCODE_TREE(value, 0))
+def _fast(value: Any) -> bytes | None:
+    """``_encode_tree(value)``, or None where orjson refuses the value (nesting deeper than
+    its limit of 255, a lone surrogate, a type that is not JSON): the reference decides."""
+    try:
+        return _encode_tree(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
 
 
 def _fast_path_applies(value: Any) -> bool:
@@ -93,12 +92,10 @@ def canonicalize(value: Any, *, json_safe: bool = False) -> bytes:
     example a lone surrogate, a NaN or an integer beyond ±(2**53 − 1).
     """
     try:
-        if json_safe:
-            text = _encode_tree(value)
-            if text.isascii() or _ASTRAL.search(text) is None:
-                return text.encode("utf-8")
-        elif _fast_path_applies(value):
-            return _encode_tree(value).encode("utf-8")
+        if json_safe or _fast_path_applies(value):
+            data = _fast(value)
+            if data is not None and (data.isascii() or _ASTRAL_UTF8.search(data) is None):
+                return data
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
         raise InvalidDecision(f"not canonicalisable as RFC 8785 JSON: {exc}") from exc
