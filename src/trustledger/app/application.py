@@ -37,7 +37,8 @@ class LedgerApplication(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     def construct_transcoder(self) -> Transcoder:
-        # eventsourcing's JSON transcoding, its encoder made once (trustledger.app.transcoder).
+        # eventsourcing's JSON transcoding, through orjson where the bytes are the same
+        # (trustledger.app.transcoder).
         transcoder = LedgerTranscoder()
         self.register_transcodings(transcoder)
         return transcoder

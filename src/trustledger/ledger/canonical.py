@@ -39,20 +39,16 @@ def _not_json(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _encode_tree(value: Any) -> bytes:
-    # Sorted keys, "," and ":" without spaces, UTF-8 (no escapes but for control
-    # characters): RFC 8785's form of a tree of JSON values whose keys are all in the BMP.
-    encoded: bytes = orjson.dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
-    return encoded
-
-
 def _fast(value: Any) -> bytes | None:
-    """``_encode_tree(value)``, or None where orjson refuses the value (nesting deeper than
-    its limit of 255, a lone surrogate, a type that is not JSON): the reference decides."""
+    """RFC 8785's form of a tree of JSON values whose keys are all in the BMP (sorted keys,
+    "," and ":" without spaces, UTF-8, no escapes but for control characters), or None
+    where orjson refuses the value (nesting deeper than its limit of 255, a lone surrogate,
+    a type that is not JSON): the reference decides then."""
     try:
-        return _encode_tree(value)
+        encoded: bytes = orjson.dumps(value, default=_not_json, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
+    return encoded
 
 
 def _fast_path_applies(value: Any) -> bool:
