@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import trustledger.storage.chaining as sqlite_store  # the chain rows are computed there
+from tests.conftest import LedgerEnv, shop_history
 from trustledger import Ledger
 from trustledger.errors import StorageUnavailable
 from trustledger.ledger.keys import generate_signing_key
@@ -63,3 +64,31 @@ def test_crash_between_events_and_chain_rows_writes_nothing(
     assert _counts(path) == (before[0] + 5, before[1] + 5, before[2] + 5)
     assert ledger.verify(trusted_keys=[root.verifier], workers=1).intact
     ledger.close()
+
+
+def test_an_exception_after_the_events_are_inserted_leaves_nothing_on_every_store(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not only a driver error: any exception while the chain rows are computed must roll
+    # the events back. (eventsourcing's PostgreSQL recorder committed them without chain
+    # rows, since its transaction block ended normally around the kept exception.)
+    ledger.append(shop_history("shop-1")[:2])
+    before = _entries(ledger)
+
+    def fail(previous: bytes, leaf: bytes) -> bytes:
+        raise RuntimeError("simulated failure inside the write transaction")
+
+    monkeypatch.setattr(sqlite_store, "next_chain_hash", fail)
+    with pytest.raises(StorageUnavailable, match="nothing written"):
+        ledger.append(shop_history("shop-1")[2:])
+    assert _entries(ledger) == before
+    monkeypatch.undo()
+    assert [o.status for o in ledger.append(shop_history("shop-1")[2:])] == ["appended"] * 6
+    assert len(_entries(ledger)) == len(before) + 6
+    assert ledger.verify().intact
+
+
+def _entries(ledger: LedgerEnv) -> list[tuple[int | None, str]]:
+    # Every stored event with its chain position (None for an event without a chain row).
+    with ledger.open() as opened:
+        return [(entry.position, entry.topic) for entry in opened.store.iter_entries()]

@@ -147,12 +147,6 @@ def _advisory_key(schema: str) -> int:
     return zlib.crc32(f"trustledger:{schema}".encode())
 
 
-# eventsourcing's insert without its retry decorator (see LedgerPostgresRecorder.insert_events).
-_insert_events_once: Callable[..., Sequence[int] | None] = (
-    PostgresApplicationRecorder.insert_events.__wrapped__
-)
-
-
 class ColumnarEventsRecorder(PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL application recorder, sending each batch of events as four
     binary arrays, one per column.
@@ -274,7 +268,7 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         try:
-            return _insert_events_once(self, stored_events, **kwargs)
+            return self._insert_events_atomically(stored_events, **kwargs)
         except PersistenceError as exc:
             cause = exc.__cause__
             refused = isinstance(
@@ -288,6 +282,43 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
                     "append with the ledger's writer role"
                 ) from exc
             raise
+
+    def _insert_events_atomically(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """eventsourcing's ``PostgresApplicationRecorder.insert_events`` (its pipelined
+        path, the only one trustledger allows), without its retry, and rolling back on an
+        exception raised after the events were inserted.
+
+        eventsourcing 9.5 keeps an exception from ``_fetch_ids_after_insert_events`` (where
+        the chain rows are written and the keyring checked) until its transaction block has
+        ended, and that block commits: the events would stay without their chain rows. Here
+        the block ends with a rollback first (T10: no partial entry).
+        """
+        failure: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if stored_events:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            # As eventsourcing: a constraint violation surfaces here.
+                            pipeline.sync()
+                            notification_ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                        except Exception as exc:
+                            # Raised once the cursor is closed, as eventsourcing does, to
+                            # spare psycopg's warning about a pipeline left mid-statement.
+                            failure = exc
+                if failure is not None:
+                    raise psycopg.Rollback  # the block ends with ROLLBACK, not COMMIT
+            if failure is not None:
+                raise failure
+        return notification_ids
 
     def _may_write(self) -> bool:
         table = f"{self.datastore.schema}.{EVENTS_TABLE}"
