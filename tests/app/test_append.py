@@ -364,3 +364,30 @@ def _without(document: dict[str, object], field: str = "personal") -> dict[str, 
     copy.pop(field)
     copy["decision_id"] = doc("shop.closed")["decision_id"]
     return copy
+
+
+def test_a_key_revoked_while_its_batch_is_judged_signs_nothing_after_the_revocation(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process revokes the signer's key after this append has looked the key up and
+    # before it writes: the write must not land after the revocation (verify would then
+    # find a revoked signer), but fail as the append would have failed a moment later.
+    import trustledger.app.append as append_module
+
+    ledger.append(shop_history("shop-1")[:2])
+    judge = append_module._judge
+    revocations: list[str] = []
+
+    def revoke_then_judge(*args: object, **kwargs: object) -> object:
+        if not revocations:
+            with ledger.open() as other:
+                other.revoke_key(ledger.bot.key_id, by=ledger.root, reason="revoked meanwhile")
+            revocations.append("done")
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(append_module, "_judge", revoke_then_judge)
+    with pytest.raises(KeyRejected, match=f"signing key {ledger.bot.key_id} \\(bot\\) was revoked"):
+        ledger.append(shop_history("shop-1")[2:])
+    assert revocations == ["done"]
+    assert ledger.entry_count() == 5  # init, the bot's registration, 2 decisions, the revocation
+    assert ledger.verify().intact

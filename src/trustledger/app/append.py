@@ -42,6 +42,7 @@ from trustledger.errors import (
     Conflict,
     InputRejected,
     InvalidDecision,
+    KeyRejected,
     NotFound,
     RuleViolation,
     StorageUnavailable,
@@ -51,7 +52,7 @@ from trustledger.ledger.envelope import signing_message
 from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
 from trustledger.storage import Store
-from trustledger.storage.base import WRITE_KWARG, AppendWrite, RecordedDecision
+from trustledger.storage.base import WRITE_KWARG, AppendWrite, KeyringChanged, RecordedDecision
 
 MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
 
@@ -127,21 +128,30 @@ def _appended(line: int, decision_id: str, position: int) -> AppendOutcome:
     return outcome
 
 
-# The keyring last read by each application and its version. Reading it anew (with the
-# repository's deep copy) on every batch costs more than asking for its version.
+# The keyring last read by each application. Appends judge under it optimistically, as
+# they judge under the warm shop states: the write checks, in its transaction, that the
+# keyring is still at that version (AppendWrite.keyring_version), so a stale keyring costs
+# a retry, never a decision judged without a revocation or a rule set recorded before it.
 _keyrings: weakref.WeakKeyDictionary[LedgerApplication, Keyring] = weakref.WeakKeyDictionary()
 
 
-def _current_keyring(app: LedgerApplication, store: Store) -> Keyring | None:
-    """The keyring as currently recorded (None before ``init``); read only for reading."""
-    version = store.current_versions([KEYRING_ID]).get(KEYRING_ID)
-    cached = _keyrings.get(app)
-    if cached is not None and version == cached.version:
-        return cached
+def _keyring(app: LedgerApplication, store: Store, *, reread: bool) -> tuple[Keyring, bool]:
+    """The keyring to judge a batch under, and whether it was read from the store just now
+    (``reread``, or on this application's first append); NotFound before ``init``."""
+    cached = None if reread else _keyrings.get(app)
+    if cached is not None:
+        return cached, False
     keyring = app.get_keyring()
-    if keyring is not None:
-        _keyrings[app] = keyring
-    return keyring
+    if keyring is None:
+        raise NotFound(
+            f"{store.url} is not initialised: run `trustledger init --root-key ROOT.key`"
+        )
+    _keyrings[app] = keyring
+    return keyring, True
+
+
+def _keyring_is_current(store: Store, keyring: Keyring) -> bool:
+    return store.current_versions([KEYRING_ID]).get(KEYRING_ID) == keyring.version
 
 
 def _hint_decision_id(document: object) -> str | None:
@@ -180,21 +190,40 @@ def append_records(
     if not parsed and not problems:
         raise InvalidDecision("no decisions in the input")
 
-    keyring = _current_keyring(app, store)
-    if keyring is None:
-        raise NotFound(
-            f"{store.url} is not initialised: run `trustledger init --root-key ROOT.key`"
-        )
-    keyring.state.active_key(str(signer.key_id))  # rule 7; KeyRejected for the whole batch
-    # Each decision is judged by the rule set in force when it occurred; ``rules`` is the
-    # default before any published rule set takes effect.
-    book = RuleBook(keyring.state.rule_book.published, rules)
-
+    reread = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        keyring, fresh = _keyring(app, store, reread=reread)
         try:
+            keyring.state.active_key(str(signer.key_id))  # rule 7; KeyRejected for the batch
+            # Each decision is judged by the rule set in force when it occurred; ``rules``
+            # is the default before any published rule set takes effect.
+            book = RuleBook(keyring.state.rule_book.published, rules)
             return _append_once(
-                app, store, shop_states, parsed, problems, signer=signer, rules=book, now=now
+                app,
+                store,
+                shop_states,
+                parsed,
+                problems,
+                signer=signer,
+                rules=book,
+                now=now,
+                keyring_version=keyring.version,
             )
+        except (KeyRejected, BatchRejected):
+            # Final if judged under the keyring as recorded; a keyring read earlier may miss
+            # a key or rule set that another process has recorded since.
+            if fresh or attempt == MAX_ATTEMPTS or _keyring_is_current(store, keyring):
+                raise
+            reread = True
+        except KeyringChanged as exc:
+            # The write found keys or rule sets recorded since the keyring was read: judge
+            # the batch again under them (no backoff: no appender is in the way).
+            reread = True
+            if attempt == MAX_ATTEMPTS:
+                raise Conflict(
+                    f"gave up after {MAX_ATTEMPTS} attempts: the ledger's keys kept changing "
+                    "during the append; retry the batch (it is idempotent)"
+                ) from exc
         except IntegrityError as exc:
             # Another appender recorded a conflicting event or the same decision id first:
             # re-judge the whole batch against what is now recorded.
@@ -219,6 +248,7 @@ def _append_once(
     signer: SigningKey,
     rules: RuleBook,
     now: datetime | None,
+    keyring_version: int,
 ) -> list[AppendOutcome]:
     recorded_at = now or datetime.now(UTC)
     recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
@@ -234,7 +264,9 @@ def _append_once(
         outcomes, fresh, seen = _judge(
             parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
         )
-        appended = _write(app, store, shop_states, fresh, states, known_keys, signer, recorded_at)
+        appended = _write(
+            app, store, shop_states, fresh, states, known_keys, signer, recorded_at, keyring_version
+        )
     except BaseException:
         shop_states.forget(states)
         raise
@@ -339,6 +371,7 @@ def _write(
     known_keys: dict[str, bytes | None],
     signer: SigningKey,
     recorded_at: datetime,
+    keyring_version: int,
 ) -> list[AppendOutcome]:
     """Step 5: seal, sign and write the new decisions in one transaction; remember the
     shops' states as committed. Returns their outcomes, in the order of ``fresh``."""
@@ -402,7 +435,12 @@ def _write(
 
     if events:
         try:
-            write = AppendWrite(decisions={}, ordered=index, subject_keys=new_keys)
+            write = AppendWrite(
+                decisions={},
+                ordered=index,
+                subject_keys=new_keys,
+                keyring_version=keyring_version,
+            )
             app.record(events, **{WRITE_KWARG: write})
         except IntegrityError:
             raise

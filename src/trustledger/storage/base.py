@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from trustledger.ledger.chain import StoredEntry
 
 # Table names shared by every backend (docs/FORMAT.md §Storage).
@@ -47,6 +49,13 @@ class AppendWrite:
     The index entries are given either as ``decisions`` keyed by (aggregate, version), or
     as ``ordered``: (aggregate, version, decision id, digest) in the order of the events
     saved, which spares hashing every aggregate id again.
+
+    ``keyring_version`` is the version of the keyring (keys, revocations, rule sets) the
+    batch was judged under. The recorder reads the keyring's version inside the write
+    transaction, after it holds the write lock, and refuses the write with
+    ``KeyringChanged`` if it differs: a key revoked (or a rule set published) by another
+    process after the batch was judged can then never be followed by decisions judged
+    without it, which verify would report as signed by a revoked key.
     """
 
     decisions: dict[tuple[Any, int], tuple[str, bytes]]  # (aggregate, version) -> (id, digest)
@@ -54,6 +63,16 @@ class AppendWrite:
     positions: dict[tuple[Any, int], int] = field(default_factory=dict)
     ordered: list[tuple[Any, int, str, bytes]] = field(default_factory=list)
     first_position: int | None = None
+    keyring_version: int | None = None
+
+    def check_keyring(self, recorded_version: int | None) -> None:
+        """Raise KeyringChanged unless the keyring is still at ``keyring_version``
+        (``recorded_version``: its version read inside the write transaction)."""
+        if self.keyring_version is not None and recorded_version != self.keyring_version:
+            raise KeyringChanged(
+                f"the keyring is at version {recorded_version}; the batch was judged under "
+                f"version {self.keyring_version}"
+            )
 
     def index_rows(
         self,
@@ -96,6 +115,12 @@ class AppendWrite:
         if self.first_position is not None:
             return self.first_position + index
         return self.positions[(aggregate, version)]
+
+
+class KeyringChanged(IntegrityError):
+    """The write of a batch judged under another version of the keyring (AppendWrite):
+    nothing was written, and the appender judges the batch again under the keyring as it is
+    now recorded."""
 
 
 def write_of(kwargs: dict[str, Any]) -> AppendWrite | None:

@@ -233,6 +233,9 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
             "SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::bytea[])"
         ).format(s=schema, t=Identifier(MERKLE_TABLE))
         self._select_nodes = nodes_query(datastore.schema)
+        self._select_keyring_version = SQL(
+            "SELECT max(originator_version) AS version FROM {s}.{t} WHERE originator_id = %s"
+        ).format(s=schema, t=Identifier(EVENTS_TABLE))
         self._insert_decisions = SQL(
             "INSERT INTO {s}.{t} (decision_id, notification_id, digest) "
             "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[])"
@@ -340,6 +343,13 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         # and the events inserted: the chain rows go in the same transaction (T10).
         notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert notification_ids is not None
+        write = write_of(kwargs)
+        if write is not None and write.keyring_version is not None:
+            # Under the table lock, which every key event's insert takes too: no key event
+            # can commit between this read and ours (AppendWrite.keyring_version).
+            curs.execute(self._select_keyring_version, (KEYRING_ID,), prepare=True)
+            row = curs.fetchone()
+            write.check_keyring(row["version"] if row else None)
         curs.execute(self._select_head, prepare=True)
         row = curs.fetchone()
         position, chain = (
@@ -361,7 +371,6 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         curs.execute(self._insert_chain, chain_columns, prepare=True)
         if nodes:
             curs.execute(self._insert_merkle, _columns(nodes), prepare=True)
-        write = write_of(kwargs)
         if write is not None:
             rows = write.index_rows(stored_events, notification_ids)
             if rows:

@@ -165,6 +165,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = _insert_event_rows(c, stored_events)
+        write = write_of(kwargs)
+        if write is not None and write.keyring_version is not None:
+            # After the first insert, this transaction holds the write lock: no key event
+            # can be recorded between this read and the commit (AppendWrite.keyring_version).
+            c.execute(_KEYRING_VERSION, (KEYRING_ID.hex,))
+            write.check_keyring(c.fetchone()[0])
         c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
@@ -185,7 +191,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"INSERT INTO {MERKLE_TABLE} VALUES (?,?,?)",
             [(level, idx, bytearray(node)) for level, idx, node in nodes],
         )
-        write = write_of(kwargs)
         if write is not None:
             c.executemany(
                 f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
@@ -210,6 +215,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return notification_ids
 
 
+_KEYRING_VERSION = f"SELECT max(originator_version) FROM {EVENTS_TABLE} WHERE originator_id = ?"
 _NODE_BY_COMPLETION = (
     f"SELECT hash FROM {MERKLE_TABLE} WHERE ((idx + 1) << level) = ? AND level = ?"
 )
