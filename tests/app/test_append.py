@@ -391,3 +391,34 @@ def test_a_key_revoked_while_its_batch_is_judged_signs_nothing_after_the_revocat
     assert revocations == ["done"]
     assert ledger.entry_count() == 5  # init, the bot's registration, 2 decisions, the revocation
     assert ledger.verify().intact
+
+
+def test_an_appender_holding_an_older_keyring_accepts_a_key_registered_by_another(
+    ledger: LedgerEnv,
+) -> None:
+    # This ledger judged a batch under the keyring as it was; another process then registers
+    # a new decider. A batch signed by that decider is judged again under the keyring as
+    # now recorded, not refused under the one this process read first.
+    newcomer = generate_signing_key("bot-2")
+    history = shop_history("shop-1")
+    with ledger.open() as mine:
+        mine.append(history[:2], signer=ledger.bot, now=RECORDED_AT)
+        with ledger.open() as other:
+            other.register_key(newcomer.verifier, by=ledger.root)
+        outcomes = mine.append(history[2:], signer=newcomer, now=RECORDED_AT)
+    assert [outcome.status for outcome in outcomes] == ["appended"] * len(history[2:])
+    assert ledger.verify().intact
+
+
+def test_an_appender_holding_an_older_keyring_signs_nothing_with_a_key_revoked_since(
+    ledger: LedgerEnv,
+) -> None:
+    history = shop_history("shop-1")
+    with ledger.open() as mine:
+        mine.append(history[:2], signer=ledger.bot, now=RECORDED_AT)
+        with ledger.open() as other:
+            other.revoke_key(ledger.bot.key_id, by=ledger.root, reason="compromised")
+        with pytest.raises(KeyRejected, match="was revoked"):
+            mine.append(history[2:], signer=ledger.bot, now=RECORDED_AT)
+    assert ledger.entry_count() == 5  # init, the bot's registration, 2 decisions, revocation
+    assert ledger.verify().intact
