@@ -345,6 +345,42 @@ def test_personal_data_of_an_erased_subject_cannot_be_recorded_again(ledger: Led
     assert outcome.status == "appended"
 
 
+def test_a_subject_erased_while_a_batch_about_it_is_judged_gets_no_new_personal_data(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process erases the subject after this append has read the subject's key and
+    # before it writes: the batch must be refused as it would have been a moment later,
+    # not recorded with personal data sealed under a key that no longer exists.
+    import trustledger.app.append as append_module
+
+    ledger.append_history("shop-1", buyer="buyer-77")
+    complaint = doc(
+        "complaint.filed",
+        shop_id="shop-1",
+        complaint_id="c-2",
+        occurred_at=ts(days=6),
+        personal={"subject_id": "buyer-77", "name": BUYER_NAME},
+    )
+    judge = append_module._judge
+    erasures: list[bool] = []
+
+    def erase_then_judge(*args: object, **kwargs: object) -> object:
+        if not erasures:
+            with ledger.open() as other:
+                erasures.append(other.erase("buyer-77"))
+        return judge(*args, **kwargs)
+
+    monkeypatch.setattr(append_module, "_judge", erase_then_judge)
+    with pytest.raises(BatchRejected) as caught:
+        ledger.append([complaint])
+    assert erasures == [True]
+    [(_, decision_id, reason)] = caught.value.problems
+    assert decision_id == complaint["decision_id"]
+    assert reason.startswith("subject buyer-77 was erased")
+    assert ledger.entry_count() == 10
+    assert ledger.verify().intact
+
+
 def test_resending_a_decision_of_an_erased_subject_is_rejected(ledger: LedgerEnv) -> None:
     history = shop_history("shop-1", buyer="buyer-77")
     ledger.append(history)

@@ -380,14 +380,19 @@ def _write(
     # the store's primary key instead of being overwritten or forked.
     # Keys of subjects seen for the first time are made here and written by the recorder
     # in the events' transaction: a key exists exactly when something was sealed under it.
+    # Subjects whose stored keys seal something here are named to the recorder, which
+    # checks in the write transaction that none was erased meanwhile.
     subject_keys = {s: key for s, key in known_keys.items() if key is not None}
     new_keys: list[tuple[str, bytes]] = []
+    sealed_subjects: dict[str, None] = {}
     for _, decision, _ in fresh:
         if decision.personal:
             subject = str(decision.personal["subject_id"])
             if subject not in subject_keys:
                 subject_keys[subject] = new_subject_key()
                 new_keys.append((subject, subject_keys[subject]))
+            elif subject in known_keys:
+                sealed_subjects[subject] = None
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
     events: list[Shop.Decided | Shop.Registered] = []
@@ -440,6 +445,7 @@ def _write(
                 ordered=index,
                 subject_keys=new_keys,
                 keyring_version=keyring_version,
+                sealed_subjects=list(sealed_subjects),
             )
             app.record(events, **{WRITE_KWARG: write})
         except IntegrityError:

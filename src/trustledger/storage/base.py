@@ -56,6 +56,12 @@ class AppendWrite:
     ``KeyringChanged`` if it differs: a key revoked (or a rule set published) by another
     process after the batch was judged can then never be followed by decisions judged
     without it, which verify would report as signed by a revoked key.
+
+    ``sealed_subjects`` are the subjects whose already stored keys sealed personal data in
+    this batch. The recorder checks, in the same transaction and holding what ``erase``
+    needs to destroy a key, that none of them was erased since the batch was judged, and
+    refuses the write with ``SubjectErased`` otherwise: personal data about a subject is
+    never recorded after its erasure, not even sealed under the destroyed key.
     """
 
     decisions: dict[tuple[Any, int], tuple[str, bytes]]  # (aggregate, version) -> (id, digest)
@@ -64,6 +70,7 @@ class AppendWrite:
     ordered: list[tuple[Any, int, str, bytes]] = field(default_factory=list)
     first_position: int | None = None
     keyring_version: int | None = None
+    sealed_subjects: list[str] = field(default_factory=list)
 
     def check_keyring(self, recorded_version: int | None) -> None:
         """Raise KeyringChanged unless the keyring is still at ``keyring_version``
@@ -72,6 +79,14 @@ class AppendWrite:
             raise KeyringChanged(
                 f"the keyring is at version {recorded_version}; the batch was judged under "
                 f"version {self.keyring_version}"
+            )
+
+    def check_subjects(self, erased: Sequence[str]) -> None:
+        """Raise SubjectErased if any of ``erased`` (those of ``sealed_subjects`` found
+        erased inside the write transaction) was erased."""
+        if erased:
+            raise SubjectErased(
+                f"subject {sorted(erased)[0]} was erased after the batch was judged"
             )
 
     def index_rows(
@@ -121,6 +136,12 @@ class KeyringChanged(IntegrityError):
     """The write of a batch judged under another version of the keyring (AppendWrite):
     nothing was written, and the appender judges the batch again under the keyring as it is
     now recorded."""
+
+
+class SubjectErased(IntegrityError):
+    """The write of a batch sealing personal data under the key of a subject erased since
+    the batch was judged (AppendWrite): nothing was written, and the appender judges the
+    batch again, which then refuses that personal data."""
 
 
 def write_of(kwargs: dict[str, Any]) -> AppendWrite | None:

@@ -236,6 +236,13 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         self._select_keyring_version = SQL(
             "SELECT max(originator_version) AS version FROM {s}.{t} WHERE originator_id = %s"
         ).format(s=schema, t=Identifier(EVENTS_TABLE))
+        # FOR SHARE: an erasure under way is waited for (and its result read), one not yet
+        # begun waits for this transaction (AppendWrite.sealed_subjects).
+        self._select_erased_subjects = SQL(
+            "SELECT k.subject_id, k.subject_key IS NULL AS erased "
+            "FROM unnest(%b::text[]) AS wanted(subject_id) JOIN {s}.{t} k USING (subject_id) "
+            "FOR SHARE OF k"
+        ).format(s=schema, t=Identifier(SUBJECT_KEYS_TABLE))
         self._insert_decisions = SQL(
             "INSERT INTO {s}.{t} (decision_id, notification_id, digest) "
             "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[])"
@@ -350,6 +357,9 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
             curs.execute(self._select_keyring_version, (KEYRING_ID,), prepare=True)
             row = curs.fetchone()
             write.check_keyring(row["version"] if row else None)
+        if write is not None and write.sealed_subjects:
+            curs.execute(self._select_erased_subjects, (write.sealed_subjects,), prepare=True)
+            write.check_subjects([r["subject_id"] for r in curs.fetchall() if r["erased"]])
         curs.execute(self._select_head, prepare=True)
         row = curs.fetchone()
         position, chain = (

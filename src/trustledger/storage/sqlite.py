@@ -171,6 +171,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             # can be recorded between this read and the commit (AppendWrite.keyring_version).
             c.execute(_KEYRING_VERSION, (KEYRING_ID.hex,))
             write.check_keyring(c.fetchone()[0])
+        if write is not None and write.sealed_subjects:
+            # Erasure's UPDATE needs the write lock too: it cannot come between this
+            # read and the commit (AppendWrite.sealed_subjects).
+            write.check_subjects(_erased_among(c, write.sealed_subjects))
         c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
@@ -252,6 +256,19 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
     if [(r[0], r[1]) for r in c.fetchall()] != [(r[0], r[1]) for r in rows]:
         raise PersistenceError(f"stored events did not get consecutive notification ids {first}…")
     return list(range(first, first + len(rows)))
+
+
+def _erased_among(c: SQLiteCursor, subject_ids: Sequence[str]) -> list[str]:
+    erased: list[str] = []
+    for start in range(0, len(subject_ids), 500):  # within SQLite's parameter limit
+        chunk = subject_ids[start : start + 500]
+        c.execute(
+            f"SELECT subject_id FROM {SUBJECT_KEYS_TABLE} "
+            f"WHERE subject_key IS NULL AND subject_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        erased.extend(row[0] for row in c.fetchall())
+    return erased
 
 
 def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
