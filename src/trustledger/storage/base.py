@@ -225,10 +225,6 @@ class Store(ABC):
         """Known subjects' keys; ``None`` for an erased subject; absent if never seen."""
 
     @abstractmethod
-    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
-        """Keys for these subjects, creating missing ones. Raises InputRejected if erased."""
-
-    @abstractmethod
     def erase_subject(self, subject_id: str) -> bool:
         """Destroy a subject's key; False when it was already erased. Raises NotFound."""
 

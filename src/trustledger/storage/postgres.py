@@ -40,13 +40,12 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from trustledger.domain.identity import KEYRING_ID
-from trustledger.errors import Conflict, InputRejected, NotFound, StorageUnavailable, UsageError
+from trustledger.errors import Conflict, NotFound, StorageUnavailable, UsageError
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     MalformedEntry,
     StoredEntry,
 )
-from trustledger.ledger.sealing import new_subject_key
 from trustledger.storage.base import (
     APPEND_ONLY_TABLES,
     CHAIN_TABLE,
@@ -844,27 +843,6 @@ class PostgresStore(Store):
             (ids,),
         )
         return {s: bytes(key) if key is not None else None for s, key in rows}
-
-    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
-        known = self.subject_keys(subject_ids)
-        erased = sorted(s for s, key in known.items() if key is None)
-        if erased:
-            raise InputRejected(
-                f"subject {erased[0]} was erased: personal data about it can no longer be recorded"
-            )
-        missing = [s for s in dict.fromkeys(subject_ids) if s not in known]
-        if missing:
-            # A concurrent appender may create the same subject: the first key wins, and
-            # both read it back below.
-            self._query(
-                SQL(
-                    "INSERT INTO {k} (subject_id, subject_key) "
-                    "SELECT * FROM unnest(%b::text[], %b::bytea[]) ON CONFLICT DO NOTHING"
-                ).format(k=self._subjects),
-                (missing, [new_subject_key() for _ in missing]),
-            )
-            return self.ensure_subject_keys(subject_ids)
-        return {s: key for s, key in known.items() if key is not None}
 
     def erase_subject(self, subject_id: str) -> bool:
         known = self.subject_keys([subject_id])

@@ -28,13 +28,12 @@ from eventsourcing.sqlite import (
 )
 
 from trustledger.domain.identity import KEYRING_ID
-from trustledger.errors import Conflict, InputRejected, NotFound, StorageUnavailable
+from trustledger.errors import Conflict, NotFound, StorageUnavailable
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     MalformedEntry,
     StoredEntry,
 )
-from trustledger.ledger.sealing import new_subject_key
 from trustledger.storage.base import (
     APPEND_ONLY_TABLES,
     CHAIN_TABLE,
@@ -501,29 +500,6 @@ class SQLiteStore(Store):
             for subject_id, key in rows:
                 result[subject_id] = bytes(key) if key is not None else None
         return result
-
-    def ensure_subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes]:
-        known = self.subject_keys(subject_ids)
-        erased = sorted(s for s, key in known.items() if key is None)
-        if erased:
-            raise InputRejected(
-                f"subject {erased[0]} was erased: personal data about it can no longer be recorded"
-            )
-        missing = [s for s in dict.fromkeys(subject_ids) if s not in known]
-        if missing:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(
-                    f"INSERT OR IGNORE INTO {SUBJECT_KEYS_TABLE} VALUES (?, ?, ?, NULL)",
-                    [(s, new_subject_key(), _now()) for s in missing],
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise StorageUnavailable(f"{self.url}: cannot store subject keys: {exc}") from exc
-            return self.ensure_subject_keys(subject_ids)
-        return {s: key for s, key in known.items() if key is not None}
 
     def erase_subject(self, subject_id: str) -> bool:
         known = self.subject_keys([subject_id])
