@@ -323,17 +323,22 @@ def test_erasing_an_unknown_subject_is_not_found(ledger: LedgerEnv) -> None:
         opened.erase("nobody")
 
 
-def test_personal_data_of_an_erased_subject_cannot_be_recorded_again(ledger: LedgerEnv) -> None:
-    ledger.append_history("shop-1", buyer="buyer-77")
-    with ledger.open() as opened:
-        opened.erase("buyer-77")
-    complaint = doc(
+def _second_complaint_by_buyer_77() -> dict[str, object]:
+    """A complaint about shop-1 after its ``shop_history``, by the same buyer."""
+    return doc(
         "complaint.filed",
         shop_id="shop-1",
         complaint_id="c-2",
         occurred_at=ts(days=6),
         personal={"subject_id": "buyer-77", "name": BUYER_NAME},
     )
+
+
+def test_personal_data_of_an_erased_subject_cannot_be_recorded_again(ledger: LedgerEnv) -> None:
+    ledger.append_history("shop-1", buyer="buyer-77")
+    with ledger.open() as opened:
+        opened.erase("buyer-77")
+    complaint = _second_complaint_by_buyer_77()
     with pytest.raises(BatchRejected) as caught:
         ledger.append([complaint])
     [(line, decision_id, reason)] = caught.value.problems
@@ -354,13 +359,7 @@ def test_a_subject_erased_while_a_batch_about_it_is_judged_gets_no_new_personal_
     import trustledger.app.append as append_module
 
     ledger.append_history("shop-1", buyer="buyer-77")
-    complaint = doc(
-        "complaint.filed",
-        shop_id="shop-1",
-        complaint_id="c-2",
-        occurred_at=ts(days=6),
-        personal={"subject_id": "buyer-77", "name": BUYER_NAME},
-    )
+    complaint = _second_complaint_by_buyer_77()
     judge = append_module._judge
     erasures: list[bool] = []
 
