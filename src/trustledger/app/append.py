@@ -6,11 +6,18 @@ The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
 2. the signer's key must be registered and not revoked (rule 7);
 3. idempotency: a decision id already recorded with the same content is a no-op that
    answers with the original position, with other content a conflict (T9);
-4. DOMAIN.md's rules, decision by decision, on copies of each shop's state, so that a
-   batch is judged as a whole and nothing is half-applied (rule 8);
+4. DOMAIN.md's rules, decision by decision, on each shop's state as this process keeps it
+   (app.shopstates; forgotten on any failure), so that a batch is judged as a whole and
+   nothing is half-applied (rule 8);
 5. only if nothing was wrong: seal personal data, canonicalise and sign (in this process,
    before the write transaction), then save every event in one transaction; the recorder
    chains them and writes the idempotency index in that same transaction (T10).
+
+Whatever the batch was judged on and another process may change meanwhile is checked
+again by that transaction, which then refuses the write and the batch is judged anew: the
+shops' versions (the events' primary key), the decision ids (the index's unique key), the
+keyring's version (keys, revocations, rule sets) and the erasure of the subjects whose
+keys seal personal data in it (storage.base.AppendWrite).
 """
 
 from __future__ import annotations
