@@ -82,8 +82,8 @@ class AppendWrite:
             )
 
     def check_subjects(self, erased: Sequence[str]) -> None:
-        """Raise SubjectErased if any of ``erased`` (those of ``sealed_subjects`` found
-        erased inside the write transaction) was erased."""
+        """Raise SubjectErased unless ``erased`` (those of ``sealed_subjects`` found
+        erased inside the write transaction) is empty."""
         if erased:
             raise SubjectErased(
                 f"subject {sorted(erased)[0]} was erased after the batch was judged"
