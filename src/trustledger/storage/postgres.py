@@ -300,9 +300,9 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         exception raised after the events were inserted.
 
         eventsourcing 9.5 keeps an exception from ``_fetch_ids_after_insert_events`` (where
-        the chain rows are written and the keyring checked) until its transaction block has
-        ended, and that block commits: the events would stay without their chain rows. Here
-        the block ends with a rollback first (T10: no partial entry).
+        the chain rows are written and the keyring and erasures checked) until its
+        transaction block has ended, and that block commits: the events would stay without
+        their chain rows. Here the block ends with a rollback first (T10: no partial entry).
         """
         failure: Exception | None = None
         notification_ids: Sequence[int] | None = None
