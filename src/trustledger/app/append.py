@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from trustledger.app.application import LedgerApplication
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
-from trustledger.domain.aggregates import Keyring, Shop
+from trustledger.app.stored_decisions import StoredDecisions
+from trustledger.domain.aggregates import Keyring
 from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.rules import RuleBook, RuleSet
@@ -108,23 +108,6 @@ def _pads(key: bytes) -> tuple[Any, Any]:
 _hmac_pads: dict[bytes, tuple[Any, Any]] = {}
 _IPAD = bytes(b ^ 0x36 for b in range(256))  # translation tables: K ⊕ ipad, K ⊕ opad
 _OPAD = bytes(b ^ 0x5C for b in range(256))
-
-
-def _new_event(cls: type[Any], originator_id: Any, version: int, timestamp: datetime) -> Any:
-    """A new event of ``cls`` (an eventsourcing event, a frozen dataclass) with the first
-    three of its fields; the caller adds the rest to its ``vars`` in declaration order.
-
-    What ``cls(...)`` does without a frozen dataclass's ``object.__setattr__`` per field
-    and its ``__post_init__`` (which checks that the id is a UUID: shop ids here always are).
-    The fields must go in in declaration order: the mapper stores ``vars(event)`` in that
-    order (tests/app/test_append_events.py compares both ways of making every event class).
-    """
-    event = object.__new__(cls)
-    fields = vars(event)
-    fields["originator_id"] = originator_id
-    fields["originator_version"] = version
-    fields["timestamp"] = timestamp
-    return event
 
 
 def _appended(line: int, decision_id: str, position: int) -> AppendOutcome:
@@ -402,9 +385,8 @@ def _write(
                 sealed_subjects[subject] = None
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
-    events: list[Shop.Decided | Shop.Registered] = []
-    shop_topic = get_topic(Shop)
-    key_id = str(signer.key_id)
+    events: list[StoredEvent] = []
+    make_event = StoredDecisions(app.mapper.transcoder, recorded_at, str(signer.key_id)).make
     for _line, decision, canonical in fresh:
         subject_key = None
         if decision.personal:
@@ -421,21 +403,16 @@ def _write(
             # Without personal data the stored document is the decision itself, whose
             # canonical bytes are already at hand.
             payload_bytes = canonical
-        payload = payload_bytes.decode("utf-8")
         # What envelope.sign_payload does, from the payload bytes already at hand.
         signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
         aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
-        if decision.type == "shop.registered":
-            event = _new_event(Shop.Registered, aggregate_id, version, recorded_at)
-            vars(event)["originator_topic"] = shop_topic
-        else:
-            event = _new_event(
-                Shop.EVENT_CLASSES[decision.type], aggregate_id, version, recorded_at
+        events.append(
+            make_event(
+                decision.type, aggregate_id, version, payload_bytes.decode("utf-8"), signature
             )
-        vars(event).update(payload=payload, signature=signature, key_id=key_id)
-        events.append(event)
+        )
         index.append(
             (
                 aggregate_id,
@@ -454,7 +431,7 @@ def _write(
                 keyring_version=keyring_version,
                 sealed_subjects=list(sealed_subjects),
             )
-            app.record(events, **{WRITE_KWARG: write})
+            app.record_stored(events, **{WRITE_KWARG: write})
         except IntegrityError:
             raise
         except InputRejected:

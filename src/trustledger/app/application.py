@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Transcoder
+from eventsourcing.persistence import StoredEvent, Transcoder
 from eventsourcing.utils import Environment, EnvType
 
 from trustledger.app.transcoder import LedgerTranscoder
@@ -54,6 +54,11 @@ class LedgerApplication(Application[UUID]):
         batched append, and the protocol checks of the objects it is given.
         """
         self.recorder.insert_events([self.mapper.to_stored_event(e) for e in events], **kwargs)
+
+    def record_stored(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """Store events already mapped (app.stored_decisions) in one transaction, as
+        ``record`` does after its mapper."""
+        self.recorder.insert_events(stored_events, **kwargs)
 
     def get_shop(self, shop_id: str) -> Shop | None:
         try:
