@@ -92,3 +92,26 @@ def _entries(ledger: LedgerEnv) -> list[tuple[int | None, str]]:
     # Every stored event with its chain position (None for an event without a chain row).
     with ledger.open() as opened:
         return [(entry.position, entry.topic) for entry in opened.store.iter_entries()]
+
+
+def test_events_that_do_not_get_consecutive_notification_ids_are_not_written(
+    tmp_path: Path,
+) -> None:
+    # The SQLite recorder takes the events' rowids to be the ones up to last_insert_rowid().
+    # Once a row holds the largest rowid SQLite picks new ones at random: the recorder must
+    # notice and write nothing rather than chain the events under the wrong ids.
+    path = tmp_path / "ledger.db"
+    root, bot = generate_signing_key("root"), generate_signing_key("bot")
+    ledger, _ = Ledger.init(f"sqlite:///{path}", root)
+    ledger.register_key(bot.verifier, by=root)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+            "VALUES (?, 'planted', 1, 'planted', x'7b7d')",
+            (2**63 - 1,),
+        )
+    before = _counts(path)
+    with pytest.raises(StorageUnavailable, match=r"nothing written.*consecutive"):
+        ledger.append([_registration(f"shop-{i}") for i in range(5)], signer=bot)
+    assert _counts(path) == before
+    ledger.close()

@@ -229,9 +229,15 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
 
     eventsourcing inserts one row per statement to read each ``lastrowid``; one
     ``executemany`` is cheaper. SQLite gives each new row ``max(rowid) + 1`` (the table
-    has no AUTOINCREMENT and rows are never deleted) and this transaction holds the write
-    lock from the first insert on, so the rows are the ``len(stored_events)`` rowids up to
-    ``last_insert_rowid()``: read back and compared before they are used.
+    has no AUTOINCREMENT and rows are never deleted; only when that would overflow does it
+    pick unused rowids at random) and this transaction holds the write lock from the first
+    insert on, so the rows are the ``len(stored_events)`` rowids up to
+    ``last_insert_rowid()``. Checked before they are used: the rows from the first of
+    those rowids on must be exactly that many and end at the last. (A row there that is not
+    ours would mean one of ours below it, possible only by the random choice, which SQLite
+    makes only once a row holds the largest rowid, and then that row would be the maximum.)
+    The check counts instead of reading the rows back, which cost ~2 % of an append's
+    instructions (a hundred new rows a batch, and the garbage collections they set off).
     """
     if not stored_events:
         return []
@@ -246,15 +252,14 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
     ]
     c.executemany(f"INSERT INTO {EVENTS_TABLE} VALUES (?,?,?,?)", rows)
     c.execute("SELECT last_insert_rowid()")
-    first = c.fetchone()[0] - len(rows) + 1
+    last = c.fetchone()[0]
+    first = last - len(rows) + 1
     c.execute(
-        f"SELECT originator_id, originator_version FROM {EVENTS_TABLE} "
-        "WHERE rowid >= ? ORDER BY rowid",
-        (first,),
+        f"SELECT count(*), min(rowid), max(rowid) FROM {EVENTS_TABLE} WHERE rowid >= ?", (first,)
     )
-    if [(r[0], r[1]) for r in c.fetchall()] != [(r[0], r[1]) for r in rows]:
+    if tuple(c.fetchone()) != (len(rows), first, last):
         raise PersistenceError(f"stored events did not get consecutive notification ids {first}…")
-    return list(range(first, first + len(rows)))
+    return list(range(first, last + 1))
 
 
 def _erased_among(c: SQLiteCursor, subject_ids: Sequence[str]) -> list[str]:
