@@ -263,26 +263,31 @@ def _append_once(
     return _in_line_order(outcomes, appended, seen)
 
 
+# A parsed record: its line, its decision and the decision's canonical bytes.
+_Parsed = tuple[int, Decision, bytes]
+
+
 def _judge(
-    parsed: list[tuple[int, Decision, bytes]],
+    parsed: list[_Parsed],
     parse_problems: list[tuple[int, str | None, str]],
     recorded: dict[str, RecordedDecision],
     known_keys: dict[str, bytes | None],
     states: dict[str, tuple[int, ShopState]],
     rules: RuleBook,
     recorded_at: datetime,
-) -> tuple[
-    dict[int, AppendOutcome], list[tuple[int, Decision, bytes]], dict[str, tuple[int, bytes]]
-]:
+) -> tuple[dict[int, AppendOutcome], list[_Parsed], dict[str, _Parsed]]:
     """Steps 3 and 4: each record against what is recorded, earlier lines and the rules,
     applying the accepted ones to ``states``. Returns the duplicates' outcomes by line (a
     position of -1 for a repeat within the batch), the new decisions and, by decision id,
-    the line and canonical bytes of its first occurrence. Raises BatchRejected."""
+    the parsed record of its first occurrence. Raises BatchRejected."""
     problems = list(parse_problems)
     outcomes: dict[int, AppendOutcome] = {}
     fresh: list[tuple[int, Decision, bytes]] = []
-    seen: dict[str, tuple[int, bytes]] = {}
-    for line, decision, canonical in parsed:
+    # The parsed tuples themselves go into ``fresh`` and ``seen``: a batch's live objects
+    # are what sets off the garbage collector, which finds nothing to collect in them.
+    seen: dict[str, _Parsed] = {}
+    for item in parsed:
+        line, decision, canonical = item
         subject = str(decision.personal["subject_id"]) if decision.personal else None
         previous = recorded.get(decision.decision_id)
         if previous is not None:
@@ -312,7 +317,7 @@ def _judge(
                 )
             continue
         if decision.decision_id in seen:
-            first_line, first_canonical = seen[decision.decision_id]
+            first_line, _, first_canonical = seen[decision.decision_id]
             if first_canonical != canonical:
                 problems.append(
                     (
@@ -325,7 +330,7 @@ def _judge(
             else:
                 outcomes[line] = AppendOutcome(line, decision.decision_id, -1, "duplicate")
             continue
-        seen[decision.decision_id] = (line, canonical)
+        seen[decision.decision_id] = item
         if subject is not None and subject in known_keys and known_keys[subject] is None:
             problems.append(
                 (
@@ -345,7 +350,7 @@ def _judge(
             problems.append((line, decision.decision_id, str(exc)))
             continue
         state.apply(decision)
-        fresh.append((line, decision, canonical))
+        fresh.append(item)
 
     if problems:
         raise BatchRejected(sorted(problems, key=lambda p: p[0]))
@@ -457,7 +462,7 @@ def _write(
 def _in_line_order(
     outcomes: dict[int, AppendOutcome],
     appended: list[AppendOutcome],
-    seen: dict[str, tuple[int, bytes]],
+    seen: dict[str, _Parsed],
 ) -> list[AppendOutcome]:
     """Every line's outcome in line order: the duplicates' and the appended ones."""
     if not outcomes:  # nothing was a duplicate: the appended ones are every line, in order

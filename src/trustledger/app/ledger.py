@@ -300,10 +300,11 @@ class Ledger:
         ``documents`` are decision dicts (numbered from 1) or ``Record`` values. Raises
         BatchRejected listing every invalid record, KeyRejected, Conflict.
         """
-        records = [
+        # A generator: each Record lives only until its document is parsed.
+        records = (
             item if isinstance(item, Record) else Record(number, item)
             for number, item in enumerate(documents, start=1)
-        ]
+        )
         return append_records(
             self.app,
             self.store,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +94,11 @@ class AppendWrite:
         stored_events: Sequence[Any],
         notification_ids: Sequence[int],
         first_position: int | None = None,
-    ) -> list[tuple[str, int, bytes]]:
-        """(decision_id, notification_id, digest) for each event that records a decision.
+        *,
+        blob: Callable[[bytes], Any] | None = None,
+    ) -> list[tuple[str, int, Any]]:
+        """(decision_id, notification_id, digest) for each event that records a decision,
+        the digest passed through ``blob`` if given (the type a driver binds fastest).
 
         With ``first_position`` (the chain position of the first event; positions are
         contiguous) this also notes the events' positions, as ``note_positions`` does.
@@ -107,6 +110,11 @@ class AppendWrite:
             event.originator_id is entry[0] and event.originator_version == entry[1]
             for event, entry in zip(stored_events, ordered, strict=True)
         ):
+            if blob is not None:
+                return [
+                    (entry[2], notification_id, blob(entry[3]))
+                    for entry, notification_id in zip(ordered, notification_ids, strict=True)
+                ]
             return [
                 (entry[2], notification_id, entry[3])
                 for entry, notification_id in zip(ordered, notification_ids, strict=True)
@@ -116,7 +124,8 @@ class AppendWrite:
         for event, notification_id in zip(stored_events, notification_ids, strict=True):
             found = decisions.get((event.originator_id, event.originator_version))
             if found is not None:
-                rows.append((found[0], notification_id, found[1]))
+                digest = found[1] if blob is None else blob(found[1])
+                rows.append((found[0], notification_id, digest))
         return rows
 
     def note_positions(self, stored_events: Sequence[Any], first_position: int) -> None:

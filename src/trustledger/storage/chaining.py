@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -100,11 +101,14 @@ def append_rows(
     notification_ids: Sequence[int],
     read_nodes: NodeReader,
     frontier: Frontier | None = None,
-) -> tuple[list[tuple[int, int, bytes, bytes]], list[tuple[int, int, bytes]], Frontier]:
+    *,
+    blob: Callable[[bytes], Any] | None = None,
+) -> tuple[list[tuple[int, int, Any, Any]], list[tuple[int, int, bytes]], Frontier]:
     """What ``chain_rows`` computes, as plain tuples ready for ``executemany``, plus the
     frontier after these events (to pass to the next call while it is still current).
 
-    Chain rows are ``(notification_id, position, leaf_hash, chain_hash)``, Merkle rows
+    Chain rows are ``(notification_id, position, leaf_hash, chain_hash)``, the hashes
+    passed through ``blob`` if given (the type a driver binds fastest), Merkle rows
     ``(level, idx, hash)``. ``frontier`` is used instead of reading the tree's frontier
     when it is the frontier as of ``previous_position``/``previous_chain_hash``.
     """
@@ -118,7 +122,7 @@ def append_rows(
     else:
         ids = perfect_nodes(0, size)
         tree = CompactRange.from_frontier(size, read_nodes(ids) if ids else [])
-    rows: list[tuple[int, int, bytes, bytes]] = []
+    rows: list[tuple[int, int, Any, Any]] = []
     nodes: list[tuple[int, int, bytes]] = []
     position, chain = previous_position, previous_chain_hash
     append_leaf = tree.append_leaf
@@ -139,6 +143,9 @@ def append_rows(
         ).digest()
         chain = next_chain_hash(chain, leaf)  # SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i]), §6
         position += 1
-        rows.append((notification_id, position, leaf, chain))
+        if blob is None:
+            rows.append((notification_id, position, leaf, chain))
+        else:
+            rows.append((notification_id, position, blob(leaf), blob(chain)))
         append_leaf(leaf, nodes)
     return rows, nodes, Frontier(position + 1, chain, tuple(tree.nodes))

@@ -185,11 +185,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             notification_ids,
             lambda ids: _read_nodes(c, ids),
             self._frontier,
+            blob=bytearray,
         )
-        c.executemany(
-            f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)",
-            [(n, p, bytearray(leaf), bytearray(head)) for n, p, leaf, head in chain_rows],
-        )
+        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?,?,?,?)", chain_rows)
         c.executemany(
             f"INSERT INTO {MERKLE_TABLE} VALUES (?,?,?)",
             [(level, idx, bytearray(node)) for level, idx, node in nodes],
@@ -197,12 +195,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if write is not None:
             c.executemany(
                 f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
-                [
-                    (decision_id, notification_id, bytearray(digest))
-                    for decision_id, notification_id, digest in write.index_rows(
-                        stored_events, notification_ids, position + 1
-                    )
-                ],
+                write.index_rows(stored_events, notification_ids, position + 1, blob=bytearray),
             )
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
