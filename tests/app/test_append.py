@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from tests.conftest import BUYER_NAME, BUYER_PHONE, LedgerEnv, shop_history
 from tests.domain.builders import DROP, RECORDED_AT, doc, ts
@@ -17,6 +23,8 @@ from trustledger.errors import (
     NotFound,
 )
 from trustledger.ledger.keys import generate_signing_key
+from trustledger.storage.base import SUBJECT_KEYS_TABLE
+from trustledger.storage.postgres import split_schema
 
 
 def _recorded(ledger: LedgerEnv, decision_ids: list[str]) -> dict[str, int]:
@@ -378,6 +386,87 @@ def test_a_subject_erased_while_a_batch_about_it_is_judged_gets_no_new_personal_
     assert reason.startswith("subject buyer-77 was erased")
     assert ledger.entry_count() == 10
     assert ledger.verify().intact
+
+
+def test_an_erasure_in_flight_when_a_batch_about_its_subject_is_written_is_waited_for(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process has destroyed the subject's key but not yet committed when this append
+    # writes. The write must wait for that erasure and then refuse the personal data, not
+    # read the key as still live (PostgreSQL: the subjects' rows are read FOR SHARE; SQLite:
+    # the erasure holds the write lock) and record data sealed under a key being destroyed.
+    import trustledger.app.append as append_module
+
+    ledger.append_history("shop-1", buyer="buyer-77")
+    complaint = _second_complaint_by_buyer_77()
+    judge = append_module._judge
+    erasure: list[_UncommittedErasure] = []
+
+    def judge_then_begin_erasure(*args: object, **kwargs: object) -> object:
+        judged = judge(*args, **kwargs)
+        if not erasure:  # the subject's key was read as live; now it is being destroyed
+            erasure.append(_UncommittedErasure(ledger.url, "buyer-77"))
+            erasure[0].commit_after(0.5)
+        return judged
+
+    monkeypatch.setattr(append_module, "_judge", judge_then_begin_erasure)
+    try:
+        with pytest.raises(BatchRejected) as caught:
+            ledger.append([complaint])
+    finally:
+        for pending in erasure:
+            pending.close()
+    assert erasure[0].committed_at is not None
+    [(_, decision_id, reason)] = caught.value.problems
+    assert decision_id == complaint["decision_id"]
+    assert reason.startswith("subject buyer-77 was erased")
+    assert ledger.entry_count() == 10
+    assert ledger.verify().intact
+
+
+class _UncommittedErasure:
+    """What ``erase`` writes, in a transaction of its own that stays open (holding its row
+    or write lock) until ``commit_after``'s delay has passed."""
+
+    def __init__(self, url: str, subject_id: str) -> None:
+        self.committed_at: float | None = None
+        self._timer: threading.Timer | None = None
+        self._conn: Any
+        if url.startswith("sqlite:"):
+            self._conn = sqlite3.connect(
+                url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                f"UPDATE {SUBJECT_KEYS_TABLE} SET subject_key = NULL, erased_at = 'now' "
+                "WHERE subject_id = ?",
+                (subject_id,),
+            )
+        else:
+            dsn, schema = split_schema(url)
+            self._conn = psycopg.connect(dsn)
+            self._conn.execute(
+                SQL(
+                    "UPDATE {} SET subject_key = NULL, erased_at = now() WHERE subject_id = %s"
+                ).format(Identifier(schema, SUBJECT_KEYS_TABLE)),
+                (subject_id,),
+            )
+
+    def commit_after(self, seconds: float) -> None:
+        def commit() -> None:
+            if isinstance(self._conn, sqlite3.Connection):
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.commit()
+            self.committed_at = time.monotonic()
+
+        self._timer = threading.Timer(seconds, commit)
+        self._timer.start()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.join()
+        self._conn.close()
 
 
 def test_resending_a_decision_of_an_erased_subject_is_rejected(ledger: LedgerEnv) -> None:
