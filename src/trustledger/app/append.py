@@ -282,7 +282,7 @@ def _judge(
     the parsed record of its first occurrence. Raises BatchRejected."""
     problems = list(parse_problems)
     outcomes: dict[int, AppendOutcome] = {}
-    fresh: list[tuple[int, Decision, bytes]] = []
+    fresh: list[_Parsed] = []
     # The parsed tuples themselves go into ``fresh`` and ``seen``: a batch's live objects
     # are what sets off the garbage collector, which finds nothing to collect in them.
     seen: dict[str, _Parsed] = {}

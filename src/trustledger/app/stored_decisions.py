@@ -4,11 +4,11 @@ An append has every field of its events at hand (payload, signature, key id, the
 one ``recorded_at``). Making each one as a ``Shop`` event and handing it to
 eventsourcing's mapper, which copies its ``vars``, pops the originator, looks up the topic
 and hands the rest to the transcoder (whose fast path checks every value's type again and
-calls back into Python for the timestamp), cost ~10 % of a batched append. This makes the
-very ``StoredEvent`` the mapper would have made, in one ``orjson.dumps`` each: the
-timestamp is encoded once per batch, by the application's own transcoder, and spliced in
-as a ``Fragment``. tests/app/test_stored_decisions.py compares both ways, byte for byte,
-for every decision event class.
+calls back into Python for the timestamp), cost ~7 % of a batched append's instructions
+(docs/BENCHMARKS.md §1.3). This makes the very ``StoredEvent`` the mapper would have made,
+in one ``orjson.dumps`` each: the timestamp is encoded once per batch, by the application's
+own transcoder, and spliced in as a ``Fragment``. tests/app/test_append_events.py compares
+both ways, byte for byte, for every decision event class.
 """
 
 from __future__ import annotations
