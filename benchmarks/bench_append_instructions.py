@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             counts = dict(
                 zip(
                     runs,
-                    pool.map(lambda run: _instructions(*run, args.entries, directory), runs),
+                    pool.map(
+                        lambda run: _instructions(run[0], run[1], args.entries, directory), runs
+                    ),
                     strict=True,
                 )
             )

@@ -93,7 +93,7 @@ def parallel_raw_rate(samples: list[tuple[bytes, bytes, bytes]], workers: int) -
     processes = [context.Process(target=loop) for _ in range(workers)]
     for process in processes:
         process.start()
-    total = sum(rates.get() for _ in processes)
+    total: float = sum(float(rates.get()) for _ in processes)
     for process in processes:
         process.join()
     return total

@@ -15,6 +15,7 @@ run: one SHA-256 of 65 bytes, and one raw Ed25519 verification.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import random
@@ -97,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         sha_base, ed_base = [], []
         signature = log.sign(b"bench")
         for decision_id, old in zip(decision_ids, olds, strict=True):
-            inclusion, seconds = timed(lambda d=decision_id: prove_inclusion(store, d))
+            inclusion, seconds = timed(functools.partial(prove_inclusion, store, decision_id))
             produce_inc.append(seconds)
-            _, seconds = timed(lambda p=inclusion: verify_proof_file(p, log_keys=[log.verifier]))
+            _, seconds = timed(
+                functools.partial(verify_proof_file, inclusion, log_keys=[log.verifier])
+            )
             verify_inc.append(seconds)
 
-            consistency, seconds = timed(lambda o=old: prove_consistency(store, o))
+            consistency, seconds = timed(functools.partial(prove_consistency, store, old))
             produce_con.append(seconds)
 
             def check(proof: bytes = consistency, old: bytes = old) -> None:

@@ -371,7 +371,7 @@ def test_a_subject_erased_while_a_batch_about_it_is_judged_gets_no_new_personal_
     judge = append_module._judge
     erasures: list[bool] = []
 
-    def erase_then_judge(*args: object, **kwargs: object) -> object:
+    def erase_then_judge(*args: Any, **kwargs: Any) -> Any:
         if not erasures:
             with ledger.open() as other:
                 erasures.append(other.erase("buyer-77"))
@@ -402,7 +402,7 @@ def test_an_erasure_in_flight_when_a_batch_about_its_subject_is_written_is_waite
     judge = append_module._judge
     erasure: list[_UncommittedErasure] = []
 
-    def judge_then_begin_erasure(*args: object, **kwargs: object) -> object:
+    def judge_then_begin_erasure(*args: Any, **kwargs: Any) -> Any:
         judged = judge(*args, **kwargs)
         if not erasure:  # the subject's key was read as live; now it is being destroyed
             erasure.append(_UncommittedErasure(ledger.url, "buyer-77"))
@@ -502,7 +502,7 @@ def test_a_key_revoked_while_its_batch_is_judged_signs_nothing_after_the_revocat
     judge = append_module._judge
     revocations: list[str] = []
 
-    def revoke_then_judge(*args: object, **kwargs: object) -> object:
+    def revoke_then_judge(*args: Any, **kwargs: Any) -> Any:
         if not revocations:
             with ledger.open() as other:
                 other.revoke_key(ledger.bot.key_id, by=ledger.root, reason="revoked meanwhile")

@@ -52,7 +52,7 @@ def test_big_buckets_are_split_again(monkeypatch: pytest.MonkeyPatch) -> None:
         return check(path, depth)
 
     monkeypatch.setattr(repeats, "_first_repeat", spy)
-    ids = [f"id-{i}" for i in range(6_000)]
+    ids: list[str | None] = [f"id-{i}" for i in range(6_000)]
     assert first_repeat((0, ids)) is None
     found = first_repeat((0, ids), (6_000, ["id-17", "id-5999", "id-3"]))
     assert found == Repeat("id-17", 6_000, 17)

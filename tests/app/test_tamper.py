@@ -42,7 +42,7 @@ def history(ledger: LedgerEnv) -> LedgerEnv:
     return ledger
 
 
-def decision_ids(env: LedgerEnv) -> dict[int, str]:
+def decision_ids(env: LedgerEnv) -> dict[int, str | None]:
     """Position → decision id, read before tampering."""
     with env.open() as opened:
         return {e.position: e.decision_id for e in opened.log() if e.position is not None}

@@ -745,7 +745,7 @@ def test_a_decision_dated_before_what_it_acts_on_rejected(
                if type_ == "penalty.imposed" and "complaint.filed" in history
                else decision(type_, occurred_at=ts(hours=hours)))  # fmt: skip
     last = ts(hours=len(history))
-    extra = {"complaint_ids": ["c-1"]} if late == "penalty.imposed" else {}
+    extra: dict[str, object] = {"complaint_ids": ["c-1"]} if late == "penalty.imposed" else {}
     if late == "penalty.revoked":
         extra = {"cause": "platform_error"}
     since = ts(hours=1) if what == "was filed" else last

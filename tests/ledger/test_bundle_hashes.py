@@ -28,6 +28,7 @@ from trustledger.ledger.chain import (
     next_chain_hash,
 )
 from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange
+from trustledger.ledger.verify import Failure
 
 
 def _entries(n: int) -> list[StoredEntry]:
@@ -53,7 +54,7 @@ def _rows(entries: list[StoredEntry]) -> list[bytes]:
     return [format_entry_line(entry)[:-1] for entry in entries]
 
 
-def _run(rows: list[bytes], cuts: list[int]) -> tuple[LineChain, object]:
+def _run(rows: list[bytes], cuts: list[int]) -> tuple[LineChain, Failure | None]:
     chain = LineChain(sizes=range(len(rows) + 1))
     for start, end in zip([0, *cuts], [*cuts, len(rows)], strict=True):
         failure = chain.add(hash_entry_lines(rows[start:end]))
@@ -129,7 +130,9 @@ def test_failure_names_the_position_and_what() -> None:
     _, failure = _run(rows, [4])
     assert failure is not None
     assert (failure.check, failure.position, failure.notification_id) == ("chain", 6, 22)
-    assert failure.message.startswith(f"chain hash mismatch: stored {entries[6].chain_hash.hex()}")
+    stored = entries[6].chain_hash
+    assert stored is not None
+    assert failure.message.startswith(f"chain hash mismatch: stored {stored.hex()}")
 
     rows = _rows(entries)
     rows[2] = rows[2].replace(b"\t", b" ", 1)  # (the state holds no TAB)
@@ -213,6 +216,7 @@ def test_states_are_verbatim_unless_they_hold_a_newline_or_start_with_a_tilde(
     state: bytes, written: bytes
 ) -> None:
     entry = _entry(state)
+    assert entry.chain_hash is not None
     line = format_entry_line(entry)
     assert line == b"5\t%s\t1\ttrustledger:shop.registered\t%s\t%s\n" % (
         entry.originator_id.hex.encode(), entry.chain_hash.hex().encode(), written,

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerEnv
-from trustledger.storage.postgres import APPEND_ONLY_TABLES, PostgresStore, split_schema
+from trustledger.storage.base import APPEND_ONLY_TABLES
+from trustledger.storage.postgres import PostgresStore, split_schema
 
 TABLES = APPEND_ONLY_TABLES  # events, chain, decisions, Merkle, checkpoints, cosignatures
 STATEMENTS = {
@@ -46,7 +47,7 @@ def _first_column(conn: psycopg.Connection[tuple[object, ...]], table: str) -> s
     return str(row[0])
 
 
-def _snapshot(conn: psycopg.Connection[tuple[object, ...]], table: str) -> list[object]:
+def _snapshot(conn: psycopg.Connection[tuple[object, ...]], table: str) -> list[tuple[object, ...]]:
     return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
 
 

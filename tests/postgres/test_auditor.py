@@ -4,12 +4,12 @@ by the database with a clear error and nothing written."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.cli.conftest import PASSPHRASE, jsonl
 from tests.conftest import LedgerEnv, shop_history
@@ -38,7 +38,7 @@ def role(pg_ledger: LedgerEnv) -> Iterator[str]:
             conn.execute(f'DROP ROLE "{name}"')
 
 
-def _cli(*args: str, env: dict[str, str | None] | None = None) -> object:
+def _cli(*args: str, env: dict[str, str | None] | None = None) -> Result:
     runner = CliRunner(env={"TRUSTLEDGER_KEY_PASSPHRASE": PASSPHRASE, "TRUSTLEDGER_DB": None})
     return runner.invoke(main, list(args), env=env, catch_exceptions=False)
 
@@ -59,10 +59,10 @@ def test_auditor_can_verify_and_read_but_never_write(pg_ledger: LedgerEnv, role:
     with pg_ledger.open() as ledger:
         ledger.erase("buyer-77")
     result = _cli("db", "grant-auditor", role, "--db", pg_ledger.url)
-    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
-    assert result.stdout == f"{role}\n"  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{role}\n"
     again = _cli("db", "grant-auditor", role, "--db", pg_ledger.url, "--json")
-    assert '"created": false' in again.stdout  # type: ignore[attr-defined]
+    assert '"created": false' in again.stdout
 
     auditor = _as_role(pg_ledger.url, role)
     before = _counts(pg_ledger)
@@ -106,11 +106,13 @@ def test_auditor_cli_append_is_refused_with_exit_5(
     monkeypatch.chdir(str(tmp_path))
     runner = CliRunner(env={"TRUSTLEDGER_KEY_PASSPHRASE": PASSPHRASE, "TRUSTLEDGER_DB": None})
 
-    def cli(*args: str, input: str | None = None) -> object:
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+    def cli(
+        *args: str, input: str | None = None, env: Mapping[str, str | None] | None = None
+    ) -> Result:
+        return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
-    generate(cli, "root")  # type: ignore[arg-type]
-    generate(cli, "bot-1")  # type: ignore[arg-type]
+    generate(cli, "root")
+    generate(cli, "bot-1")
     url = server.fresh_schema_url(split_schema(pg_ledger.url)[0])
     for args in (
         ("init", "--root-key", "keys/root.key", "--db", url),
@@ -118,21 +120,21 @@ def test_auditor_cli_append_is_refused_with_exit_5(
         ("db", "grant-auditor", role, "--db", url),
     ):
         result = cli(*args)
-        assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+        assert result.exit_code == 0, result.stderr
     auditor = _as_role(url, role)
     document = shop_history("shop-1")[:1]
     result = cli("append", "--key", "keys/bot-1.key", "-", "--db", auditor, input=jsonl(document))
-    assert result.exit_code == 5, result.stderr  # type: ignore[attr-defined]
-    last = result.stderr.splitlines()[-1]  # type: ignore[attr-defined]
+    assert result.exit_code == 5, result.stderr
+    last = result.stderr.splitlines()[-1]
     assert last.startswith(f"trustledger: error: append to {auditor} failed, nothing written: ")
     assert f"role {role} may not write to this ledger" in last
     verify = cli("verify", "--db", auditor, "--trusted-key", "keys/root.pub")
-    assert verify.exit_code == 0, verify.stderr  # type: ignore[attr-defined]
+    assert verify.exit_code == 0, verify.stderr
     init = cli("init", "--root-key", "keys/root.key", "--db", auditor)
     assert init.exit_code == 0  # already initialised: nothing to create, nothing written
 
 
 def test_grant_auditor_needs_postgresql(tmp_path: object) -> None:
     result = _cli("db", "grant-auditor", "x", "--db", f"sqlite:///{tmp_path}/l.db")
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    assert "needs a PostgreSQL store" in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2
+    assert "needs a PostgreSQL store" in result.stderr

@@ -53,7 +53,11 @@ def _append(ledger: Ledger, batch: list[dict[str, object]], signer: SigningKey) 
     raise AssertionError("still conflicting after 30 retries")
 
 
-def _thread(url: str, signer: SigningKey, name: str, out: dict[str, object]) -> None:
+# What one appender thread reports: the decision ids it sent and the positions it got.
+_Sent = tuple[list[str], list[int]]
+
+
+def _thread(url: str, signer: SigningKey, name: str, out: dict[str, _Sent | BaseException]) -> None:
     try:
         with Ledger.open(url) as ledger:
             shops = [f"{name}-{i}" for i in range(PER_BATCH)]
@@ -73,11 +77,11 @@ def _thread(url: str, signer: SigningKey, name: str, out: dict[str, object]) -> 
         out[name] = exc
 
 
-def _process(url: str, key_pem: bytes, worker: int) -> dict[str, object]:
+def _process(url: str, key_pem: bytes, worker: int) -> dict[str, _Sent | str]:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     signer = SigningKey("bot", load_pem_private_key(key_pem, None))  # type: ignore[arg-type]
-    out: dict[str, object] = {}
+    out: dict[str, _Sent | BaseException] = {}
     threads = [
         threading.Thread(target=_thread, args=(url, signer, f"p{worker}t{t}", out))
         for t in range(THREADS)
@@ -106,7 +110,7 @@ def test_8_processes_x_4_threads_keep_one_unforked_chain(pg_ledger: LedgerEnv) -
         results = pool.starmap(
             _process, [(pg_ledger.url, _pem(pg_ledger.bot), w) for w in range(PROCESSES)]
         )
-    outcomes: dict[str, object] = {k: v for r in results for k, v in r.items()}
+    outcomes: dict[str, _Sent | str] = {k: v for r in results for k, v in r.items()}
     errors = {k: v for k, v in outcomes.items() if isinstance(v, str)}
     assert not errors
     assert len(outcomes) == PROCESSES * THREADS
@@ -118,7 +122,8 @@ def test_8_processes_x_4_threads_keep_one_unforked_chain(pg_ledger: LedgerEnv) -
     all_positions: list[int] = []
     with pg_ledger.open() as ledger:
         recorded = {e.decision_id: e.position for e in ledger.log()}
-    for ids, positions in outcomes.values():  # type: ignore[misc]
+    sent = [v for v in outcomes.values() if not isinstance(v, str)]
+    for ids, positions in sent:
         # Nothing lost, nothing duplicated, each appender's batches in the order it sent them.
         assert [recorded[i] for i in ids] == positions
         assert positions == sorted(positions)

@@ -51,7 +51,9 @@ def _blocked_appender_pid(conn: psycopg.Connection[tuple[object, ...]]) -> int:
             ("%trustledger_chain%",),
         ).fetchone()
         if row:
-            return int(row[0])  # type: ignore[call-overload]
+            pid = row[0]
+            assert isinstance(pid, int)
+            return pid
         time.sleep(0.05)
     raise AssertionError("the appender never blocked inside its transaction")
 

@@ -12,6 +12,7 @@ import trustledger.storage.chaining as sqlite_store  # the chain rows are comput
 from tests.conftest import LedgerEnv, shop_history
 from trustledger import Ledger
 from trustledger.errors import StorageUnavailable
+from trustledger.ledger.chain import next_chain_hash
 from trustledger.ledger.keys import generate_signing_key
 
 
@@ -27,10 +28,11 @@ def _registration(shop_id: str) -> dict[str, object]:
 
 def _counts(path: Path) -> tuple[int, int, int]:
     with sqlite3.connect(path) as conn:
-        return tuple(  # type: ignore[return-value]
-            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        events, chain, decisions = (
+            int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for table in ("stored_events", "trustledger_chain", "trustledger_decisions")
         )
+    return events, chain, decisions
 
 
 def test_crash_between_events_and_chain_rows_writes_nothing(
@@ -43,7 +45,7 @@ def test_crash_between_events_and_chain_rows_writes_nothing(
     before = _counts(path)
 
     calls = {"n": 0}
-    real = sqlite_store.next_chain_hash
+    real = next_chain_hash
 
     def crash_on_third(previous: bytes, leaf: bytes) -> bytes:
         # The events of the batch are already inserted when the chain is computed.
