@@ -381,7 +381,15 @@ def test_a_subject_erased_while_a_batch_about_it_is_judged_gets_no_new_personal_
     with pytest.raises(BatchRejected) as caught:
         ledger.append([complaint])
     assert erasures == [True]
-    [(_, decision_id, reason)] = caught.value.problems
+    _assert_refused_as_erased(ledger, complaint, caught.value)
+
+
+def _assert_refused_as_erased(
+    ledger: LedgerEnv, complaint: dict[str, object], refusal: BatchRejected
+) -> None:
+    """The complaint by buyer-77 was refused because buyer-77 was erased, nothing was
+    written after the shop's history, and the ledger verifies."""
+    [(_, decision_id, reason)] = refusal.problems
     assert decision_id == complaint["decision_id"]
     assert reason.startswith("subject buyer-77 was erased")
     assert ledger.entry_count() == 10
@@ -417,11 +425,7 @@ def test_an_erasure_in_flight_when_a_batch_about_its_subject_is_written_is_waite
         for pending in erasure:
             pending.close()
     assert erasure[0].committed_at is not None
-    [(_, decision_id, reason)] = caught.value.problems
-    assert decision_id == complaint["decision_id"]
-    assert reason.startswith("subject buyer-77 was erased")
-    assert ledger.entry_count() == 10
-    assert ledger.verify().intact
+    _assert_refused_as_erased(ledger, complaint, caught.value)
 
 
 class _UncommittedErasure:
