@@ -242,6 +242,32 @@ def test_decision_id_not_a_string_rejected() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("decision_id", None, "decision_id: must be a string, got null"),
+        ("decision_id", "\ud800", "decision_id: is not valid Unicode text"),
+        ("type", ["shop.closed"], "type: must be a string, got array"),
+        ("type", 3, "type: must be a string, got number 3"),
+        ("type", "shop.\udc80", "type: is not valid Unicode text"),
+        ("shop_id", {"id": 1}, "shop_id: must be a string, got object"),
+        ("shop_id", True, "shop_id: must be a string, got boolean"),
+        ("shop_id", "s\ud800", "shop_id: is not valid Unicode text"),
+    ],
+)
+def test_top_level_identifiers_of_the_wrong_kind_are_named(
+    field: str, value: object, message: str
+) -> None:
+    assert rejected(doc("shop.closed", **{field: value})).startswith(message)
+
+
+def test_the_first_missing_required_field_is_named() -> None:
+    document = doc("shop.closed")
+    for name in ("data", "shop_id"):
+        del document[name]
+    assert rejected(document) == "shop_id: required"
+
+
 def test_unknown_type_rejected() -> None:
     assert rejected(doc("shop.closed", type="shop.renamed")).startswith(
         "type: unknown decision type 'shop.renamed' (expected one of: appeal.filed,"

@@ -347,6 +347,9 @@ _TOP_LEVEL_KEYS: Final = (
 
 
 _TOP_LEVEL_KEY_SET: Final = frozenset(_TOP_LEVEL_KEYS)
+# In the order their absence is reported.
+_REQUIRED_KEYS: Final = ("decision_id", "type", "shop_id", "occurred_at", "data")
+_REQUIRED_KEY_SET: Final = frozenset(_REQUIRED_KEYS)
 
 
 def _check_fields(
@@ -551,33 +554,39 @@ def parse_decision(obj: object) -> Decision:
     """
     if type(obj) is not dict:
         raise InvalidDecision(f"decision: must be a JSON object, got {_json_type(obj)}")
-    unknown = [key for key in obj if key not in _TOP_LEVEL_KEY_SET]
-    if unknown:
+    if not _TOP_LEVEL_KEY_SET.issuperset(obj):
+        unknown = [key for key in obj if key not in _TOP_LEVEL_KEY_SET]
         names = ", ".join(repr(key) for key in unknown)
         plural = "s" if len(unknown) > 1 else ""
         raise InvalidDecision(
             f"decision: unknown field{plural} {names} (allowed: {', '.join(_TOP_LEVEL_KEYS)})"
         )
-    for name in ("decision_id", "type", "shop_id", "occurred_at", "data"):
-        if name not in obj:
-            raise InvalidDecision(f"{name}: required")
+    if not obj.keys() >= _REQUIRED_KEY_SET:
+        for name in _REQUIRED_KEYS:
+            if name not in obj:
+                raise InvalidDecision(f"{name}: required")
 
-    raw_id = _string(obj["decision_id"], "decision_id")
-    if _UUID.fullmatch(raw_id) is None:
+    # The patterns and the table of types admit ASCII text only: a str they accept needs
+    # none of _string's further checks, and anything else takes _string's worded path.
+    raw_id = obj["decision_id"]
+    if type(raw_id) is not str or _UUID.fullmatch(raw_id) is None:
+        raw_id = _string(raw_id, "decision_id")
         raise InvalidDecision(
             f"decision_id: {raw_id!r} is not a UUID "
             "(expected 8-4-4-4-12 hex digits, e.g. 0b9f6c1e-1a7d-4c53-9a57-3e0c7f0f4a11)"
         )
 
-    kind = _string(obj["type"], "type")
-    spec = _DATA_FIELDS.get(kind)
+    kind = obj["type"]
+    spec = _DATA_FIELDS.get(kind) if type(kind) is str else None
     if spec is None:
+        kind = _string(kind, "type")
         raise InvalidDecision(
             f"type: unknown decision type {kind!r} (expected one of: {_EXPECTED_TYPES})"
         )
 
-    shop_id = _string(obj["shop_id"], "shop_id")
-    if _SHOP_ID.fullmatch(shop_id) is None:
+    shop_id = obj["shop_id"]
+    if type(shop_id) is not str or _SHOP_ID.fullmatch(shop_id) is None:
+        shop_id = _string(shop_id, "shop_id")
         raise InvalidDecision(f"shop_id: {shop_id!r} does not match [A-Za-z0-9_.:-]{{1,64}}")
 
     raw_occurred_at = obj["occurred_at"]
