@@ -13,6 +13,7 @@ from trustledger.app.application import LedgerApplication
 from trustledger.app.stored_decisions import StoredDecisions
 from trustledger.domain.aggregates import Shop
 from trustledger.domain.identity import shop_aggregate_id
+from trustledger.errors import InternalError
 from trustledger.storage import open_store
 
 ID = shop_aggregate_id("shop-1")
@@ -65,3 +66,12 @@ def test_an_appended_outcome_is_the_constructor_s() -> None:
     assert fast == made and repr(fast) == repr(made) and hash(fast) == hash(made)
     with pytest.raises(AttributeError):
         fast.position = 18  # type: ignore[misc]  # still frozen
+
+
+def test_a_transcoder_that_writes_timestamps_otherwise_is_refused_before_anything() -> None:
+    class Otherwise:
+        def encode(self, obj: Any) -> bytes:
+            return b'{"ts":"2026-11-23"}'
+
+    with pytest.raises(InternalError, match=r"app\.stored_decisions must follow it"):
+        StoredDecisions(Otherwise(), WHEN, "bot+00")  # type: ignore[arg-type]

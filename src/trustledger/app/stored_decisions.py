@@ -21,6 +21,7 @@ from eventsourcing.persistence import StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
 from trustledger.domain.aggregates import Shop
+from trustledger.errors import InternalError
 
 # The mapper stores an event's fields in their declaration order, less the originator's id
 # and version: timestamp, [originator_topic,] payload, signature, key_id (Shop's events).
@@ -40,7 +41,11 @@ class StoredDecisions:
         encoded = transcoder.encode({"timestamp": recorded_at})
         prefix = b'{"timestamp":'
         if not (encoded.startswith(prefix) and encoded.endswith(b"}")):
-            raise ValueError(f"unexpected transcoding of a timestamp: {encoded!r}")
+            # Only a changed eventsourcing could do this; nothing has been written yet.
+            raise InternalError(
+                f"the application's transcoder wrote a timestamp as {encoded!r}, not as "
+                "eventsourcing 9.5 does: app.stored_decisions must follow it"
+            )
         self._timestamp = orjson.Fragment(encoded[len(prefix) : -1])
         self._key_id = key_id
 
