@@ -50,10 +50,11 @@ class LedgerApplication(Application[UUID]):
         recorder (``kwargs`` reach the recorder, as ``save``'s do), so the stored bytes
         and notification ids are what ``save`` would give. What ``save`` adds is skipped: a
         ``Recording`` and a ``Notification`` per event for push-style followers (a ledger
-        has none; projections pull from the notification log), which cost ~4 % of a
-        batched append, and the protocol checks of the objects it is given.
+        has none; projections pull from the notification log), and the protocol checks of
+        the objects it is given. (Appends make their stored events themselves and hand them
+        to ``record_stored``.)
         """
-        self.recorder.insert_events([self.mapper.to_stored_event(e) for e in events], **kwargs)
+        self.record_stored([self.mapper.to_stored_event(e) for e in events], **kwargs)
 
     def record_stored(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """Store events already mapped (app.stored_decisions) in one transaction, as

@@ -110,13 +110,8 @@ class AppendWrite:
             event.originator_id is entry[0] and event.originator_version == entry[1]
             for event, entry in zip(stored_events, ordered, strict=True)
         ):
-            if blob is not None:
-                return [
-                    (entry[2], notification_id, blob(entry[3]))
-                    for entry, notification_id in zip(ordered, notification_ids, strict=True)
-                ]
             return [
-                (entry[2], notification_id, entry[3])
+                (entry[2], notification_id, entry[3] if blob is None else blob(entry[3]))
                 for entry, notification_id in zip(ordered, notification_ids, strict=True)
             ]
         decisions = self.decisions or {(a, v): (d, g) for a, v, d, g in ordered}
