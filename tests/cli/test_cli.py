@@ -400,7 +400,8 @@ def test_keys_revoke_malformed_key_id(story: Story) -> None:
     result = story.cli("keys", "revoke", "bot-1", "--by", "keys/root.key")
     assert result.exit_code == 2
     assert error_line(result) == (
-        "trustledger: error: not a key id: 'bot-1' (expected 8 hex digits, see `keys list`)"
+        "trustledger: error: not a key id: 'bot-1' "
+        "(expected 8 lowercase hex digits, see `keys list`)"
     )
 
 

@@ -65,8 +65,8 @@ _SIG = base64.b64encode(b"s" * 64).decode()
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        (b"not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        (b"not json", "not I-JSON"),
+        (b"\xff\xfe", "not I-JSON"),
         (b"[1, 2]", "not a JSON object"),
         (_state(signature=_SIG, key_id="c74f20a3"), "no 'payload' string"),
         (_state(payload={"a": 1}, signature=_SIG, key_id="c74f20a3"), "no 'payload' string"),
@@ -74,8 +74,21 @@ _SIG = base64.b64encode(b"s" * 64).decode()
         (_state(payload="{}", signature=_SIG), "no 'key_id'"),
         (_state(payload="{}", signature=_SIG, key_id="c74f20a"), "no 'key_id'"),
         (_state(payload="{}", signature=_SIG, key_id=12345678), "no 'key_id'"),
-        (_state(payload="{}", signature=_SIG, key_id="zzzzzzzz"), "not encoded as specified"),
-        (_state(payload="{}", signature="not base64!", key_id="c74f20a3"), "not encoded"),
+        (_state(payload="{}", signature=_SIG, key_id="zzzzzzzz"), "8 lowercase hex"),
+        (_state(payload="{}", signature=_SIG, key_id="C74F20A3"), "8 lowercase hex"),
+        (_state(payload="{}", signature="not base64!", key_id="c74f20a3"), "not base64"),
+        (
+            _state(payload="{}", signature=_SIG[:-3] + "x==", key_id="c74f20a3"),
+            "not canonical base64",
+        ),
+        (
+            b'{"payload":"{}","payload":"{}","signature":"'
+            + _SIG.encode()
+            + b'","key_id":"c74f20a3"}',
+            "'payload' is named twice",
+        ),
+        (_state(payload="\ud800", signature=_SIG, key_id="c74f20a3"), "lone surrogate"),
+        (_state(payload="{}", signature=_SIG, key_id="c74f20a3", extra=1.5), "fraction"),
         (
             _state(payload="{}", signature=base64.b64encode(b"s" * 63).decode(), key_id="c74f20a3"),
             "not 64 bytes",
@@ -92,7 +105,12 @@ _SIG = base64.b64encode(b"s" * 64).decode()
         "short-key-id",
         "key-id-not-string",
         "key-id-not-hex",
+        "key-id-upper-case",
         "signature-not-base64",
+        "signature-pad-bits-set",
+        "payload-named-twice",
+        "payload-lone-surrogate",
+        "a-float-member",
         "signature-63-bytes",
     ],
 )

@@ -51,6 +51,12 @@ class KeyEvent:
         return document
 
 
+def verifier_public_key(text: str) -> bytes:
+    """The key material (type byte and public key) of a C2SP verifier key text, as
+    written: one text per key (docs/FORMAT.md §1), so equal keys have equal material."""
+    return text.split("+", 2)[2].encode("ascii", "replace")
+
+
 def verifier_key_parts(text: str) -> tuple[str, str]:
     """(name, key id) of a C2SP verifier key text, without checking the key material."""
     parts = text.split("+", 2)  # the base64 key material may itself contain '+'
@@ -135,8 +141,20 @@ class KeyringState:
             return
         if event.type == "key.registered":
             name, key_id = verifier_key_parts(event.data["key"])
-            if self._is_root(key_id):
+            material = verifier_public_key(event.data["key"])
+            if self._is_root(key_id) or (
+                self.root_key is not None and verifier_public_key(self.root_key) == material
+            ):
                 raise Conflict("the root key cannot be registered as a decider key")
+            for record in self.keys.values():
+                # docs/FORMAT.md §8.2: a public key is registered once, whatever its name: a
+                # revoked key registered again under a new name would sign again.
+                if verifier_public_key(record.verifier_key) == material:
+                    raise Conflict(
+                        f"this public key is already registered as {record.name}+"
+                        f"{record.key_id} ({record.state}); a public key is registered once "
+                        "(generate a new key with `trustledger keys generate NAME`)"
+                    )
             if key_id in self.keys:
                 raise Conflict(
                     f"key {key_id} is already registered (as {self.keys[key_id].name!r})"

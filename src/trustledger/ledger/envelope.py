@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,8 @@ def decode_json(text: str) -> Any:
 
     Stored states and payloads are compact JSON, which the decoder's C scanner reads in
     one call; anything else (leading whitespace, trailing bytes, invalid JSON) takes the
-    standard path, which decodes or raises exactly as ``json.loads`` does.
+    standard path, which decodes or raises exactly as ``json.loads`` does. For data that
+    is already trusted (read back after verification); a verifier uses ``decode_i_json``.
     """
     try:
         value, end = _scan_json(text, 0)
@@ -73,6 +75,63 @@ def decode_json(text: str) -> Any:
     if end == len(text):
         return value
     return json.loads(text)
+
+
+class NotIJson(ValueError):
+    """JSON that format v1 refuses (docs/FORMAT.md §3.1): a member named twice, a number
+    with a fraction or an exponent, or a non-JSON constant."""
+
+
+def _refuse_fraction(text: str) -> Any:
+    raise NotIJson(f"the number {text} has a fraction or an exponent (integers only)")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise NotIJson(f"{text} is not JSON")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        names = [name for name, _ in pairs]
+        twice = next(name for index, name in enumerate(names) if name in names[:index])
+        raise NotIJson(f"the member {twice!r} is named twice in one object")
+    return obj
+
+
+# docs/FORMAT.md §3.1: two JSON parsers must never read two values from one text. A member
+# named twice is read last-wins by most parsers, first-wins by some; and a fraction or
+# exponent is read as a binary float whose text other parsers spell differently. The C
+# scanner calls these hooks only for objects and such numbers, so compact integer-only
+# JSON pays one call per object.
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")  # RFC 8259 §2: insignificant whitespace
+_scan_strict: Any = json.JSONDecoder(  # type: ignore[attr-defined]
+    object_pairs_hook=_unique_members,
+    parse_float=_refuse_fraction,
+    parse_constant=_refuse_constant,
+).scan_once
+
+
+def _skip_space(text: str, at: int) -> int:
+    match = _JSON_SPACE.match(text, at)
+    return match.end() if match else at
+
+
+def decode_i_json(text: str) -> Any:
+    """Decode JSON as format v1 reads it: I-JSON (RFC 7493) members, integer numbers.
+
+    Raises NotIJson for a member named twice at any level, a number with a fraction or
+    exponent, NaN or Infinity; ValueError for text that is not one JSON value. Integers
+    beyond ±(2^53 − 1) are decoded; the RFC 8785 comparison refuses them.
+    """
+    try:
+        value, end = _scan_strict(text, _skip_space(text, 0))
+    except StopIteration as exc:
+        raise ValueError(f"not JSON at character {exc.value}") from None
+    end = _skip_space(text, end)
+    if end != len(text):
+        raise ValueError(f"not one JSON value (extra data at character {end})")
+    return value
 
 
 class MalformedState(ValueError):
@@ -89,17 +148,24 @@ class Envelope:
     payload_text: str = ""  # the same payload as text, so a verifier decodes it only once
 
 
-def parse_state(state: bytes) -> Envelope:
-    """Extract payload, signature and key id from stored state bytes.
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
 
-    Raises MalformedState naming the member that is missing or malformed.
+
+def parse_state(state: bytes) -> Envelope:
+    """Extract payload, signature and key id from stored state bytes (docs/FORMAT.md §5).
+
+    The state is a UTF-8 I-JSON object (``decode_i_json``: a second ``payload`` or
+    ``signature`` member would give two parsers two decisions under one chain hash) with
+    a ``payload`` string of valid Unicode, a ``signature`` in canonical padded base64 of
+    64 bytes and a ``key_id`` of exactly 8 lowercase hex digits. Raises MalformedState
+    naming the member that is missing or malformed.
     """
     try:
-        # Stored state is UTF-8 (docs/FORMAT.md §State); decoding it ourselves spares
+        # Stored state is UTF-8 (docs/FORMAT.md §5); decoding it ourselves spares
         # json.loads its encoding detection on every entry of a verification.
-        obj = decode_json(state.decode("utf-8"))
+        obj = decode_i_json(state.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedState(f"state is not JSON ({exc})") from exc
+        raise MalformedState(f"state is not I-JSON ({exc})") from exc
     if not isinstance(obj, dict):
         raise MalformedState("state is not a JSON object")
     payload, signature, key_id = obj.get("payload"), obj.get("signature"), obj.get("key_id")
@@ -107,13 +173,19 @@ def parse_state(state: bytes) -> Envelope:
         raise MalformedState("state has no 'payload' string")
     if not isinstance(signature, str):
         raise MalformedState("state has no 'signature' string")
-    if not isinstance(key_id, str) or len(key_id) != 8:
-        raise MalformedState("state has no 'key_id' of 8 hex digits")
+    if not isinstance(key_id, str) or _KEY_ID.fullmatch(key_id) is None:
+        raise MalformedState("state has no 'key_id' of 8 lowercase hex digits")
     try:
         raw_signature = binascii.a2b_base64(signature, strict_mode=True)  # RFC 4648 §4
-        raw_key_id = bytes.fromhex(key_id)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedState(f"signature or key id not encoded as specified ({exc})") from exc
+    except binascii.Error as exc:
+        raise MalformedState(f"signature is not base64 ({exc})") from exc
     if len(raw_signature) != 64:
         raise MalformedState("signature is not 64 bytes")
-    return Envelope(payload.encode("utf-8"), raw_signature, KeyId(raw_key_id), payload)
+    if binascii.b2a_base64(raw_signature, newline=False) != signature.encode("ascii"):
+        # Pad bits set: another text for the same bytes (docs/FORMAT.md §3.1, canonical).
+        raise MalformedState("signature is not canonical base64 (its pad bits are not zero)")
+    try:
+        payload_bytes = payload.encode("utf-8")
+    except UnicodeEncodeError as exc:  # an escaped lone surrogate: not Unicode text
+        raise MalformedState("payload is not valid Unicode (a lone surrogate)") from exc
+    return Envelope(payload_bytes, raw_signature, KeyId(bytes.fromhex(key_id)), payload)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +23,7 @@ from trustledger.errors import KeyRejected, UsageError
 from trustledger.ledger import ed25519
 
 ED25519_ALGORITHM = 0x01  # C2SP signed-note signature type for Ed25519
+_KEY_ID_TEXT = re.compile(r"[0-9a-f]{8}")  # docs/FORMAT.md §1: one spelling per key id
 
 
 @dataclass(frozen=True, order=True)
@@ -39,14 +41,13 @@ class KeyId:
 
     @classmethod
     def parse(cls, text: str) -> KeyId:
-        """Parse 8 hex digits; raises UsageError otherwise."""
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raw = b""
-        if len(raw) != 4 or len(text) != 8:
-            raise UsageError(f"not a key id: {text!r} (expected 8 hex digits, see `keys list`)")
-        return cls(raw)
+        """Parse exactly 8 lowercase hex digits (docs/FORMAT.md §1: one spelling per key
+        id); raises UsageError otherwise."""
+        if _KEY_ID_TEXT.fullmatch(text) is None:
+            raise UsageError(
+                f"not a key id: {text!r} (expected 8 lowercase hex digits, see `keys list`)"
+            )
+        return cls(bytes.fromhex(text))
 
 
 def _check_name(name: str) -> None:

@@ -43,11 +43,11 @@ from trustledger.ledger.chain import (
 )
 from trustledger.ledger.envelope import (
     MalformedState,
-    decode_json,
+    decode_i_json,
     parse_state,
     signing_message,
 )
-from trustledger.ledger.keys import KeyId, VerifierKey, parse_verifier_key
+from trustledger.ledger.keys import KeyId, VerifierKey, format_verifier_key, parse_verifier_key
 from trustledger.ledger.merkle import CompactRange
 
 
@@ -109,26 +109,39 @@ class _EntryProblem(Exception):
 
 def _decode_payload(payload: str) -> dict[str, object]:
     try:
-        document = decode_json(payload)
+        document = decode_i_json(payload)
     except ValueError as exc:
-        raise _EntryProblem("payload", f"payload is not JSON ({exc})") from exc
+        raise _EntryProblem("payload", f"payload is not I-JSON ({exc})") from exc
     if not isinstance(document, dict):
         raise _EntryProblem("payload", "payload is not a JSON object")
     return document
 
 
-def _is_canonical(document: dict[str, object], payload: bytes) -> bool:
+def _check_canonical(document: dict[str, object], payload: bytes, decision_id: str) -> None:
     # docs/FORMAT.md §3: the payload is JCS(document). Re-encoding what was parsed catches
-    # duplicate members, whitespace, key order, escapes and number spellings alike.
+    # whitespace, key order, escapes and number spellings alike: signed bytes that parsers
+    # may read differently are refused, so every verifier sees the one signed document.
     try:
-        return canonicalize(document) == payload
-    except InvalidDecision:  # not representable in I-JSON (an integer beyond 2^53, say)
-        return False
+        canonical = canonicalize(document)
+    except InvalidDecision as exc:  # not I-JSON: an integer beyond ±(2^53 − 1), say
+        raise _EntryProblem("payload", f"payload is not I-JSON: {exc}", decision_id) from exc
+    if canonical != payload:
+        raise _EntryProblem(
+            "payload", "payload is not in RFC 8785 canonical form (docs/FORMAT.md §3)",
+            decision_id,
+        )  # fmt: skip
 
 
-def _check_placement(entry: StoredEntry, document: dict[str, object]) -> str:
+def _decision_id(document: dict[str, object]) -> str:
+    # docs/FORMAT.md §8: every entry, key events included, carries a string decision_id;
+    # without one an entry would escape the check for copied decisions (T9).
     decision_id = document.get("decision_id")
-    decision_id = decision_id if isinstance(decision_id, str) else None
+    if not isinstance(decision_id, str):
+        raise _EntryProblem("payload", "payload has no decision_id string")
+    return decision_id
+
+
+def _check_placement(entry: StoredEntry, document: dict[str, object], decision_id: str) -> str:
     event_type = document.get("type")
     if not isinstance(event_type, str) or entry.topic != TOPIC_PREFIX + event_type:
         raise _EntryProblem(
@@ -188,15 +201,9 @@ def verify_entry_signature(entry: StoredEntry, keyring: Keyring) -> tuple[str, d
     except MalformedState as exc:
         raise _EntryProblem("envelope", str(exc)) from exc
     document = _decode_payload(envelope.payload_text)
-    event_type = _check_placement(entry, document)
-    decision_id = str(document.get("decision_id"))
-    if not _is_canonical(document, envelope.payload):
-        # Signed bytes that parsers may read differently (a member given twice, say) are
-        # refused: every verifier must see the one document the signature covers.
-        raise _EntryProblem(
-            "payload", "payload is not in RFC 8785 canonical form (docs/FORMAT.md §3)",
-            decision_id,
-        )  # fmt: skip
+    decision_id = _decision_id(document)
+    event_type = _check_placement(entry, document, decision_id)
+    _check_canonical(document, envelope.payload, decision_id)
     position = entry.position if entry.position is not None else -1
     try:
         key = _signer(keyring, envelope.key_id, event_type, position)
@@ -222,9 +229,9 @@ class RangeResult:
     last_notification_id: int | None
     redacted: int
     failure: Failure | None
-    # The payload's decision_id of each entry counted, in order (None where it has none as a
-    # string): the caller looks for a decision recorded twice across all ranges (T9).
-    decision_ids: tuple[str | None, ...] = ()
+    # The payload's decision_id of each entry counted, in order: the caller looks for a
+    # decision recorded twice across all ranges (T9).
+    decision_ids: tuple[str, ...] = ()
 
 
 def verify_entries(
@@ -247,7 +254,7 @@ def verify_entries(
     """
     count = redacted = 0
     first_position: int | None = None
-    decision_ids: list[str | None] = []
+    decision_ids: list[str] = []
     chain = previous_chain_hash
     position = previous_position
     notification_id = previous_notification_id
@@ -290,7 +297,7 @@ def verify_entries(
             if tree is not None:
                 tree.append_leaf(leaf)
             # 4–7. envelope, placement, signer, signature
-            _, document = verify_entry_signature(entry, keyring)
+            decision_id, document = verify_entry_signature(entry, keyring)
         except _EntryProblem as problem:
             failure = Failure(
                 problem.check,
@@ -312,8 +319,7 @@ def verify_entries(
             )
         if first_position is None:
             first_position = entry.position
-        decision_id = document.get("decision_id")
-        decision_ids.append(decision_id if isinstance(decision_id, str) else None)
+        decision_ids.append(decision_id)
         personal = document.get("personal")
         if isinstance(personal, dict) and personal.get("subject_id") in erased_subjects:
             redacted += 1
@@ -397,8 +403,13 @@ def build_keyring(
         )
     keyring = Keyring(root=root, genesis_position=0)
     deciders: dict[KeyId, KeyWindow] = {}
+    # docs/FORMAT.md §8.2: a public key is registered at most once, whatever the name it
+    # comes under (a new name gives a new key id, so ids alone would let a revoked key
+    # sign again), and never the root's.
+    public_keys = {root.public_key}
     positions = set()
-    for entry in key_entries:
+    # Key windows open and close in position order, whatever order the entries came in.
+    for entry in sorted(key_entries, key=lambda e: -1 if e.position is None else e.position):
         try:
             if entry.position is None:
                 raise _EntryProblem("chain", "key event has no chain row")
@@ -407,11 +418,15 @@ def build_keyring(
             if not isinstance(data, dict):
                 raise _EntryProblem("payload", "key event has no data", decision_id)
             if document["type"] == "key.registered":
-                key = parse_verifier_key(str(data.get("key")))
-                if key.key_id in deciders or key.key_id == root.key_id:
+                key = _registered_key(data.get("key"), decision_id)
+                if key.public_key in public_keys:
                     raise _EntryProblem(
-                        "keyring", f"key {key.key_id} registered twice", decision_id
+                        "keyring",
+                        f"key {key.name}+{key.key_id}: its public key is already registered "
+                        "(or is the root's); a public key is registered at most once",
+                        decision_id,
                     )
+                public_keys.add(key.public_key)
                 deciders[key.key_id] = KeyWindow(key, entry.position)
             elif document["type"] == "key.revoked":
                 key_id = KeyId.parse(str(data.get("key_id")))
@@ -437,3 +452,20 @@ def build_keyring(
             ) from exc
         positions.add(entry.position)
     return Keyring(root, 0, deciders, frozenset(positions))
+
+
+def _registered_key(text: object, decision_id: str) -> VerifierKey:
+    # docs/FORMAT.md §2: data.key is a verifier key text, exactly as format_verifier_key
+    # writes it (8 lowercase hex digits, canonical base64): one text per key.
+    try:
+        key = parse_verifier_key(text) if isinstance(text, str) else None
+    except UsageError as exc:
+        raise _EntryProblem("keyring", f"key.registered: {exc}", decision_id) from exc
+    if key is None or format_verifier_key(key) != text:
+        raise _EntryProblem(
+            "keyring",
+            f"key.registered: {str(text)[:80]!r} is not a verifier key text in its one "
+            "spelling (name+8 lowercase hex+canonical base64)",
+            decision_id,
+        )
+    return key
