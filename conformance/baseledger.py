@@ -107,16 +107,14 @@ def deterministic() -> Iterator[None]:
 
     class FixedDatetime(datetime):
         @classmethod
-        def now(cls, tz: Any = None) -> FixedDatetime:  # type: ignore[override]
+        def now(cls, tz: Any = None) -> FixedDatetime:
             moment = clock.read()
             return cls.fromtimestamp(moment.timestamp(), tz)
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch("uuid.uuid4", uuid4))
         stack.enter_context(mock.patch("trustledger.app.ledger.datetime", FixedDatetime))
-        stack.enter_context(
-            mock.patch("eventsourcing.domain.datetime_now_with_tzinfo", clock.read)
-        )
+        stack.enter_context(mock.patch("eventsourcing.domain.datetime_now_with_tzinfo", clock.read))
         stack.enter_context(mock.patch("trustledger.app.append.new_subject_key", subject_key))
         stack.enter_context(
             mock.patch("trustledger.ledger.sealing.os", SimpleNamespace(urandom=urandom))

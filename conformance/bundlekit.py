@@ -139,9 +139,7 @@ def note_bytes(text: str, signatures: Sequence[NoteSignature], extra_lines: str 
     return (text + "\n" + lines + extra_lines).encode()
 
 
-def signed_checkpoint(
-    checkpoint: Checkpoint, signers: Signers, extra_lines: str = ""
-) -> bytes:
+def signed_checkpoint(checkpoint: Checkpoint, signers: Signers, extra_lines: str = "") -> bytes:
     """The checkpoint's note signed by the log key and cosigned by the witnesses."""
     text = format_checkpoint(checkpoint)
     return note_bytes(text, checkpoint_signatures(text, signers), extra_lines)
@@ -193,7 +191,10 @@ def entry_line(row: Row, chain: bytes, position: int) -> bytes:
 def render(draft: Draft) -> bytes:
     """The bundle's bytes."""
     chains = chain_hashes(draft.rows)
-    lines = [entry_line(row, chain, i) for i, (row, chain) in enumerate(zip(draft.rows, chains))]
+    lines = [
+        entry_line(row, chain, i)
+        for i, (row, chain) in enumerate(zip(draft.rows, chains, strict=True))
+    ]
     for index, raw in draft.raw_lines.items():
         lines[index] = raw
     header = BundleHeader(
@@ -240,4 +241,3 @@ def rows_of(entries: Sequence[StoredEntry]) -> list[Row]:
         Row(e.notification_id, e.originator_id, e.originator_version, e.topic, e.state)
         for e in entries
     ]
-
