@@ -22,6 +22,7 @@ import binascii
 import dataclasses
 import hashlib
 import json
+import re
 import struct
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from uuid import UUID
 
 from trustledger.errors import VerificationFailed
 from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
+from trustledger.ledger.envelope import decode_i_json
 from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange, perfect_nodes
 from trustledger.ledger.verify import Failure
 
@@ -60,25 +62,44 @@ def format_header(header: BundleHeader) -> bytes:
     return f"{BUNDLE_MAGIC}\n{text}\n".encode()
 
 
+_HEADER_MEMBERS = {"entries", "checkpoint", "head_chain_hash", "erased_subjects"}
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+_MAX_ENTRIES = 2**53 - 1  # docs/FORMAT.md §3.1: integers within ±(2^53 − 1)
+
+
 def parse_header(first: bytes, second: bytes) -> BundleHeader:
-    """Parse lines 1 and 2 (with their newlines). Raises MalformedBundle."""
+    """Parse lines 1 and 2 (with their newlines), docs/FORMAT.md §13. Raises
+    MalformedBundle (a file whose first line is not the magic line is not a bundle at all:
+    the caller says so before)."""
     if first != (BUNDLE_MAGIC + "\n").encode():
         raise MalformedBundle(f"not a trustledger bundle (first line is not {BUNDLE_MAGIC})")
     try:
-        body: Any = json.loads(second)
-        entries = body["entries"]
-        checkpoint = body["checkpoint"].encode("utf-8")
-        head = body["head_chain_hash"]
-        erased = body["erased_subjects"]
-        if not isinstance(entries, int) or entries < 0 or not isinstance(erased, list):
-            raise TypeError("entries or erased_subjects of the wrong type")
+        if not second.endswith(b"\n"):
+            raise ValueError("the header line does not end with a newline")
+        body: Any = decode_i_json(second[:-1].decode("utf-8"))
+        if not isinstance(body, dict) or set(body) != _HEADER_MEMBERS:
+            raise ValueError(f"it is not an object of exactly {sorted(_HEADER_MEMBERS)}")
+        entries, checkpoint = body["entries"], body["checkpoint"]
+        head, erased = body["head_chain_hash"], body["erased_subjects"]
+        if type(entries) is not int or not 0 <= entries <= _MAX_ENTRIES:
+            raise ValueError("entries is not a count")
+        if not isinstance(checkpoint, str):
+            raise ValueError("checkpoint is not a string")
+        if (head is None) != (entries == 0) or (
+            head is not None and (not isinstance(head, str) or not _HEX_HASH.fullmatch(head))
+        ):
+            raise ValueError(
+                "head_chain_hash is not 64 lowercase hex digits (or null for no entries)"
+            )
+        if not isinstance(erased, list) or not all(isinstance(s, str) for s in erased):
+            raise ValueError("erased_subjects is not an array of strings")
         return BundleHeader(
             entries,
-            checkpoint,
+            checkpoint.encode("utf-8"),
             bytes.fromhex(head) if head is not None else None,
-            frozenset(str(s) for s in erased),
+            frozenset(erased),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, UnicodeError) as exc:
         raise MalformedBundle(f"bundle header is malformed: {exc}") from exc
 
 
@@ -103,12 +124,46 @@ def format_entry_line(entry: StoredEntry) -> bytes:
 
 _ESCAPED = b"~"  # docs/FORMAT.md §13: a state written as "~" + base64(state)
 
+# docs/FORMAT.md §13, an entry line's five first fields: decimal without leading zeros,
+# lowercase hex of exact length. One spelling per value, so that one entry has one line.
+_LINE_FIELDS = re.compile(
+    rb"([1-9][0-9]{0,18})\t([0-9a-f]{32})\t([1-9][0-9]{0,19})\t([^\t\n]{1,65535})\t"
+    rb"([0-9a-f]{64})\t"
+)
+_MAX_VERSION = 2**64 - 1  # uint64be in the entry bytes (§6)
+_MAX_NOTIFICATION_ID = 2**63 - 1  # a signed 64-bit row id in both stores
 
-def _state(field: bytes) -> bytes:
-    # docs/FORMAT.md §13: the stored bytes, verbatim or "~" + base64 (RFC 4648 §4)
-    if field.startswith(_ESCAPED):
-        return binascii.a2b_base64(field[1:], strict_mode=True)
-    return field
+
+def split_entry_line(line: bytes) -> tuple[int, bytes, int, bytes, bytes, bytes]:
+    """The fields of one entry line (without its newline): notification id, originator id
+    (16 bytes), version, topic (UTF-8 bytes), chain hash (32 bytes) and the state's stored
+    bytes (docs/FORMAT.md §13). The one reader of the line grammar. Raises ValueError."""
+    match = _LINE_FIELDS.match(line)
+    if match is None:
+        raise ValueError(
+            "not six TAB-separated fields of the form notification id (decimal), "
+            "originator id (32 lowercase hex), version (decimal), topic, chain hash "
+            "(64 lowercase hex), state"
+        )
+    number, originator, version, topic, chain = match.groups()
+    notification_id, originator_version = int(number), int(version)
+    if notification_id > _MAX_NOTIFICATION_ID or originator_version > _MAX_VERSION:
+        raise ValueError("a notification id or version beyond its 64-bit range")
+    topic.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    state = line[match.end() :]
+    if state.startswith(_ESCAPED):
+        # "~" ‖ canonical base64, used only for bytes that cannot be written verbatim.
+        state = binascii.a2b_base64(state[1:], strict_mode=True)
+        if binascii.b2a_base64(state, newline=False) != line[match.end() + 1 :]:
+            raise ValueError("the escaped state is not canonical base64")
+    return (
+        notification_id,
+        binascii.unhexlify(originator),
+        originator_version,
+        topic,
+        binascii.unhexlify(chain),
+        state,
+    )
 
 
 def parse_entry_line(line: bytes, position: int) -> StoredEntry:
@@ -117,24 +172,18 @@ def parse_entry_line(line: bytes, position: int) -> StoredEntry:
     try:
         if line.endswith(b"\n"):
             line = line[:-1]
-        fields = line.split(b"\t", 5)
-        if len(fields) != 6:
-            raise ValueError(f"{len(fields)} fields, not 6")
-        notification_id, originator_id, version, topic, chain, state = fields
-        originator = binascii.unhexlify(originator_id)  # strict hex, unlike UUID(hex=...)
-        if len(originator) != 16:
-            raise ValueError("the originator id is not 32 hex digits")
-        return StoredEntry(
-            notification_id=int(notification_id),
-            originator_id=UUID(int=int.from_bytes(originator)),  # cheaper than UUID(hex=...)
-            originator_version=int(version),
-            topic=topic.decode("utf-8"),
-            state=_state(state),
-            position=position,
-            chain_hash=binascii.unhexlify(chain),
-        )
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        number, originator, version, topic, chain, state = split_entry_line(line)
+    except (ValueError, binascii.Error) as exc:
         raise MalformedBundle(f"bundle entry at position {position} is malformed: {exc}") from exc
+    return StoredEntry(
+        notification_id=number,
+        originator_id=UUID(bytes=originator),
+        originator_version=version,
+        topic=topic.decode("utf-8"),
+        state=state,
+        position=position,
+        chain_hash=chain,
+    )
 
 
 # -- hash-only checking of entry lines ---------------------------------------------------------
@@ -224,7 +273,6 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
     # lies instead of being joined into one buffer first.
     new_leaf = _LEAF_HASHER.copy
     new_link = _CHAIN_HASHER.copy
-    unhexlify = binascii.unhexlify
     pack = _ENTRY_HEAD.pack
     leaves: list[bytes] = []
     add_leaf = leaves.append
@@ -233,24 +281,16 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
     failure: Failure | None = None
     for row in rows:
         try:
-            number, originator, version, topic, claimed, state = row.split(b"\t", 5)
-            current = int(number)
-            if len(originator) != 32:
-                raise ValueError("the originator id is not 32 hex digits")
-            if state[-1:] == b"\n":  # a state never ends with one (§13: it would be escaped)
-                state = state[:-1]
-            if state[:1] == _ESCAPED:
-                state = _state(state)
+            if row[-1:] == b"\n":
+                row = row[:-1]
+            current, originator, version, topic, stored, state = split_entry_line(row)
             # docs/FORMAT.md §6: entry = originator ‖ uint64be(version) ‖ uint16be(len) ‖
             # topic ‖ state; leaf = SHA-256(0x00 ‖ entry) (RFC 9162 §2.1.1).
             hasher = new_leaf()
-            hasher.update(unhexlify(originator) + pack(int(version), len(topic)))
+            hasher.update(originator + pack(version, len(topic)))
             hasher.update(topic)
             hasher.update(state)
             leaf = hasher.digest()
-            stored = unhexlify(claimed)
-            if len(stored) != 32:
-                raise ValueError("the chain hash is not 64 hex digits")
         except (ValueError, struct.error, binascii.Error) as exc:
             message = f"bundle entry line is malformed: {exc}"
             failure = Failure("bundle", message, len(leaves))
