@@ -12,8 +12,16 @@ import pytest
 
 from tests.cli.conftest import PASSPHRASE, Cli, Story, decision, error_line, generate
 from trustledger.app.keyfiles import load_signing_key
-from trustledger.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
-from trustledger.ledger.note import parse_note
+from trustledger.ledger.checkpoint import (
+    Checkpoint,
+    add_signatures,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from trustledger.ledger.cosignature import CosignerKey, format_cosigner_key, parse_cosigner_key
+from trustledger.ledger.cosignature import cosign as cosign_line
+from trustledger.ledger.keys import SigningKey
+from trustledger.ledger.note import Note, NoteSignature, format_note, parse_note
 
 ROOT, LOG, WITNESS = "keys/root.pub", "keys/log.pub", "keys/witness.pub"
 
@@ -517,3 +525,58 @@ def test_the_wrong_file_given_is_a_usage_error_not_a_verdict(log: Story) -> None
     assert line.startswith(
         "trustledger: error: --checkpoint empty.checkpoint is not a signed checkpoint: "
     )
+
+
+def _witness_alias_vkey_and_line(checkpoint_file: str) -> tuple[str, bytes]:
+    """The witness's key pair under another name: its 0x04 vkey, and the checkpoint with
+    a second cosignature line made by that name."""
+    key = load_signing_key(Path("keys/witness.key"), PASSPHRASE.encode)
+    alias = SigningKey("witness-alias", key.private_key)
+    note = parse_note(Path(checkpoint_file).read_bytes())
+    line = cosign_line(note.text, alias, timestamp=1700000000)
+    vkey = format_cosigner_key(CosignerKey.from_verifier(alias.verifier))
+    return vkey, format_note(add_signatures(note, [line]))
+
+
+def test_one_witness_key_counts_once_towards_the_quorum(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
+    vkey, twice = _witness_alias_vkey_and_line("cosigned.checkpoint")
+    Path("twice.checkpoint").write_bytes(twice)
+    held = ["--checkpoint", "twice.checkpoint"]
+    out = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key", vkey,
+              "--quorum", "1")  # fmt: skip
+    assert "; extends 1 held checkpoint" in out
+    # Two names, two key ids, two valid lines: one public key, one witness.
+    line = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key", vkey,
+               "--quorum", "2", code=2)  # fmt: skip
+    assert line == (
+        "trustledger: error: --quorum 2 needs 2 distinct witness public keys; the 2 "
+        "--witness-key given hold 1"
+    )
+    # The same key as its 0x01 .pub and as its 0x04 vkey: one witness too.
+    own_vkey = format_cosigner_key(parse_cosigner_key(Path(WITNESS).read_text().splitlines()[-1]))
+    line = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key",
+               own_vkey, "--quorum", "2", code=2)  # fmt: skip
+    assert line.startswith("trustledger: error: --quorum 2 needs 2 distinct witness public keys")
+
+
+def test_a_failing_cosignature_by_a_pinned_witness_fails_without_a_quorum(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    note = parse_note(Path("cosigned.checkpoint").read_bytes())
+    log_line, witness_line = note.signatures
+    forged = NoteSignature(witness_line.name, witness_line.key_id,
+                           witness_line.signature[:8] + bytes(64))  # fmt: skip
+    Path("forged.checkpoint").write_bytes(format_note(Note(note.text, (log_line, forged))))
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG, "--checkpoint", "forged.checkpoint"]
+    assert "; extends 1 held checkpoint" in run(log.cli, "verify", *keys)  # witness not pinned
+    for quorum in ("0", "1"):
+        out = run(log.cli, "verify", *keys, "--witness-key", WITNESS, "--quorum", quorum, code=1)
+        assert out.startswith(
+            "FAILED: checkpoint failed at the ledger: checkpoint forged.checkpoint: invalid "
+            f"cosignature by witness witness+{witness_line.key_id}"
+        ), out
+    out = run(log.cli, "verify", *keys, "--witness-key", WITNESS, code=1)
+    assert "invalid cosignature by witness" in out

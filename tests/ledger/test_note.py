@@ -23,17 +23,24 @@ from trustledger.ledger.checkpoint import (
 from trustledger.ledger.cosignature import (
     CosignerKey,
     QuorumNotMet,
+    check_quorum_reachable,
     cosign,
     cosignature_message,
     format_cosigner_key,
     parse_cosigner_key,
     verify_cosignature_quorum,
 )
-from trustledger.ledger.keys import SigningKey, generate_signing_key, parse_verifier_key
+from trustledger.ledger.keys import (
+    SigningKey,
+    format_verifier_key,
+    generate_signing_key,
+    parse_verifier_key,
+)
 from trustledger.ledger.note import (
     MalformedNote,
     Note,
     NoteNotVerified,
+    NoteSignature,
     format_note,
     open_note,
     parse_note,
@@ -364,9 +371,10 @@ def test_cosignature_signs_the_spec_message() -> None:
     with pytest.raises(VerificationFailed):
         open_checkpoint(tampered, log_keys=[log.verifier])
     wrong_time = line.__class__(line.name, line.key_id, (1).to_bytes(8, "big") + line.signature[8:])
+    log_signed = parse_note(sign_checkpoint(parse_checkpoint(body), log))
     with pytest.raises(VerificationFailed, match="invalid cosignature"):
         verify_cosignature_quorum(
-            add_signatures(parse_note(data), [wrong_time]), witnesses=[cosigner], quorum=1
+            add_signatures(log_signed, [wrong_time, line]), witnesses=[cosigner], quorum=1
         )
 
 
@@ -427,3 +435,74 @@ def test_cosignature_round_trip(timestamp: int, root: bytes) -> None:
     assert verify_cosignature_quorum(note, witnesses=[cosigner], quorum=1) == [
         (cosigner, timestamp)
     ]
+
+
+# -- witness quorum: distinct public keys, failing pinned cosignatures -----------------------
+def _renamed(key: SigningKey, name: str) -> SigningKey:
+    return SigningKey(name, key.private_key)
+
+
+def _cosigned_by(log: SigningKey, *witnesses: SigningKey) -> Note:
+    body = format_checkpoint(Checkpoint("log.example/l", 7, bytes(32)))
+    note = parse_note(sign_checkpoint(parse_checkpoint(body), log))
+    return add_signatures(note, [cosign(body, w, timestamp=1700000000) for w in witnesses])
+
+
+def test_one_witness_key_under_two_names_counts_once() -> None:
+    log, witness = generate_signing_key("log"), generate_signing_key("w1")
+    alias = _renamed(witness, "w2")
+    note = _cosigned_by(log, witness, alias)
+    both = [CosignerKey.from_verifier(witness.verifier), CosignerKey.from_verifier(alias.verifier)]
+    assert both[0].key_id != both[1].key_id  # two signature-line identities ...
+    [(counted, _)] = verify_cosignature_quorum(note, witnesses=both, quorum=1)  # ... one witness
+    assert counted == both[0]
+    with pytest.raises(QuorumNotMet, match="cosigned by 1 of the trusted witnesses, quorum is 2"):
+        verify_cosignature_quorum(note, witnesses=both, quorum=2)
+    with pytest.raises(UsageError, match="--quorum 2 needs 2 distinct witness public keys; the "
+                       "2 --witness-key given hold 1"):  # fmt: skip
+        check_quorum_reachable(both, 2)
+    other = generate_signing_key("w3")
+    three = [*both, CosignerKey.from_verifier(other.verifier)]
+    check_quorum_reachable(three, 2)
+    assert len(verify_cosignature_quorum(_cosigned_by(log, witness, alias, other),
+                                         witnesses=three, quorum=2)) == 2  # fmt: skip
+
+
+def test_a_witness_as_vkey_and_as_pub_is_one_witness() -> None:
+    log, witness = generate_signing_key("log"), generate_signing_key("w")
+    as_pub = parse_cosigner_key(format_verifier_key(witness.verifier))
+    as_vkey = parse_cosigner_key(format_cosigner_key(as_pub))
+    note = _cosigned_by(log, witness)
+    assert len(verify_cosignature_quorum(note, witnesses=[as_pub, as_vkey], quorum=1)) == 1
+    with pytest.raises(QuorumNotMet):
+        verify_cosignature_quorum(note, witnesses=[as_pub, as_vkey], quorum=2)
+    with pytest.raises(UsageError, match="--quorum 2 needs 2 distinct witness public keys"):
+        check_quorum_reachable([as_pub, as_vkey], 2)
+
+
+def test_a_failing_cosignature_by_a_pinned_witness_refuses_at_quorum_0() -> None:
+    log, witness = generate_signing_key("log"), generate_signing_key("w1")
+    note = _cosigned_by(log, witness)
+    [line] = [s for s in note.signatures if s.name == "w1"]
+    forged = NoteSignature(line.name, line.key_id, line.signature[:-1] + b"\x00")
+    bad = Note(note.text, (note.signatures[0], forged))
+    pinned = CosignerKey.from_verifier(witness.verifier)
+    for quorum in (0, 1):
+        with pytest.raises(VerificationFailed, match=r"invalid cosignature by witness w1\+"):
+            verify_cosignature_quorum(bad, witnesses=[pinned], quorum=quorum)
+    # ... and, as in Go's note.Open, a repeat after a valid line is not checked.
+    repeated = Note(note.text, (*note.signatures, forged))
+    assert len(verify_cosignature_quorum(repeated, witnesses=[pinned], quorum=1)) == 1
+
+
+def test_a_failing_signature_by_a_pinned_log_key_refuses_the_note() -> None:
+    # Even when another pinned key's signature verifies (C2SP: "clients SHOULD reject").
+    log, other = generate_signing_key("log"), generate_signing_key("other")
+    note = parse_note(sign_checkpoint(Checkpoint("o", 1, bytes(32)), log))
+    good = sign_note_text(note.text, other)
+    [line] = note.signatures
+    broken = NoteSignature(line.name, line.key_id, bytes(64))
+    data = format_note(Note(note.text, (good, broken)))
+    with pytest.raises(NoteNotVerified, match=r"invalid signature for key log\+"):
+        open_checkpoint(data, log_keys=[other.verifier, log.verifier])
+    assert open_checkpoint(data, log_keys=[other.verifier]).verified_by == (other.verifier,)

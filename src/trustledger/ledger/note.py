@@ -21,7 +21,7 @@ import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, SigningKey
@@ -179,24 +179,27 @@ def sign_note_text(text: str, key: SigningKey) -> NoteSignature:
     return NoteSignature(key.name, key.key_id, key.sign(text.encode("utf-8")))
 
 
-def open_note(data: bytes, *, verifiers: Sequence[NoteVerifier]) -> OpenedNote:
-    """Parse a note and check its signatures against the trusted ``verifiers``, as Go's
-    note.Open does.
+V = TypeVar("V", bound=NoteVerifier)
 
-    Signatures by keys not in ``verifiers`` are ignored; the first signature of each trusted
-    key must verify, its repeats are ignored. A key given twice is one key. Raises
-    MalformedNote, NoteNotVerified (a trusted key's signature is invalid, or no trusted key
-    signed), and UsageError when a signature line names two different trusted keys (same
-    name and id).
+
+def check_signatures(
+    note: Note, *, verifiers: Sequence[V], kind: str = "signature for key"
+) -> list[tuple[V, NoteSignature]]:
+    """Check the note's signature lines by the trusted ``verifiers``, as Go's note.Open does.
+
+    Lines by other keys (name and id not both a trusted key's) are ignored; the first line
+    of each trusted key must verify, its repeats are ignored; a key given twice is one key.
+    Returns each trusted key that signed with its line, in order. Raises NoteNotVerified
+    ("invalid ``kind`` name+id") and UsageError when a line names two different trusted
+    keys (same name and id: Go's "ambiguous key").
     """
-    known: dict[tuple[str, KeyId], list[NoteVerifier]] = {}
+    known: dict[tuple[str, KeyId], list[V]] = {}
     for verifier in verifiers:
         slot = known.setdefault((verifier.name, verifier.key_id), [])
         if verifier not in slot:
             slot.append(verifier)
-    note = parse_note(data)
     message = note.text.encode("utf-8")
-    verified: dict[tuple[str, KeyId], NoteVerifier] = {}
+    verified: dict[tuple[str, KeyId], tuple[V, NoteSignature]] = {}
     for signature in note.signatures:
         slot_key = (signature.name, signature.key_id)
         candidates = known.get(slot_key)
@@ -208,9 +211,21 @@ def open_note(data: bytes, *, verifiers: Sequence[NoteVerifier]) -> OpenedNote:
             continue  # Go's Open: "Drop repeated signatures by a single verifier."
         [signer] = candidates
         if not signer.is_valid_signature(signature.signature, message):
-            raise NoteNotVerified(f"invalid signature for key {signature.name}+{signature.key_id}")
-        verified[slot_key] = signer
+            raise NoteNotVerified(f"invalid {kind} {signature.name}+{signature.key_id}")
+        verified[slot_key] = (signer, signature)
+    return list(verified.values())
+
+
+def open_note(data: bytes, *, verifiers: Sequence[NoteVerifier]) -> OpenedNote:
+    """Parse a note and check its signatures against the trusted ``verifiers``, as Go's
+    note.Open does (see ``check_signatures``): at least one trusted key must have signed.
+
+    Raises MalformedNote, NoteNotVerified (a trusted key's signature is invalid, or no
+    trusted key signed), and UsageError (an ambiguous key).
+    """
+    note = parse_note(data)
+    verified = check_signatures(note, verifiers=verifiers)
     if not verified:
         names = ", ".join(dict.fromkeys(f"{v.name}+{v.key_id}" for v in verifiers)) or "none given"
         raise NoteNotVerified(f"note has no verifiable signatures (trusted keys: {names})")
-    return OpenedNote(note, tuple(verified.values()))
+    return OpenedNote(note, tuple(signer for signer, _ in verified))
