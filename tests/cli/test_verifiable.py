@@ -4,6 +4,7 @@ re-signed history, T7 split view), each with its exact exit code."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import PASSPHRASE, Cli, Story, decision, error_line, generate
+from tests.ledger.test_note import ENOCH_SIG, PETER_SIG, PETER_VKEY, SUMDB_CHECKPOINT, SUMDB_VKEY
+from tests.ledger.test_note import TEXT as GO_TEXT
 from trustledger.app.keyfiles import load_signing_key
 from trustledger.ledger.checkpoint import (
     Checkpoint,
@@ -92,6 +95,7 @@ def test_checkpoint_is_a_signed_note_that_verifies(log: Story) -> None:
         log.cli("checkpoint", "verify", "--key", LOG, str(path), "cut.checkpoint", "--json").stdout
     )
     assert [item["verified"] for item in listed] == [True, False]
+    assert listed[0]["checkpoint"] is True and listed[0]["size"] == 5
     assert run(log.cli, "prove", "consistency", "--from", "cut.checkpoint", code=1).startswith(
         "trustledger: error: cut.checkpoint: "
     )
@@ -580,3 +584,31 @@ def test_a_failing_cosignature_by_a_pinned_witness_fails_without_a_quorum(log: S
         ), out
     out = run(log.cli, "verify", *keys, "--witness-key", WITNESS, code=1)
     assert "invalid cosignature by witness" in out
+
+
+def test_checkpoint_verify_verifies_any_signed_note(cli: Cli) -> None:
+    # docs/CLI.md: any C2SP signed note, not only checkpoints. Go's documentation example.
+    Path("go.note").write_text(GO_TEXT + "\n" + PETER_SIG + ENOCH_SIG)
+    out = run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "go.note")
+    assert out == "OK: go.note: signed note (not a checkpoint) signed by PeterNeumann+c74f20a3\n"
+    [item] = json.loads(run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "go.note", "--json"))
+    assert item == {"file": "go.note", "verified": True, "checkpoint": False,
+                    "verified_by": ["PeterNeumann+c74f20a3"]}  # fmt: skip
+    # A forgery stays a forgery.
+    Path("forged.note").write_text(GO_TEXT + "\n" + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:])
+    out = run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "forged.note", code=1)
+    assert out == "FAILED: forged.note: invalid signature for key PeterNeumann+c74f20a3\n"
+    [item] = json.loads(
+        cli("checkpoint", "verify", "--key", PETER_VKEY, "forged.note", "--json").stdout
+    )
+    assert item == {"file": "forged.note", "verified": False,
+                    "error": "invalid signature for key PeterNeumann+c74f20a3"}  # fmt: skip
+    # Another log's checkpoint is reported as one.
+    Path("sumdb.checkpoint").write_text(SUMDB_CHECKPOINT)
+    args = ("checkpoint", "verify", "--key", SUMDB_VKEY, "sumdb.checkpoint", "go.note", "--json")
+    first, second = json.loads(cli(*args).stdout)
+    root = base64.b64decode("mb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=").hex()
+    assert first == {"file": "sumdb.checkpoint", "verified": True, "checkpoint": True,
+                     "origin": "go.sum database tree", "size": 6476701, "root_hash": root,
+                     "verified_by": ["sum.golang.org+033de0ae"]}  # fmt: skip
+    assert second["verified"] is False and "no verifiable signatures" in second["error"]
