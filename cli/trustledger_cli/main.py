@@ -301,6 +301,7 @@ def verify(
     """
     from trustledger.app.bundle import verify_bundle
     from trustledger.app.transparency import verify_proof_file
+    from trustledger.ledger.cosignature import check_quorum_reachable
     from trustledger.ledger.note import parse_note
     from trustledger_cli.verifiable import read_file, witness_key
 
@@ -315,8 +316,7 @@ def verify(
             raise UsageError(f"--checkpoint {path} is not a signed checkpoint: {exc}") from exc
     if hash_only and bundle is None:
         raise UsageError("--hash-only applies to --bundle only")
-    if quorum > len(witnesses):
-        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    check_quorum_reachable(witnesses, quorum)
     if not (held or bundle or proof):
         # Checkpoints are what witnesses cosign and what carry an origin.
         for given, option in ((origin is not None, "--origin"), (quorum > 0, "--quorum")):

@@ -25,7 +25,7 @@ from trustledger.app.transparency import (
 )
 from trustledger.app.witness import cosign_checkpoint
 from trustledger.errors import UsageError, VerificationFailed
-from trustledger.ledger.checkpoint import open_checkpoint
+from trustledger.ledger.checkpoint import open_any_note
 from trustledger.ledger.cosignature import CosignerKey, parse_cosigner_key
 from trustledger.ledger.keys import VerifierKey
 from trustledger.ledger.note import MalformedNote, NoteVerifier, parse_note
@@ -131,11 +131,13 @@ def _note_verifiers(text: str) -> list[NoteVerifier]:
               help="A trusted verifier key (repeatable).")  # fmt: skip
 @json_option
 def checkpoint_verify(files: tuple[str, ...], keys: tuple[str, ...], as_json: bool) -> None:
-    """Verify C2SP signed notes / checkpoints (ours or any log's) with verifier keys.
+    """Verify C2SP signed notes -- checkpoints (ours or any log's) or any other note -- with
+    verifier keys.
 
     Signatures by other keys are ignored; at least one given key must have signed, and
-    every signature by a given key must verify (exit 1 otherwise). The origin does not need
-    to equal the key's name.
+    every signature by a given key must verify (exit 1 otherwise). A checkpoint is reported
+    with its origin, size and root (the origin need not equal the key's name); any other
+    note as "signed note (not a checkpoint)".
 
     \b
     Example:
@@ -146,28 +148,37 @@ def checkpoint_verify(files: tuple[str, ...], keys: tuple[str, ...], as_json: bo
     for path in files:
         data = read_file(path)
         try:
-            signed = open_checkpoint(data, log_keys=verifiers)
+            verified = open_any_note(data, verifiers=verifiers)
         except VerificationFailed as exc:
             # Every file gets its verdict: one bad file among several must say which.
             results.append({"file": path, "verified": False, "error": str(exc)})
             continue
-        cp = signed.checkpoint
-        signers = [f"{v.name}+{v.key_id}" for v in signed.verified_by]
-        results.append(
-            {"file": path, "verified": True, "origin": cp.origin, "size": cp.size,
-             "root_hash": cp.root_hash.hex(), "verified_by": signers}
-        )  # fmt: skip
+        result: dict[str, Any] = {"file": path, "verified": True}
+        cp = verified.checkpoint
+        if cp is None:
+            result["checkpoint"] = False
+        else:
+            result.update(checkpoint=True, origin=cp.origin, size=cp.size,
+                          root_hash=cp.root_hash.hex())  # fmt: skip
+        result["verified_by"] = [f"{v.name}+{v.key_id}" for v in verified.opened.verified_by]
+        results.append(result)
     if as_json:
         emit_json(results)
     else:
         for r in results:
-            click.echo(
-                f"OK: {r['file']}: {r['origin']} size {r['size']} root {r['root_hash']} "
-                f"signed by {', '.join(r['verified_by'])}"
-                if r["verified"]
-                else f"FAILED: {r['file']}: {r['error']}"
-            )
+            click.echo(_verdict_line(r))
     sys.exit(0 if all(r["verified"] for r in results) else 1)
+
+
+def _verdict_line(result: dict[str, Any]) -> str:
+    if not result["verified"]:
+        return f"FAILED: {result['file']}: {result['error']}"
+    what = (
+        f"{result['origin']} size {result['size']} root {result['root_hash']}"
+        if result["checkpoint"]
+        else "signed note (not a checkpoint)"
+    )
+    return f"OK: {result['file']}: {what} signed by {', '.join(result['verified_by'])}"
 
 
 @checkpoint.command("add-cosignatures")

@@ -4,6 +4,7 @@ re-signed history, T7 split view), each with its exact exit code."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -11,9 +12,19 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import PASSPHRASE, Cli, Story, decision, error_line, generate
+from tests.ledger.test_note import ENOCH_SIG, PETER_SIG, PETER_VKEY, SUMDB_CHECKPOINT, SUMDB_VKEY
+from tests.ledger.test_note import TEXT as GO_TEXT
 from trustledger.app.keyfiles import load_signing_key
-from trustledger.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
-from trustledger.ledger.note import parse_note
+from trustledger.ledger.checkpoint import (
+    Checkpoint,
+    add_signatures,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from trustledger.ledger.cosignature import CosignerKey, format_cosigner_key, parse_cosigner_key
+from trustledger.ledger.cosignature import cosign as cosign_line
+from trustledger.ledger.keys import SigningKey
+from trustledger.ledger.note import Note, NoteSignature, format_note, parse_note
 
 ROOT, LOG, WITNESS = "keys/root.pub", "keys/log.pub", "keys/witness.pub"
 
@@ -84,6 +95,7 @@ def test_checkpoint_is_a_signed_note_that_verifies(log: Story) -> None:
         log.cli("checkpoint", "verify", "--key", LOG, str(path), "cut.checkpoint", "--json").stdout
     )
     assert [item["verified"] for item in listed] == [True, False]
+    assert listed[0]["checkpoint"] is True and listed[0]["size"] == 5
     assert run(log.cli, "prove", "consistency", "--from", "cut.checkpoint", code=1).startswith(
         "trustledger: error: cut.checkpoint: "
     )
@@ -517,3 +529,86 @@ def test_the_wrong_file_given_is_a_usage_error_not_a_verdict(log: Story) -> None
     assert line.startswith(
         "trustledger: error: --checkpoint empty.checkpoint is not a signed checkpoint: "
     )
+
+
+def _witness_alias_vkey_and_line(checkpoint_file: str) -> tuple[str, bytes]:
+    """The witness's key pair under another name: its 0x04 vkey, and the checkpoint with
+    a second cosignature line made by that name."""
+    key = load_signing_key(Path("keys/witness.key"), PASSPHRASE.encode)
+    alias = SigningKey("witness-alias", key.private_key)
+    note = parse_note(Path(checkpoint_file).read_bytes())
+    line = cosign_line(note.text, alias, timestamp=1700000000)
+    vkey = format_cosigner_key(CosignerKey.from_verifier(alias.verifier))
+    return vkey, format_note(add_signatures(note, [line]))
+
+
+def test_one_witness_key_counts_once_towards_the_quorum(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
+    vkey, twice = _witness_alias_vkey_and_line("cosigned.checkpoint")
+    Path("twice.checkpoint").write_bytes(twice)
+    held = ["--checkpoint", "twice.checkpoint"]
+    out = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key", vkey,
+              "--quorum", "1")  # fmt: skip
+    assert "; extends 1 held checkpoint" in out
+    # Two names, two key ids, two valid lines: one public key, one witness.
+    line = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key", vkey,
+               "--quorum", "2", code=2)  # fmt: skip
+    assert line == (
+        "trustledger: error: --quorum 2 needs 2 distinct witness public keys; the 2 "
+        "--witness-key given hold 1"
+    )
+    # The same key as its 0x01 .pub and as its 0x04 vkey: one witness too.
+    own_vkey = format_cosigner_key(parse_cosigner_key(Path(WITNESS).read_text().splitlines()[-1]))
+    line = run(log.cli, "verify", *keys, *held, "--witness-key", WITNESS, "--witness-key",
+               own_vkey, "--quorum", "2", code=2)  # fmt: skip
+    assert line.startswith("trustledger: error: --quorum 2 needs 2 distinct witness public keys")
+
+
+def test_a_failing_cosignature_by_a_pinned_witness_fails_without_a_quorum(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    note = parse_note(Path("cosigned.checkpoint").read_bytes())
+    log_line, witness_line = note.signatures
+    forged = NoteSignature(witness_line.name, witness_line.key_id,
+                           witness_line.signature[:8] + bytes(64))  # fmt: skip
+    Path("forged.checkpoint").write_bytes(format_note(Note(note.text, (log_line, forged))))
+    keys = ["--trusted-key", ROOT, "--trusted-key", LOG, "--checkpoint", "forged.checkpoint"]
+    assert "; extends 1 held checkpoint" in run(log.cli, "verify", *keys)  # witness not pinned
+    for quorum in ("0", "1"):
+        out = run(log.cli, "verify", *keys, "--witness-key", WITNESS, "--quorum", quorum, code=1)
+        assert out.startswith(
+            "FAILED: checkpoint failed at the ledger: checkpoint forged.checkpoint: invalid "
+            f"cosignature by witness witness+{witness_line.key_id}"
+        ), out
+    out = run(log.cli, "verify", *keys, "--witness-key", WITNESS, code=1)
+    assert "invalid cosignature by witness" in out
+
+
+def test_checkpoint_verify_verifies_any_signed_note(cli: Cli) -> None:
+    # docs/CLI.md: any C2SP signed note, not only checkpoints. Go's documentation example.
+    Path("go.note").write_text(GO_TEXT + "\n" + PETER_SIG + ENOCH_SIG)
+    out = run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "go.note")
+    assert out == "OK: go.note: signed note (not a checkpoint) signed by PeterNeumann+c74f20a3\n"
+    [item] = json.loads(run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "go.note", "--json"))
+    assert item == {"file": "go.note", "verified": True, "checkpoint": False,
+                    "verified_by": ["PeterNeumann+c74f20a3"]}  # fmt: skip
+    # A forgery stays a forgery.
+    Path("forged.note").write_text(GO_TEXT + "\n" + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:])
+    out = run(cli, "checkpoint", "verify", "--key", PETER_VKEY, "forged.note", code=1)
+    assert out == "FAILED: forged.note: invalid signature for key PeterNeumann+c74f20a3\n"
+    [item] = json.loads(
+        cli("checkpoint", "verify", "--key", PETER_VKEY, "forged.note", "--json").stdout
+    )
+    assert item == {"file": "forged.note", "verified": False,
+                    "error": "invalid signature for key PeterNeumann+c74f20a3"}  # fmt: skip
+    # Another log's checkpoint is reported as one.
+    Path("sumdb.checkpoint").write_text(SUMDB_CHECKPOINT)
+    args = ("checkpoint", "verify", "--key", SUMDB_VKEY, "sumdb.checkpoint", "go.note", "--json")
+    first, second = json.loads(cli(*args).stdout)
+    root = base64.b64decode("mb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=").hex()
+    assert first == {"file": "sumdb.checkpoint", "verified": True, "checkpoint": True,
+                     "origin": "go.sum database tree", "size": 6476701, "root_hash": root,
+                     "verified_by": ["sum.golang.org+033de0ae"]}  # fmt: skip
+    assert second["verified"] is False and "no verifiable signatures" in second["error"]

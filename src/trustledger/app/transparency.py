@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trustledger.domain.keyring import KeyringState, parse_key_event, verifier_key_parts
-from trustledger.errors import Conflict, NotFound, UsageError, VerificationFailed
+from trustledger.errors import Conflict, NotFound, VerificationFailed
 from trustledger.ledger.chain import encode_entry, leaf_hash
 from trustledger.ledger.checkpoint import (
     Checkpoint,
@@ -23,7 +23,11 @@ from trustledger.ledger.checkpoint import (
     parse_checkpoint,
     sign_checkpoint,
 )
-from trustledger.ledger.cosignature import CosignerKey, verify_cosignature_quorum
+from trustledger.ledger.cosignature import (
+    CosignerKey,
+    check_quorum_reachable,
+    verify_cosignature_quorum,
+)
 from trustledger.ledger.envelope import decode_json, parse_state
 from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.merkle import NodeReader, consistency_plan, inclusion_plan, materialise
@@ -205,17 +209,17 @@ def open_held_checkpoints(
     origin: str | None = None,
 ) -> list[HeldCheckpoint]:
     """Open each (name, bytes) checkpoint with the trusted log keys (of ``origin``, when
-    given) and check the witness quorum; then refuse a split view: two checkpoints of one
-    log and size with different roots (T7). Raises VerificationFailed naming the
-    checkpoint."""
-    if quorum > len(witnesses):
-        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    given) and check its witnesses' cosignatures: every line by a trusted witness must
+    verify (at any quorum, 0 included) and ``quorum`` distinct witness public keys must have
+    cosigned; then refuse a split view: two checkpoints of one log and size with different
+    roots (T7). Raises VerificationFailed naming the checkpoint, UsageError for a quorum the
+    witness keys cannot meet."""
+    check_quorum_reachable(witnesses, quorum)
     opened: list[HeldCheckpoint] = []
     for source, data in held:
         try:
             signed = open_checkpoint(data, log_keys=log_keys, origin=origin)
-            if quorum:
-                verify_cosignature_quorum(signed.note, witnesses=witnesses, quorum=quorum)
+            verify_cosignature_quorum(signed.note, witnesses=witnesses, quorum=quorum)
         except VerificationFailed as exc:
             raise type(exc)(f"checkpoint {source}: {exc}") from exc
         opened.append(HeldCheckpoint(source, signed))

@@ -118,3 +118,22 @@ def open_checkpoint(
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointMismatch(f"checkpoint of origin {checkpoint.origin!r}, expected {origin!r}")
     return SignedCheckpoint(checkpoint, opened.note, opened.verified_by)
+
+
+@dataclass(frozen=True)
+class VerifiedNote:
+    """A signed note that verified, and its checkpoint when its text is one."""
+
+    opened: OpenedNote
+    checkpoint: Checkpoint | None
+
+
+def open_any_note(data: bytes, *, verifiers: Sequence[NoteVerifier]) -> VerifiedNote:
+    """Open any C2SP signed note (``open_note``); a text that is not a checkpoint is no
+    failure, the result says so. Raises MalformedNote, NoteNotVerified, UsageError."""
+    opened = open_note(data, verifiers=verifiers)
+    try:
+        checkpoint: Checkpoint | None = parse_checkpoint(opened.note.text)
+    except MalformedNote:
+        checkpoint = None
+    return VerifiedNote(opened, checkpoint)

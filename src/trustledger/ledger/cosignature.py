@@ -31,7 +31,13 @@ from trustledger.ledger.keys import (
     check_public_key,
     parse_verifier_key,
 )
-from trustledger.ledger.note import Note, NoteSignature, check_note_text, is_valid_key_name
+from trustledger.ledger.note import (
+    Note,
+    NoteSignature,
+    check_note_text,
+    check_signatures,
+    is_valid_key_name,
+)
 
 COSIGNATURE_ALGORITHM = 0x04  # C2SP signed-note "Signature types": timestamped Ed25519
 MAX_TIMESTAMP = 2**63 - 1  # C2SP tlog-cosignature: MUST NOT exceed 2^63 - 1
@@ -131,30 +137,39 @@ class QuorumNotMet(VerificationFailed):
     """Fewer distinct trusted witnesses cosigned a checkpoint than the quorum asks."""
 
 
+def distinct_witness_count(witnesses: Sequence[CosignerKey]) -> int:
+    """How many witnesses these keys are: one public key is one witness, whatever its names."""
+    return len({w.public_key for w in witnesses})
+
+
+def check_quorum_reachable(witnesses: Sequence[CosignerKey], quorum: int) -> None:
+    """Refuse a quorum the given witness keys could never meet. Raises UsageError."""
+    if quorum > len(witnesses):
+        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
+    distinct = distinct_witness_count(witnesses)
+    if quorum > distinct:
+        raise UsageError(
+            f"--quorum {quorum} needs {quorum} distinct witness public keys; the "
+            f"{len(witnesses)} --witness-key given hold {distinct}"
+        )
+
+
 def verify_cosignature_quorum(
     note: Note, *, witnesses: Sequence[CosignerKey], quorum: int
 ) -> list[tuple[CosignerKey, int]]:
-    """Check that at least ``quorum`` of ``witnesses`` validly cosigned the note.
+    """Check the note's cosignatures by the trusted ``witnesses`` and that at least
+    ``quorum`` distinct witness public keys validly cosigned it.
 
-    Lines by unknown keys are ignored; a line by a trusted witness that does not verify
-    fails the check. Returns each counting witness with its cosignature time. Raises
-    QuorumNotMet, VerificationFailed.
+    Lines by unknown keys are ignored; the first line of a trusted witness (name and key id)
+    that does not verify fails the check at any quorum, 0 included (repeats are ignored, as
+    in Go's note.Open). One public key counts once, under however many names it is given
+    or has cosigned. Returns each counting witness with its cosignature time. Raises
+    QuorumNotMet, VerificationFailed, UsageError (an ambiguous witness key).
     """
-    by_slot = {(w.name, w.key_id): w for w in witnesses}
-    message = note.text.encode("utf-8")
-    counted: dict[tuple[str, KeyId], tuple[CosignerKey, int]] = {}
-    for signature in note.signatures:
-        witness = by_slot.get((signature.name, signature.key_id))
-        if witness is None:
-            continue  # C2SP signed-note: ignore unknown keys
-        if not witness.is_valid_signature(signature.signature, message):
-            raise VerificationFailed(
-                f"invalid cosignature by witness {witness.name}+{witness.key_id}"
-            )
-        counted[(witness.name, witness.key_id)] = (
-            witness,
-            witness.timestamp_of(signature.signature),
-        )
+    lines = check_signatures(note, verifiers=witnesses, kind="cosignature by witness")
+    counted: dict[bytes, tuple[CosignerKey, int]] = {}
+    for witness, line in lines:
+        counted.setdefault(witness.public_key, (witness, witness.timestamp_of(line.signature)))
     if len(counted) < quorum:
         raise QuorumNotMet(
             f"checkpoint cosigned by {len(counted)} of the trusted witnesses, quorum is {quorum}"
