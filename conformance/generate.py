@@ -1608,8 +1608,10 @@ def checkpoint_cases() -> None:
     twice = note_bytes(text, [*sigs[:2], cosign(text, alias_key, timestamp=COSIGNED_AT)])
     case(
         "checkpoint-one-witness-two-names",
-        "the quorum counts distinct public keys: one witness under two names counts once",
+        "the quorum counts distinct public keys: one witness under two names counts once, so "
+        "a quorum of 2 over them cannot be met (usage)",
         twice,
+        verdict="usage",
         witness_keys=["witness-a", "witness-a-alias"],
     )
     bad_cosig = NoteSignature(sigs[2].name, sigs[2].key_id, flip(sigs[2].signature, 30))
@@ -2030,9 +2032,9 @@ def note_cases() -> None:
     encoded = line.split(" ")[2].strip()
     case(
         "note-signature-pad-bits",
-        "canonical base64 signatures",
+        "a signature line's base64 is read as Go's note.Open reads it: pad bits are ignored",
         text + b"\n" + line.replace(encoded, pad_bits_set(encoded)).encode(),
-        False,
+        True,
         ["log"],
     )
     case(

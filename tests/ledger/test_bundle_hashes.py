@@ -139,8 +139,7 @@ def test_failure_names_the_position_and_what() -> None:
     _, failure = _run(rows, [1])
     assert failure is not None
     assert (failure.check, failure.position) == ("bundle", 2)
-    assert failure.message == "bundle entry line is malformed: not enough values to unpack " \
-        "(expected 6, got 5)"  # fmt: skip
+    assert failure.message.startswith("bundle entry line is malformed: not six TAB-separated")
 
 
 def test_the_first_line_of_a_run_is_linked_to_the_run_before() -> None:
@@ -187,7 +186,7 @@ def _entry(
     )
 
 
-@given(state=st.binary(max_size=300), version=st.integers(0, 2**64 - 1))
+@given(state=st.binary(max_size=300), version=st.integers(1, 2**64 - 1))
 def test_any_stored_state_round_trips(state: bytes, version: int) -> None:
     entry = _entry(state, version)
     line = format_entry_line(entry)

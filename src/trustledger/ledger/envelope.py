@@ -86,6 +86,16 @@ def _refuse_fraction(text: str) -> Any:
     raise NotIJson(f"the number {text} has a fraction or an exponent (integers only)")
 
 
+_MAX_INTEGER = 2**53 - 1  # docs/FORMAT.md §3.1, I-JSON's interoperable range
+
+
+def _bounded_integer(text: str) -> int:
+    value = int(text)
+    if not -_MAX_INTEGER <= value <= _MAX_INTEGER:
+        raise NotIJson(f"the integer {text} is beyond ±(2^53 − 1)")
+    return value
+
+
 def _refuse_constant(text: str) -> Any:
     raise NotIJson(f"{text} is not JSON")
 
@@ -108,6 +118,7 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # RFC 8259 §2: insignificant whitespac
 _scan_strict: Any = json.JSONDecoder(  # type: ignore[attr-defined]
     object_pairs_hook=_unique_members,
     parse_float=_refuse_fraction,
+    parse_int=_bounded_integer,
     parse_constant=_refuse_constant,
 ).scan_once
 
@@ -121,8 +132,8 @@ def decode_i_json(text: str) -> Any:
     """Decode JSON as format v1 reads it: I-JSON (RFC 7493) members, integer numbers.
 
     Raises NotIJson for a member named twice at any level, a number with a fraction or
-    exponent, NaN or Infinity; ValueError for text that is not one JSON value. Integers
-    beyond ±(2^53 − 1) are decoded; the RFC 8785 comparison refuses them.
+    exponent or beyond ±(2^53 − 1), NaN or Infinity, a string holding a lone surrogate;
+    ValueError for text that is not one JSON value.
     """
     try:
         value, end = _scan_strict(text, _skip_space(text, 0))
@@ -131,7 +142,30 @@ def decode_i_json(text: str) -> Any:
     end = _skip_space(text, end)
     if end != len(text):
         raise ValueError(f"not one JSON value (extra data at character {end})")
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _check_unicode(value)  # rare: only text with an escaped surrogate is walked
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(value: Any) -> None:
+    # RFC 7493 §2.1: strings (member names included) are Unicode: a surrogate escape must
+    # be half of a pair. Only such text is walked; what it decoded to must encode.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotIJson("a string holds a lone surrogate (not Unicode text)") from None
 
 
 class MalformedState(ValueError):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from trustledger.domain.decision import SHOP_DECISION_TYPES
@@ -73,10 +74,12 @@ class Failure:
 
 
 class LedgerNotIntact(VerificationFailed):
-    """Verification found the ledger altered; ``failure`` says first where and how."""
+    """Verification found the ledger altered; ``failure`` says first where and how, and
+    ``report`` (set by the public ``trustledger.app.verifier.verify_*``) what was checked."""
 
-    def __init__(self, failure: Failure) -> None:
+    def __init__(self, failure: Failure, report: Any = None) -> None:
         self.failure = failure
+        self.report = report
         super().__init__(failure.describe())
 
 
