@@ -300,9 +300,25 @@ def _truncate(keep: int) -> None:
         conn.execute("DELETE FROM trustledger_merkle WHERE ((idx + 1) << level) > ?", (keep,))
 
 
+def _drop_checkpoints() -> None:
+    """The operator then removes the checkpoints it recorded, which the store's own check
+    (``stored-checkpoint``) would otherwise hold against the cut or rewritten log."""
+    with sqlite3.connect("trustledger.db") as conn:
+        conn.execute("DELETE FROM trustledger_cosignatures")
+        conn.execute("DELETE FROM trustledger_checkpoints")
+
+
 def test_t5_truncated_tail_is_caught_by_a_held_checkpoint(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
     _truncate(3)
+    assert run(log.cli, "checkpoint", "--key", "keys/log.key", code=1).startswith(
+        "trustledger: error: the log has 3 entries but its last checkpoint was signed at size 5"
+    )
+    assert run(log.cli, "verify", "--trusted-key", ROOT, code=1).startswith(
+        "FAILED: stored-checkpoint failed at the ledger: stored checkpoint 1 signs 5 entries "
+        "but the log has only 3"
+    )
+    _drop_checkpoints()
     run(log.cli, "verify", "--trusted-key", ROOT)  # without a checkpoint it looks intact
     out = run(
         log.cli,
@@ -318,9 +334,6 @@ def test_t5_truncated_tail_is_caught_by_a_held_checkpoint(log: Story) -> None:
     assert out.startswith(
         "FAILED: checkpoint failed at the ledger: checkpoint c1.checkpoint signs 5 entries but "
         "the log has only 3: the tail was truncated"
-    )
-    assert run(log.cli, "checkpoint", "--key", "keys/log.key", code=1).startswith(
-        "trustledger: error: the log has 3 entries but its last checkpoint was signed at size 5"
     )
 
 
@@ -344,6 +357,10 @@ def test_t6_rewritten_and_resigned_history_is_caught_by_the_witness(log: Story) 
     assert cosign(log.cli, "forged.checkpoint", code=1).startswith(
         "trustledger: error: refusing to cosign a fork: size 5 was cosigned with root"
     )
+    assert run(log.cli, "verify", "--trusted-key", ROOT, code=1).startswith(
+        "FAILED: stored-checkpoint failed at the ledger: stored checkpoint 1 signs root "
+    )
+    _drop_checkpoints()
     run(log.cli, "verify", "--trusted-key", ROOT)  # the entries alone look intact
     out = run(
         log.cli,

@@ -19,6 +19,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from trustledger.app.repeats import RepeatedDecisions
+from trustledger.app.sidetables import (
+    RangeTables,
+    RecordingRange,
+    check_range,
+    check_tables,
+    noting,
+)
 from trustledger.errors import NotFound, VerificationFailed
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
@@ -77,11 +84,15 @@ def _with_leaves(entries: Iterable[StoredEntry], tree: CompactRange) -> Iterator
         yield entry
 
 
+Verified = tuple[RangeResult, CompactRange, RangeTables]
+
+
 def _verify_range(
     url: str, after: int, up_to: int, keyring: Keyring, erased: frozenset[str]
-) -> tuple[RangeResult, CompactRange]:
+) -> Verified:
     """Worker: verify the entries with notification id in (after, up_to]; also returns the
-    compact Merkle range of their leaves, for the root."""
+    compact Merkle range of their leaves, for the root, and what the side tables hold wrong
+    for them (app.sidetables), reported only once every entry verified."""
     store = open_store(url, read_only=True)
     try:
         before = store.entry_before(after + 1)
@@ -89,9 +100,10 @@ def _verify_range(
             previous = (GENESIS_CHAIN_HASH, -1, 0)
         else:
             previous = (before.chain_hash, before.position, before.notification_id)
-        tree = CompactRange(previous[1] + 1, previous[1] + 1)
+        tree = RecordingRange(previous[1] + 1, previous[1] + 1)
+        noted: list[tuple[int, bool]] = []
         result = verify_entries(
-            store.iter_entries(after=after, up_to=up_to),
+            noting(store.iter_entries(after=after, up_to=up_to), noted),
             keyring=keyring,
             previous_chain_hash=previous[0],
             previous_position=previous[1],
@@ -99,7 +111,7 @@ def _verify_range(
             erased_subjects=erased,
             tree=tree,
         )
-        return result, tree
+        return result, tree.plain(), check_range(store, result, tree, noted)
     finally:
         store.close()
 
@@ -135,6 +147,8 @@ def verify_store(
     try:
         if not store.exists():
             raise NotFound(f"no ledger at {url}")
+        # Read first: every checkpoint recorded by then is of a log no longer than `head`.
+        latest_checkpoint = store.latest_checkpoint()
         try:
             key_entries = store.key_entries()
         except MalformedEntry as exc:
@@ -183,14 +197,16 @@ def verify_store(
         # on 2 workers kept one of them idle for a fifth of the run.
         size = min(range_size, max(1_000, -(-(high - low + 1) // (used * 8))))
     ranges = [(start, min(start + size, high)) for start in range(low - 1, high, size)]
+    tables: list[RangeTables] = []
     if used == 1:
         results = (_verify_range(url, a, b, keyring, erased) for a, b in ranges)
-        outcome = stitch_ranges(results, progress)
+        outcome = stitch_ranges(_tables_apart(results, tables), progress)
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
             outcome = stitch_ranges(
-                _bounded_map(pool, ranges, keyring, erased, url, used * 2), progress
+                _tables_apart(_bounded_map(pool, ranges, keyring, erased, url, used * 2), tables),
+                progress,
             )
     entries, redacted, failure, last_position, last_chain, tree = outcome
     if failure is None and head is not None and head.size != last_position + 1:
@@ -201,6 +217,25 @@ def verify_store(
             head.size - 1,
             head.notification_id,
         )
+    if failure is None:
+        # The side tables, once every entry verified: a Merkle node is reported before
+        # what a held checkpoint would make of it (history rewritten).
+        store = open_store(url, read_only=True)
+        try:
+            failure = check_tables(
+                store,
+                tables,
+                size=tree.end,
+                up_to=high,
+                checkpoints_up_to=latest_checkpoint.id if latest_checkpoint else 0,
+                log_keys=[
+                    key for key in trusted_keys
+                    if key != keyring.root and key.key_id not in keyring.deciders
+                ],
+                witnesses=witnesses,
+            )  # fmt: skip
+        finally:
+            store.close()
     root = tree.root() if failure is None else None
     if failure is None and checkpoints:
         from trustledger.app.transparency import check_extends, open_held_checkpoints
@@ -231,6 +266,15 @@ def verify_store(
     )
 
 
+def _tables_apart(
+    results: Iterable[Verified], tables: list[RangeTables]
+) -> Iterator[tuple[RangeResult, CompactRange]]:
+    # The side tables' findings are kept aside, in range order, for after the stitch.
+    for result, part, found in results:
+        tables.append(found)
+        yield result, part
+
+
 def _bounded_map(
     pool: ProcessPoolExecutor,
     ranges: list[tuple[int, int]],
@@ -238,9 +282,9 @@ def _bounded_map(
     erased: frozenset[str],
     url: str,
     window: int,
-) -> Iterator[tuple[RangeResult, CompactRange]]:
+) -> Iterator[Verified]:
     # At most `window` ranges in flight: results are consumed in order, memory stays flat.
-    pending: deque[Future[tuple[RangeResult, CompactRange]]] = deque()
+    pending: deque[Future[Verified]] = deque()
     queue = iter(ranges)
     for after, up_to in queue:
         pending.append(pool.submit(_verify_range, url, after, up_to, keyring, erased))

@@ -33,7 +33,9 @@ class StoredEntry:
     """One row of the ledger as read from a store, for verification.
 
     ``chain_hash`` and ``position`` are what the store claims; ``None`` when the store has
-    no chain row for the event (which verification reports).
+    no chain row for the event (which verification reports). ``leaf_hash`` is the chain
+    row's stored leaf hash (docs/FORMAT.md §7), which proofs are served from; ``None``
+    where none is stored (a bundle, or no chain row).
     """
 
     notification_id: int
@@ -43,6 +45,7 @@ class StoredEntry:
     state: bytes
     position: int | None
     chain_hash: bytes | None
+    leaf_hash: bytes | None = None
 
 
 class MalformedEntry(ValueError):

@@ -7,7 +7,8 @@ Per entry, in this order (docs/AUDITOR.md):
 
 1. the event has a chain row, at the next position;
 2. notification ids strictly increase (PostgreSQL's may have gaps; order is what counts);
-3. the recomputed chain hash equals the stored one (T1 T2 T3 T4 T10);
+3. the recomputed chain hash equals the stored one (T1 T2 T3 T4 T10), and so does the
+   stored leaf hash where a store gives one (check ``leaf``);
 4. the state is a trustledger envelope (payload, signature, key id);
 5. the payload is a JSON object in RFC 8785 canonical form whose type matches the topic
    and whose shop (or the keyring, for key events, which name no shop) matches the
@@ -296,6 +297,12 @@ def verify_entries(
                     "chain",
                     f"chain hash mismatch: stored {entry.chain_hash.hex()}, "
                     f"calculated {calculated.hex()}",
+                )
+            # 3a. the stored leaf hash (a store's; proofs are served from it), same leaf
+            if entry.leaf_hash is not None and entry.leaf_hash != leaf:
+                raise _EntryProblem(
+                    "leaf",
+                    f"leaf hash mismatch: stored {entry.leaf_hash.hex()}, calculated {leaf.hex()}",
                 )
             if tree is not None:
                 tree.append_leaf(leaf)

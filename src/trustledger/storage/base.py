@@ -280,6 +280,35 @@ class Store(ABC):
     def cosignatures(self, checkpoint_id: int) -> list[str]:
         """The cosignature lines stored for a checkpoint, in arrival order."""
 
+    # -- the side tables, as verification reads them -------------------------------------
+    @abstractmethod
+    def merkle_nodes_completed(self, start: int, end: int) -> list[tuple[int, int, bytes]]:
+        """Every row ``(level, idx, hash)`` of the Merkle table with level ≥ 1 that the
+        leaves at positions ``start`` to ``end - 1`` complete, i.e. with
+        ``(idx + 1)·2^level`` in ``(start, end]``, in that order and then by level (the
+        order in which appending those leaves completes them). Duplicates included."""
+
+    @abstractmethod
+    def merkle_node_counts(self, size: int) -> tuple[int, int]:
+        """(rows of the Merkle table that are nodes of the tree of the first ``size``
+        leaves, rows that are no node of the tree as stored now: level below 1, negative
+        index, or leaves beyond the chain's last row)."""
+
+    @abstractmethod
+    def decision_rows(self, decision_ids: Sequence[str]) -> list[tuple[str, int]]:
+        """Every idempotency-index row ``(decision_id, notification_id)`` with one of these
+        decision ids, duplicates included, in no particular order."""
+
+    @abstractmethod
+    def decision_row_counts(self, up_to: int) -> tuple[int, int]:
+        """(idempotency-index rows with notification id ≤ ``up_to``, rows with a
+        notification id beyond the last stored event's)."""
+
+    @abstractmethod
+    def all_cosignatures(self) -> list[tuple[int, str]]:
+        """Every stored cosignature line as ``(checkpoint_id, line)``, by checkpoint id,
+        then in arrival order."""
+
     def wait_for_append(self, timeout: float, stop: threading.Event) -> None:
         """Return when something may have been appended, after ``timeout`` seconds at most,
         or as soon as ``stop`` is set. Polls by default; PostgreSQL listens (LISTEN/NOTIFY)."""

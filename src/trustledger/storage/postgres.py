@@ -472,6 +472,7 @@ def _entry(row: tuple[Any, ...]) -> StoredEntry:
             state=bytes(row[4]),
             position=row[5],
             chain_hash=bytes(row[6]) if row[6] is not None else None,
+            leaf_hash=bytes(row[7]) if row[7] is not None else None,
         )
     except (ValueError, TypeError) as exc:
         raise MalformedEntry(row[0], f"stored row is not a ledger entry: {exc}") from exc
@@ -499,6 +500,7 @@ class PostgresStore(Store):
         self._chain = SQL("{0}.{1}").format(s, Identifier(CHAIN_TABLE))
         self._decisions = SQL("{0}.{1}").format(s, Identifier(DECISIONS_TABLE))
         self._subjects = SQL("{0}.{1}").format(s, Identifier(SUBJECT_KEYS_TABLE))
+        self._merkle = SQL("{0}.{1}").format(s, Identifier(MERKLE_TABLE))
 
     # -- connection ---------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -645,7 +647,7 @@ class PostgresStore(Store):
     def _entry_select(self, from_chain: bool = False) -> Composed:
         columns = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "c.position, c.chain_hash FROM "
+            "c.position, c.chain_hash, c.leaf_hash FROM "
         )
         if from_chain:
             return columns + SQL("{c} c LEFT JOIN {e} e USING (notification_id) ").format(
@@ -660,7 +662,7 @@ class PostgresStore(Store):
         cursor_at = after
         columns = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "c.position, c.chain_hash FROM {e} e LEFT JOIN {c} c "
+            "c.position, c.chain_hash, c.leaf_hash FROM {e} e LEFT JOIN {c} c "
             "ON c.notification_id = e.notification_id "
         ).format(c=self._chain, e=self._events)
         while True:
@@ -828,6 +830,69 @@ class PostgresStore(Store):
             (checkpoint_id,),
         )
         return [row[0] for row in rows]
+
+    # -- the side tables, as verification reads them -------------------------------------
+    def merkle_nodes_completed(self, start: int, end: int) -> list[tuple[int, int, bytes]]:
+        # One range of the primary key (level, idx) per level: idx in [start >> level,
+        # end >> level) is exactly (idx + 1)·2^level in (start, end].
+        rows = self._query(
+            SQL(
+                "SELECT m.level, m.idx, m.hash FROM generate_series(1, 62) AS l(level) "
+                "JOIN {m} m ON m.level = l.level AND m.idx >= (%s::bigint >> l.level) "
+                "AND m.idx < (%s::bigint >> l.level) "
+                "ORDER BY (m.idx + 1) << m.level, m.level"
+            ).format(m=self._merkle),
+            (start, end),
+            binary=True,
+        )
+        return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+    def merkle_node_counts(self, size: int) -> tuple[int, int]:
+        # Levels are bounded before shifting (a bigint shifted by 64 or more is not 0).
+        row = self._query(
+            SQL(
+                "SELECT count(*) FILTER (WHERE level BETWEEN 1 AND 62 AND idx >= 0 "
+                "AND (idx + 1) << level <= %s), "
+                "count(*) FILTER (WHERE NOT (level BETWEEN 1 AND 62) OR idx < 0 "
+                "OR (idx + 1) << least(greatest(level, 1), 62) > "
+                "(SELECT coalesce(max(position), -1) + 1 FROM {c})) FROM {m}"
+            ).format(m=self._merkle, c=self._chain),
+            (size,),
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def decision_rows(self, decision_ids: Sequence[str]) -> list[tuple[str, int]]:
+        ids = list(dict.fromkeys(decision_ids))
+        if not ids:
+            return []
+        rows = self._query(
+            # A join with the ids, as in find_decisions: index lookups by decision id.
+            SQL(
+                "SELECT d.decision_id, d.notification_id "
+                "FROM unnest(%b::text[]) AS wanted(decision_id) JOIN {d} d USING (decision_id)"
+            ).format(d=self._decisions),
+            (ids,),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def decision_row_counts(self, up_to: int) -> tuple[int, int]:
+        row = self._query(
+            SQL(
+                "SELECT count(*) FILTER (WHERE notification_id <= %s), "
+                "count(*) FILTER (WHERE notification_id > "
+                "(SELECT coalesce(max(notification_id), 0) FROM {e})) FROM {d}"
+            ).format(d=self._decisions, e=self._events),
+            (up_to,),
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def all_cosignatures(self) -> list[tuple[int, str]]:
+        rows = self._query(
+            SQL("SELECT checkpoint_id, line FROM {0}.{1} ORDER BY checkpoint_id, seq").format(
+                Identifier(self.schema), Identifier(COSIGNATURES_TABLE)
+            )
+        )
+        return [(row[0], row[1]) for row in rows]
 
     # -- subject keys ------------------------------------------------------------------------
     def subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes | None]:

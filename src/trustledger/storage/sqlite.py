@@ -287,7 +287,8 @@ def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
 
 
 _ENTRY_COLUMNS = (
-    "e.rowid, e.originator_id, e.originator_version, e.topic, e.state, c.position, c.chain_hash"
+    "e.rowid, e.originator_id, e.originator_version, e.topic, e.state, c.position, c.chain_hash, "
+    "c.leaf_hash"
 )
 
 
@@ -307,11 +308,18 @@ def _entry(row: tuple[Any, ...]) -> StoredEntry:
             state=bytes(row[4]),
             position=row[5],
             chain_hash=bytes(row[6]) if row[6] is not None else None,
+            leaf_hash=bytes(row[7]) if row[7] is not None else None,
         )
     except (ValueError, TypeError) as exc:
         # A row an attacker (or corruption) left malformed: verification must report it,
         # never crash on it.
         raise MalformedEntry(row[0], f"stored row is not a ledger entry: {exc}") from exc
+
+
+def _blob(value: Any) -> bytes:
+    # A BLOB column holds what it is given: a value stored as TEXT (by someone writing
+    # behind the ledger) is read as its UTF-8 bytes, for verification to judge.
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def _now() -> str:
@@ -532,7 +540,7 @@ class SQLiteStore(Store):
         rows = self._query(
             f"SELECT id, size, root_hash, note, created_at FROM {CHECKPOINTS_TABLE} ORDER BY id"
         )
-        return [StoredCheckpoint(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4]) for r in rows]
+        return [StoredCheckpoint(r[0], r[1], _blob(r[2]), _blob(r[3]), r[4]) for r in rows]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         rows = self._query(
@@ -541,7 +549,7 @@ class SQLiteStore(Store):
         )
         if not rows:
             return None
-        return StoredCheckpoint(rows[0][0], rows[0][1], bytes(rows[0][2]), bytes(rows[0][3]),
+        return StoredCheckpoint(rows[0][0], rows[0][1], _blob(rows[0][2]), _blob(rows[0][3]),
                                 rows[0][4])  # fmt: skip
 
     def add_checkpoint(
@@ -592,6 +600,59 @@ class SQLiteStore(Store):
             (checkpoint_id,),
         )
         return [row[0] for row in rows]
+
+    # -- the side tables, as verification reads them -------------------------------------
+    def merkle_nodes_completed(self, start: int, end: int) -> list[tuple[int, int, bytes]]:
+        # A range of the (completion, level) index: the rows are read in its order.
+        rows = self._query(
+            f"SELECT level, idx, hash FROM {MERKLE_TABLE} "
+            "WHERE ((idx + 1) << level) > ? AND ((idx + 1) << level) <= ? AND level >= 1 "
+            "ORDER BY ((idx + 1) << level), level",
+            (start, end),
+        )
+        # A value of another type (a TEXT hash, say) is returned as no hash: it matches none.
+        return [(r[0], r[1], bytes(r[2]) if isinstance(r[2], bytes) else b"") for r in rows]
+
+    def merkle_node_counts(self, size: int) -> tuple[int, int]:
+        # Levels are bounded before shifting: SQLite shifts by 64 or more to 0, and a
+        # negative shift the other way.
+        row = self._query(
+            f"SELECT (SELECT count(*) FROM {MERKLE_TABLE} WHERE level BETWEEN 1 AND 62 "
+            "AND idx >= 0 AND ((idx + 1) << level) <= ?), "
+            f"(SELECT count(*) FROM {MERKLE_TABLE} WHERE NOT (level BETWEEN 1 AND 62) "
+            "OR idx < 0 OR ((idx + 1) << level) > "
+            f"(SELECT coalesce(max(position), -1) + 1 FROM {CHAIN_TABLE}))",
+            (size,),
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def decision_rows(self, decision_ids: Sequence[str]) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        ids = list(dict.fromkeys(decision_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT decision_id, notification_id FROM {DECISIONS_TABLE} "
+                f"WHERE decision_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.extend((row[0], row[1]) for row in rows)
+        return found
+
+    def decision_row_counts(self, up_to: int) -> tuple[int, int]:
+        row = self._query(
+            f"SELECT (SELECT count(*) FROM {DECISIONS_TABLE} WHERE notification_id <= ?), "
+            f"(SELECT count(*) FROM {DECISIONS_TABLE} WHERE notification_id > "
+            f"(SELECT coalesce(max(rowid), 0) FROM {EVENTS_TABLE}))",
+            (up_to,),
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def all_cosignatures(self) -> list[tuple[int, str]]:
+        rows = self._query(
+            f"SELECT checkpoint_id, line FROM {COSIGNATURES_TABLE} ORDER BY checkpoint_id, rowid"
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def close(self) -> None:
         if self._conn is not None:
