@@ -9,9 +9,9 @@ source ledger is never written. Then, per repetition and in the same run:
   messages of that ledger (as bench_verify.py), measured before and after the runs, the
   rate the target is set against; ``libsodium``: the same through the check verify makes
   (``trustledger.ledger.ed25519``), to show what the bundle check adds on top of it;
-* ``full``: ``verify_bundle(workers=W)`` in a fresh child process (signatures, chain, key
+* ``full``: ``verify_bundle(policy, workers=W)`` in a fresh child process (signatures, chain, key
   history, Merkle root against the checkpoint);
-* ``hash``: ``verify_bundle(hash_only=True, workers=W)`` in a fresh child process (chain
+* ``hash``: ``verify_bundle(policy, hash_only=True, workers=W)`` in a fresh child process (chain
   and Merkle root against the signed checkpoint; no entry signature).
 
 Each child reports its wall time and the CPU seconds of itself and of its workers apart
@@ -39,9 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from bench_verify import build, raw_rate, sample, sodium_rate
-from trustledger.app.bundle import export_bundle, verify_bundle
+from trustledger.app.bundle import export_bundle
 from trustledger.app.ledger import Ledger
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import create_checkpoint
+from trustledger.app.verifier import verify_bundle
 from trustledger.ledger.bundle import BUNDLE_MAGIC
 from trustledger.ledger.keys import format_verifier_key, generate_signing_key, parse_verifier_key
 from workload import machine, median, remove_db, write_json
@@ -101,11 +103,11 @@ def parallel_raw_rate(samples: list[tuple[bytes, bytes, bytes]], workers: int) -
 
 def child(bundle: str, root: str, log: str, mode: str, workers: int) -> None:
     """Verify the bundle in this (fresh) process; print timing and CPU as JSON."""
-    keys = [parse_verifier_key(root), parse_verifier_key(log)]
-    start = time.perf_counter()
-    report = verify_bundle(
-        Path(bundle), trusted_keys=keys, hash_only=mode == "hash", workers=workers
+    policy = TrustPolicy.of(
+        root_keys=[parse_verifier_key(root)], log_keys=[parse_verifier_key(log)]
     )
+    start = time.perf_counter()
+    report = verify_bundle(Path(bundle), policy=policy, hash_only=mode == "hash", workers=workers)
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)

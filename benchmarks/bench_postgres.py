@@ -69,7 +69,8 @@ from bench_append import (
 )
 from bench_verify import run_child
 from trustledger.app.ledger import Ledger
-from trustledger.app.verification import verify_store
+from trustledger.app.policy import TrustPolicy
+from trustledger.app.verifier import verify_store
 from trustledger.ledger.keys import SigningKey, generate_signing_key
 from trustledger.storage.postgres import (
     ColumnarEventsRecorder,
@@ -280,7 +281,7 @@ def bench_concurrent(
     elapsed = max(s[1] for s in spans) - min(s[0] for s in spans)
     log(f"  {appended:,} decisions in {elapsed:.1f} s; verifying ...")
     started = time.perf_counter()
-    report = verify_store(url, trusted_keys=[root.verifier], workers=workers)
+    report = verify_store(url, policy=TrustPolicy.of(root_keys=[root.verifier]), workers=workers)
     verify_seconds = time.perf_counter() - started
     return {
         "processes": processes,

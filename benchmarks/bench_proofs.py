@@ -3,7 +3,7 @@
 What users run, on a real ledger: ``prove_inclusion`` / ``prove_consistency`` (what
 ``trustledger prove`` calls: look the decision up, read its entry and O(log n) stored
 Merkle nodes, write the C2SP proof file) against a copy of bench_verify's ledger with a
-signed checkpoint; and the offline checks of those files (``verify_proof_file``, what
+signed checkpoint; and the offline checks of those files (``verify_proof``, what
 ``trustledger verify --proof`` calls; for consistency what ``witness cosign`` does: parse,
 open both checkpoints with the log key, verify the proof). So verifying an inclusion proof
 includes one Ed25519 signature check and a consistency proof two. Baselines in the same
@@ -28,12 +28,13 @@ from typing import Any
 from bench_projections import working_copy
 from bench_verify import build
 from trustledger.app.ledger import Ledger
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     create_checkpoint,
     prove_consistency,
     prove_inclusion,
-    verify_proof_file,
 )
+from trustledger.app.verifier import verify_proof
 from trustledger.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from trustledger.ledger.keys import generate_signing_key
 from trustledger.ledger.merkle import root_hash
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             inclusion, seconds = timed(functools.partial(prove_inclusion, store, decision_id))
             produce_inc.append(seconds)
             _, seconds = timed(
-                functools.partial(verify_proof_file, inclusion, log_keys=[log.verifier])
+                functools.partial(
+                    verify_proof, inclusion, policy=TrustPolicy.of(log_keys=[log.verifier])
+                )
             )
             verify_inc.append(seconds)
 

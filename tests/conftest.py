@@ -19,8 +19,9 @@ from tests.domain.builders import RECORDED_AT, doc, measure, ts
 from tests.postgres import server as pg_server
 from trustledger.app.append import AppendOutcome
 from trustledger.app.ledger import Ledger
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.verification import VerifyReport
-from trustledger.ledger.keys import SigningKey, generate_signing_key
+from trustledger.ledger.keys import SigningKey, VerifierKey, generate_signing_key
 
 #: Personal data used by ``shop_history``: tests look for these bytes in the database files.
 BUYER_NAME = "张三丰"
@@ -140,3 +141,9 @@ def ledger(tmp_path: Path, store_url: str) -> LedgerEnv:
     if store_url.startswith("sqlite:"):
         return make_ledger(tmp_path)
     return make_ledger(tmp_path, url=store_url)
+
+
+def trusting(keys: Sequence[VerifierKey], **kwargs: Any) -> TrustPolicy:
+    """A policy pinning ``keys`` as root and log keys alike (what ``--trusted-key`` alone
+    means), with the witness options of ``TrustPolicy.of``."""
+    return TrustPolicy.of(root_keys=keys, log_keys=keys, **kwargs)

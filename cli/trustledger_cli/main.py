@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +24,11 @@ from trustledger.app import (
 )
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
+
+if TYPE_CHECKING:
+    from trustledger.app.policy import TrustPolicy
+    from trustledger.app.verifier import ProofReport
+
 from trustledger_cli.common import (
     Group,
     count,
@@ -242,10 +249,12 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
     "--trusted-key",
     "trusted",
     multiple=True,
-    required=True,
     metavar="VKEY|FILE.pub",
-    help="A pinned root verifier key: inline NAME+KEYID+BASE64 or a .pub file (repeatable).",
+    help="A pinned root verifier key: inline NAME+KEYID+BASE64 or a .pub file (repeatable). "
+    "Without --log-key these keys are also taken as log keys.",
 )
+@click.option("--log-key", "log_keys", multiple=True, metavar="VKEY|FILE.pub",
+              help="A pinned log key, the key that signs checkpoints (repeatable).")  # fmt: skip
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
@@ -262,7 +271,7 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
 @click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY|FILE.pub",
               help="A trusted witness key (repeatable).")  # fmt: skip
 @click.option("--quorum", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Witness cosignatures each checkpoint needs.")  # fmt: skip
+              help="Distinct witness public keys that must cosign each checkpoint.")  # fmt: skip
 @click.option("--proof", "proof", metavar="FILE",
               help="Verify one decision's inclusion proof (prove inclusion) offline.")  # fmt: skip
 @click.option("--origin", "origin", metavar="ORIGIN",
@@ -272,6 +281,7 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
 @json_option
 def verify(
     trusted: tuple[str, ...],
+    log_keys: tuple[str, ...],
     workers: int | None,
     bundle: str | None,
     hash_only: bool,
@@ -283,40 +293,30 @@ def verify(
     db: str,
     as_json: bool,
 ) -> None:
-    """Verify every entry with public keys only: chain, signatures, key history, order.
+    """Verify a ledger with public keys only, by the rules of format v1 (docs/FORMAT.md).
 
-    Exit 0 when intact; exit 1 with the first failure (position, decision id, what)
-    when not. Opens the store read-only. --trusted-key pins the root key and the log key
-    (give both). Checkpoints you hold (--checkpoint) must be extended by the log: a
-    truncated tail, rewritten history or a split view fails (exit 1). --bundle and
-    --proof need no database. --bundle --hash-only checks the checkpoint, the chain and
-    the Merkle root but NOT the entries' signatures (a fast pre-check, not an audit).
+    Exit 0 when intact; exit 1 with the first failure (check, position, decision id, what)
+    when not; exit 2 when what was given cannot be checked (no key, a file that is not a
+    bundle or proof). Opens the store read-only. --trusted-key pins the root key, --log-key
+    the log key (without --log-key, the --trusted-key keys count as log keys too).
+    Checkpoints you hold (--checkpoint) must be extended by the log: a truncated tail,
+    rewritten history or a split view fails (exit 1). --bundle and --proof need no
+    database. --bundle --hash-only checks the checkpoint, the chain and the Merkle root but
+    NOT the entries' signatures (a fast pre-check, not an audit).
 
     \b
     Example:
       trustledger verify --db sqlite:///ledger.db --trusted-key "$(tail -1 keys/root.pub)"
       trustledger verify --bundle audit.bundle --trusted-key keys/root.pub \\
-          --trusted-key keys/log.pub --witness-key keys/witness.pub --quorum 1 \\
-          --origin log
+          --log-key keys/log.pub --witness-key keys/witness.pub --quorum 1 --origin log
     """
-    from trustledger.app.bundle import verify_bundle
-    from trustledger.app.transparency import verify_proof_file
-    from trustledger.ledger.cosignature import check_quorum_reachable
-    from trustledger.ledger.note import parse_note
-    from trustledger_cli.verifiable import read_file, witness_key
+    from trustledger.app.verifier import LedgerNotIntact, verify_bundle, verify_proof
+    from trustledger_cli.verifiable import read_file, trust_policy
 
-    keys_ = [load_verifier_key(text) for text in trusted]
-    witnesses = [witness_key(text) for text in witness_keys]
-    checkpoints = [(path, read_file(path)) for path in held]
-    for path, data in checkpoints:
-        try:
-            parse_note(data)
-        except VerificationFailed as exc:
-            # The auditor's own file does not parse: a usage error, not a verdict on the log.
-            raise UsageError(f"--checkpoint {path} is not a signed checkpoint: {exc}") from exc
     if hash_only and bundle is None:
         raise UsageError("--hash-only applies to --bundle only")
-    check_quorum_reachable(witnesses, quorum)
+    if quorum > len(witness_keys):
+        raise UsageError(f"--quorum {quorum} needs at least {quorum} --witness-key")
     if not (held or bundle or proof):
         # Checkpoints are what witnesses cosign and what carry an origin.
         for given, option in ((origin is not None, "--origin"), (quorum > 0, "--quorum")):
@@ -324,60 +324,89 @@ def verify(
                 raise UsageError(
                     f"{option} checks checkpoints: give --checkpoint, --bundle or --proof"
                 )
-    report: VerifyReport
-    if proof is not None:
-        data = read_file(proof)
-        try:
-            proven = verify_proof_file(
-                data, log_keys=keys_, witnesses=witnesses, quorum=quorum, origin=origin
-            )
-        except VerificationFailed as exc:
-            # A verdict like any other verify's: on stdout, exit 1 (not an error message).
-            if as_json:
-                emit_json({"intact": False, "proof": proof, "failure": str(exc)})
-            else:
-                click.echo(f"FAILED: {proof}: {exc}")
-            sys.exit(1)
-        cp = proven.checkpoint
-        if as_json:
-            emit_json({"intact": True, "proof": proof, "index": proven.index, "origin": cp.origin,
-                       "size": cp.size, "root_hash": cp.root_hash.hex()})  # fmt: skip
+    full_ledger = (bundle is not None and not hash_only) or (bundle is None and proof is None)
+    policy = trust_policy(
+        trusted, log_keys, witness_keys, quorum, origin,
+        roots_needed=full_ledger, log_key_needed=bool(held or bundle or proof),
+    )  # fmt: skip
+    checkpoints = [(path, read_held_checkpoint(path, read_file)) for path in held]
+    try:
+        if proof is not None:
+            proven = verify_proof(read_file(proof), policy=policy, source=proof)
+            render_proof(proven, as_json)
+            return
+        report: VerifyReport
+        if bundle is not None:
+            report = verify_bundle(
+                Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
+                workers=workers,
+            )  # fmt: skip
         else:
-            click.echo(
-                f"OK: entry {proven.index} is in {cp.origin} at size {cp.size} "
-                f"(root {cp.root_hash.hex()})"
-            )
-        return
-    if bundle is not None:
-        report = verify_bundle(
-            Path(bundle),
-            trusted_keys=keys_,
-            witnesses=witnesses,
-            quorum=quorum,
-            checkpoints=checkpoints,
-            hash_only=hash_only,
-            workers=workers,
-            origin=origin,
+            report = _verify_store_with_progress(db, policy, checkpoints, workers, as_json)
+    except LedgerNotIntact as exc:
+        if proof is not None:
+            render_proof(exc.report, as_json)
+        else:
+            render_report(exc.report, as_json)
+        sys.exit(1)
+    render_report(report, as_json)
+
+
+def read_held_checkpoint(path: str, read: Callable[[str], bytes]) -> bytes:
+    """An auditor's --checkpoint file; one that is not a signed note is a usage error (the
+    auditor's own file), not a verdict on the log."""
+    from trustledger.ledger.note import parse_note
+
+    data = read(path)
+    try:
+        parse_note(data)
+    except VerificationFailed as exc:
+        raise UsageError(f"--checkpoint {path} is not a signed checkpoint: {exc}") from exc
+    return data
+
+
+def _verify_store_with_progress(
+    db: str,
+    policy: TrustPolicy,
+    checkpoints: list[tuple[str, bytes]],
+    workers: int | None,
+    as_json: bool,
+) -> VerifyReport:
+    from trustledger.app.verifier import verify_store
+
+    with Ledger.open(db, read_only=True) as ledger:
+        size, url = ledger.size(), ledger.store.url
+    # A progress bar only for a person watching; scripts and --json get clean streams.
+    show_bar = not as_json and sys.stderr.isatty()
+    with click.progressbar(
+        length=max(size, 1), label="verifying", file=sys.stderr if show_bar else io.StringIO()
+    ) as bar:
+        return verify_store(
+            url, policy=policy, checkpoints=checkpoints, workers=workers, progress=bar.update
         )
+
+
+def render_proof(report: ProofReport, as_json: bool) -> None:
+    """A proof's verdict: ``OK: entry N is in ORIGIN at size S (root …)`` or FAILED."""
+    if as_json:
+        body: dict[str, object] = {"intact": report.intact, "proof": report.proof}
+        if report.failure is not None:
+            body["failure"] = asdict(report.failure)
+        else:
+            body.update(index=report.index, origin=report.origin, size=report.size,
+                        root_hash=report.root_hash)  # fmt: skip
+        emit_json(body)
+    elif report.failure is not None:
+        click.echo(f"FAILED: {report.proof}: {report.failure.message}")
     else:
-        with Ledger.open(db, read_only=True) as ledger:
-            size = ledger.size()
-            # A progress bar only for a person watching; scripts and --json get clean streams.
-            show_bar = not as_json and sys.stderr.isatty()
-            with click.progressbar(
-                length=max(size, 1),
-                label="verifying",
-                file=sys.stderr if show_bar else io.StringIO(),
-            ) as bar:
-                report = ledger.verify(
-                    trusted_keys=keys_,
-                    workers=workers,
-                    progress=bar.update,
-                    checkpoints=checkpoints,
-                    witnesses=witnesses,
-                    quorum=quorum,
-                    origin=origin,
-                )
+        click.echo(
+            f"OK: entry {report.index} is in {report.origin} at size {report.size} "
+            f"(root {report.root_hash})"
+        )
+
+
+def render_report(report: VerifyReport, as_json: bool) -> None:
+    """A store's or bundle's verdict, as text or JSON."""
     signatures_checked = getattr(report, "signatures_checked", True)
     if as_json:
         body = asdict(report)
@@ -417,7 +446,6 @@ def verify(
             click.echo("(found in the key history, which is checked before the entries)")
         else:
             click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
-    sys.exit(0 if report.intact else 1)
 
 
 @main.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import click
 
 from trustledger.app import Ledger, load_verifier_key
 from trustledger.app.bundle import export_bundle
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     attach_cosignatures,
     create_checkpoint,
@@ -73,6 +74,44 @@ def witness_key(text: str) -> CosignerKey:
             raise UsageError(f"{text}: no witness key found")
         text = lines[-1]
     return parse_cosigner_key(text)
+
+
+def trust_policy(
+    trusted: Sequence[str],
+    logs: Sequence[str],
+    witnesses: Sequence[str],
+    quorum: int,
+    origin: str | None,
+    *,
+    roots_needed: bool,
+    log_key_needed: bool,
+) -> TrustPolicy:
+    """The trust policy of ``verify``'s options, kinds kept apart: --trusted-key roots,
+    --log-key log keys (without any, the --trusted-key keys count as log keys too, as
+    before --log-key existed), --witness-key witnesses. Raises UsageError naming the
+    option to add."""
+    roots = [load_verifier_key(text) for text in trusted]
+    log_keys: list[NoteVerifier] = [load_verifier_key(text) for text in logs]
+    if roots_needed and not roots:
+        raise UsageError("verify needs the ledger's root key: pass --trusted-key ROOT.pub")
+    if not log_keys:
+        if log_key_needed and roots_needed and len(roots) < 2:
+            # A log key is never the root (checkpoint refuses to sign with it): one key
+            # cannot be both. Missing is not tampering: say which flag to add.
+            raise UsageError(
+                "checkpoints are signed by the log key, and only the root key was given: "
+                "pass the log key with --log-key LOG.pub"
+            )
+        log_keys = list(roots)
+    if log_key_needed and not log_keys:
+        raise UsageError("checkpoints are signed by the log key: pass --log-key LOG.pub")
+    return TrustPolicy.of(
+        root_keys=roots,
+        log_keys=log_keys,
+        witness_keys=[witness_key(text) for text in witnesses],
+        quorum=quorum,
+        origin=origin,
+    )
 
 
 class _CheckpointGroup(Group):

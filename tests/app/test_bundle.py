@@ -5,16 +5,18 @@ wrong root, a held checkpoint the bundle does not extend)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import LedgerEnv, make_ledger
-from trustledger.app.bundle import BundleReport, export_bundle, verify_bundle
+from tests.conftest import LedgerEnv, make_ledger, trusting
+from trustledger.app.bundle import BundleReport, check_bundle, export_bundle
 from trustledger.app.transparency import create_checkpoint
 from trustledger.ledger.bundle import parse_entry_line
 from trustledger.ledger.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
-from trustledger.ledger.keys import SigningKey, generate_signing_key
+from trustledger.ledger.keys import SigningKey, VerifierKey, generate_signing_key
 from trustledger.ledger.note import parse_note
 
 
@@ -24,7 +26,16 @@ class Bundled:
 
     def verify(self, path: Path | None = None, **kwargs: object) -> BundleReport:
         keys = [self.env.root.verifier, self.log.verifier]
-        return verify_bundle(path or self.path, trusted_keys=keys, **kwargs)  # type: ignore[arg-type]
+        return check(path or self.path, keys, **kwargs)
+
+
+def check(path: Path, keys: Sequence[VerifierKey], **kwargs: Any) -> BundleReport:
+    """``check_bundle`` with ``keys`` as root and log keys, witness options into the policy."""
+    options = (("witnesses", "witness_keys"), ("quorum", "quorum"), ("origin", "origin"))
+    policy: dict[str, Any] = {
+        option: kwargs.pop(name) for name, option in options if name in kwargs
+    }
+    return check_bundle(path, policy=trusting(keys, **policy), **kwargs)
 
 
 @pytest.fixture
@@ -86,8 +97,8 @@ def test_any_range_size_and_worker_count_gives_the_same_report(
 
 def test_hash_only_needs_only_the_log_key(bundled: Bundled) -> None:
     keys = [bundled.log.verifier]
-    assert verify_bundle(bundled.path, trusted_keys=keys, hash_only=True).intact
-    report = verify_bundle(bundled.path, trusted_keys=keys, workers=1)
+    assert check(bundled.path, keys, hash_only=True).intact
+    report = check(bundled.path, keys, workers=1)
     assert report.failure is not None and report.failure.check == "root"
 
 
@@ -156,7 +167,7 @@ def test_a_held_checkpoint_with_another_root_fails(bundled: Bundled) -> None:
 
 
 def test_a_checkpoint_not_signed_by_the_log_key_fails(bundled: Bundled) -> None:
-    report = verify_bundle(bundled.path, trusted_keys=[bundled.env.root.verifier], hash_only=True)
+    report = check(bundled.path, [bundled.env.root.verifier], hash_only=True)
     assert report.failure is not None and report.failure.check == "checkpoint"
     assert not report.signatures_checked
 
@@ -197,8 +208,8 @@ def test_a_decision_copied_to_the_tail_is_found_in_a_bundle(tmp_path: Path, work
     path = tmp_path / "audit.bundle"
     assert export_bundle(env.url, path)[0] == 19
     keys = [env.root.verifier, log.verifier]
-    report = verify_bundle(path, trusted_keys=keys, workers=workers, range_bytes=2_000)
+    report = check(path, keys, workers=workers, range_bytes=2_000)
     assert report.failure is not None
     assert (report.failure.check, report.failure.position) == ("replay", 18)
     # hash-only reads no payload: it cannot see a repeated decision id (AUDITOR.md §4)
-    assert verify_bundle(path, trusted_keys=[log.verifier], hash_only=True).intact
+    assert check(path, [log.verifier], hash_only=True).intact

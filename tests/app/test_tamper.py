@@ -24,9 +24,9 @@ from tests.app.attacker import (
     rewrite,
     state_of,
 )
-from tests.conftest import LedgerEnv, make_ledger, shop_history
+from tests.conftest import LedgerEnv, make_ledger, shop_history, trusting
 from tests.domain.builders import doc, ts
-from trustledger.app.verification import VerifyReport, verify_store
+from trustledger.app.verification import VerifyReport, check_store
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.ledger.envelope import canonical_payload, sign_payload
 from trustledger.ledger.keys import SigningKey, format_verifier_key, generate_signing_key
@@ -457,8 +457,8 @@ def _copy(env: LedgerEnv, directory: Path) -> LedgerEnv:
 
 def _verify_both(env: LedgerEnv) -> tuple[VerifyReport, VerifyReport]:
     keys = [env.root.verifier]
-    sequential = verify_store(env.url, trusted_keys=keys, workers=1, range_size=50)
-    parallel = verify_store(env.url, trusted_keys=keys, workers=2, range_size=50)
+    sequential = check_store(env.url, policy=trusting(keys), workers=1, range_size=50)
+    parallel = check_store(env.url, policy=trusting(keys), workers=2, range_size=50)
     assert (sequential.workers, parallel.workers) == (1, 2)
     return sequential, parallel
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from tests.app.attacker import attacker
 from tests.cli.conftest import PASSPHRASE
-from tests.conftest import LedgerEnv
+from tests.conftest import LedgerEnv, trusting
 from trustledger.app.transparency import attach_cosignatures, create_checkpoint
-from trustledger.app.verification import verify_store
+from trustledger.app.verification import check_store
 from trustledger.ledger.checkpoint import Checkpoint, add_signatures, sign_checkpoint
 from trustledger.ledger.cosignature import cosign
 from trustledger.ledger.keys import SigningKey, format_verifier_key, generate_signing_key
@@ -154,11 +154,11 @@ def test_parallel_ranges_check_the_nodes_across_their_boundaries(logged: Logged)
     # Ranges of 3 notification ids: nodes (level 3, index 0) and (level 4, index 0) span
     # several ranges and are checked against their stored children.
     keys = [logged.env.root.verifier]
-    assert verify_store(logged.env.url, trusted_keys=keys, workers=2, range_size=3).intact
+    assert check_store(logged.env.url, policy=trusting(keys), workers=2, range_size=3).intact
     with attacker(logged.env) as conn:
         conn.execute("UPDATE trustledger_merkle SET hash = zeroblob(32) WHERE level = 4")
     for workers in (1, 2):
-        report = verify_store(logged.env.url, trusted_keys=keys, workers=workers, range_size=3)
+        report = check_store(logged.env.url, policy=trusting(keys), workers=workers, range_size=3)
         assert report.failure is not None and report.entries == 18
         assert (report.failure.check, report.failure.position) == ("merkle", 0)
         assert "calculated" in report.failure.message

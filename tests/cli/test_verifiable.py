@@ -124,7 +124,8 @@ def test_prove_inclusion_and_verify_offline(log: Story) -> None:
     assert failed.exit_code == 1
     assert json.loads(failed.stdout) == {
         "intact": False, "proof": "bad.proof",
-        "failure": "wrong proof size 1 for leaf 3 of 5, want 3",
+        "failure": {"check": "proof", "message": "wrong proof size 1 for leaf 3 of 5, want 3",
+                    "position": None, "notification_id": None, "decision_id": None},
     }  # fmt: skip
 
 
@@ -473,7 +474,7 @@ def test_a_pinned_origin_is_required_of_every_checkpoint(log: Story) -> None:
         log.cli, "verify", "--proof", "p.proof", "--trusted-key", LOG, "--origin",
         "example.com/other", code=1,
     )  # fmt: skip
-    assert line == f"FAILED: p.proof: checkpoint in the proof: {mismatch}\n"
+    assert line == f"FAILED: p.proof: checkpoint in p.proof: {mismatch}\n"
     assert run(log.cli, "verify", *keys, "--origin", "log", code=2) == (
         "trustledger: error: --origin checks checkpoints: give --checkpoint, --bundle or --proof"
     )
@@ -539,7 +540,7 @@ def test_the_wrong_file_given_is_a_usage_error_not_a_verdict(log: Story) -> None
     keys = ["--trusted-key", ROOT, "--trusted-key", LOG]
     assert run(log.cli, "verify", "--bundle", "trustledger.db", *keys, code=2) == (
         "trustledger: error: trustledger.db is not a trustledger bundle (its first line is not "
-        "trustledger-bundle/v2): give the file `trustledger export` wrote"
+        "exactly trustledger-bundle/v2 and a newline): give the file `trustledger export` wrote"
     )
     Path("empty.checkpoint").write_bytes(b"")
     line = run(log.cli, "verify", *keys, "--checkpoint", "empty.checkpoint", code=2)

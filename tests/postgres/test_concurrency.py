@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import LedgerEnv, make_ledger
+from tests.conftest import LedgerEnv, make_ledger, trusting
 from trustledger import Ledger
-from trustledger.app.verification import verify_store
+from trustledger.app.verification import check_store
 from trustledger.errors import Conflict
 from trustledger.ledger.keys import SigningKey, generate_signing_key
 from trustledger.storage.postgres import split_schema
@@ -147,7 +147,7 @@ def test_processes_running_init_at_once_do_not_race(pg_url: str) -> None:
     with context.Pool(8) as pool:
         created = pool.starmap(_init, [(pg_url, _pem(root))] * 8)
     assert created.count(True) == 1
-    report = verify_store(pg_url, trusted_keys=[root.verifier], workers=1)
+    report = check_store(pg_url, policy=trusting([root.verifier]), workers=1)
     assert report.intact
     assert report.entries == 1
 
@@ -180,7 +180,7 @@ def test_processes_registering_keys_at_once_record_each_once(pg_url: str) -> Non
         records = ledger.keys()
     deciders = [str(k.key_id) for k in records if str(k.key_id) != str(root.key_id)]
     assert sorted(deciders) == sorted(str(bot.key_id) for bot in bots)
-    report = verify_store(pg_url, trusted_keys=[root.verifier], workers=1)
+    report = check_store(pg_url, policy=trusting([root.verifier]), workers=1)
     assert report.intact
     assert report.entries == 5
 
@@ -209,8 +209,8 @@ def test_notification_id_gaps_do_not_break_chain_or_ranges(tmp_path: Path, pg_ur
     assert [e.position for e in entries] == list(range(len(entries)))  # positions have none
     keys = [env.root.verifier]
     for range_size in (1, 3, 1000):  # ranges that start, end and lie inside gaps
-        sequential = verify_store(env.url, trusted_keys=keys, workers=1, range_size=range_size)
-        parallel = verify_store(env.url, trusted_keys=keys, workers=2, range_size=range_size)
+        sequential = check_store(env.url, policy=trusting(keys), workers=1, range_size=range_size)
+        parallel = check_store(env.url, policy=trusting(keys), workers=2, range_size=range_size)
         assert sequential.intact and parallel.intact, (range_size, sequential.failure)
         assert sequential.entries == parallel.entries == 14
         assert sequential.head_chain_hash == parallel.head_chain_hash

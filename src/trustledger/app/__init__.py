@@ -9,8 +9,15 @@ if TYPE_CHECKING:
     from trustledger.app.append import AppendOutcome
     from trustledger.app.keyfiles import generate_key_files, load_signing_key, load_verifier_key
     from trustledger.app.ledger import KeyInfo, Ledger, LogEntry
+    from trustledger.app.policy import TrustPolicy
     from trustledger.app.records import Record, read_records
-    from trustledger.app.verification import VerifyReport, verify_store
+    from trustledger.app.verifier import (
+        LedgerNotIntact,
+        VerifyReport,
+        verify_bundle,
+        verify_proof,
+        verify_store,
+    )
 
 # Imported on first use (PEP 562): see trustledger/__init__.py.
 _EXPORTS = {
@@ -23,21 +30,29 @@ _EXPORTS = {
     "LogEntry": "trustledger.app.ledger",
     "Record": "trustledger.app.records",
     "read_records": "trustledger.app.records",
-    "VerifyReport": "trustledger.app.verification",
-    "verify_store": "trustledger.app.verification",
+    "TrustPolicy": "trustledger.app.policy",
+    "LedgerNotIntact": "trustledger.app.verifier",
+    "VerifyReport": "trustledger.app.verifier",
+    "verify_bundle": "trustledger.app.verifier",
+    "verify_proof": "trustledger.app.verifier",
+    "verify_store": "trustledger.app.verifier",
 }
 
 __all__ = [
     "AppendOutcome",
     "KeyInfo",
     "Ledger",
+    "LedgerNotIntact",
     "LogEntry",
     "Record",
+    "TrustPolicy",
     "VerifyReport",
     "generate_key_files",
     "load_signing_key",
     "load_verifier_key",
     "read_records",
+    "verify_bundle",
+    "verify_proof",
     "verify_store",
 ]
 

@@ -19,7 +19,6 @@ import functools
 import io
 import itertools
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     HeldCheckpoint,
     latest_checkpoint,
@@ -56,8 +56,7 @@ from trustledger.ledger.bundle import (
 )
 from trustledger.ledger.chain import GENESIS_CHAIN_HASH, StoredEntry
 from trustledger.ledger.checkpoint import parse_checkpoint
-from trustledger.ledger.cosignature import CosignerKey
-from trustledger.ledger.keys import VerifierKey, format_verifier_key
+from trustledger.ledger.keys import format_verifier_key
 from trustledger.ledger.merkle import EMPTY_ROOT, CompactRange
 from trustledger.ledger.note import parse_note
 from trustledger.ledger.verify import (
@@ -167,6 +166,11 @@ class _Lines:
         with path.open("rb") as handle:
             self.header = parse_header(handle.readline(), handle.readline())
             self.offset = handle.tell()  # of the first entry line
+            first = handle.readline()
+        if first:
+            # The genesis line is read in full first: a fault in it is the bundle's (at
+            # position 0), not a ledger without a genesis.
+            parse_entry_line(first, 0)
 
     def ranges(self, key_entries: list[StoredEntry] | None = None) -> Iterator[_Range]:
         """The ranges in order, as they are found; the keyring's entries go to
@@ -355,59 +359,58 @@ def _hash_all(
     return failure
 
 
-def verify_bundle(
+def check_bundle(
     path: Path,
     *,
-    trusted_keys: Sequence[VerifierKey],
-    witnesses: Sequence[CosignerKey] = (),
-    quorum: int = 0,
+    policy: TrustPolicy,
     checkpoints: Sequence[tuple[str, bytes]] = (),
     hash_only: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
     range_bytes: int = 4 << 20,
-    origin: str | None = None,
 ) -> BundleReport:
-    """Verify a bundle offline: the checkpoint (log signature, witness quorum), every entry
-    (chain, signatures, key history), the Merkle root against the checkpoint, and any
-    checkpoints the auditor holds (T5 T6 T7). Returns a report; raises UsageError.
+    """The steps of ``trustledger.app.verifier`` over a bundle, offline: its grammar, the
+    checkpoint under the policy (log keys, witness quorum, origin), every entry (chain,
+    signatures, key history), the Merkle root against the checkpoint, and any checkpoints
+    the auditor holds (T5 T6 T7). Returns the report (the public ``verifier.verify_bundle``
+    raises instead); raises UsageError for a file that is not a bundle.
 
     With ``hash_only`` the entries' signatures, payloads and key history are *not*
     checked (the report says ``signatures_checked=False``): only the checkpoint's
     signatures and quorum, the chain over every entry up to the header's head, and the
-    Merkle root against the bundle's and the held checkpoints. ``trusted_keys`` then needs
-    only the log key. Entry lines are read in ranges of about ``range_bytes``. With
-    ``origin``, the bundle's and the held checkpoints must name that origin.
+    Merkle root against the bundle's and the held checkpoints; no root key is needed.
+    Entry lines are read in ranges of about ``range_bytes``.
     """
     url = str(path)
     if not path.is_file():
         raise UsageError(f"no bundle at {path}")
     with path.open("rb") as handle:
-        first = handle.readline(len(BUNDLE_MAGIC) + 1)
-    if not first.startswith(b"trustledger-bundle/"):
-        # The wrong file given (a database, a checkpoint): a usage error, not a verdict.
+        first = handle.readline(len(BUNDLE_MAGIC) + 2)
+    if first != BUNDLE_MAGIC.encode() + b"\n":
+        # The wrong file given (a database, a checkpoint, a bundle of another version or
+        # with CRLF line ends): a usage error, not a verdict (docs/FORMAT.md §13).
         raise UsageError(
-            f"{path} is not a trustledger bundle (its first line is not {BUNDLE_MAGIC}): give "
-            "the file `trustledger export` wrote"
+            f"{path} is not a trustledger bundle (its first line is not exactly "
+            f"{BUNDLE_MAGIC} and a newline): give the file `trustledger export` wrote"
         )
     checked = not hash_only
 
-    def failed(check: str, message: str) -> BundleReport:
-        failure = Failure(check, message)
+    def failed(check: str, message: str, position: int | None = None) -> BundleReport:
+        failure = Failure(check, message, position)
         return BundleReport(url, 0, 0, 0, 0, None, None, 1, failure, signatures_checked=checked)
 
     try:
         lines = _Lines(path, range_bytes)
     except MalformedBundle as exc:
-        return failed("bundle", str(exc))
+        return failed("bundle", str(exc), exc.position)
     header = lines.header
     try:
         held = open_held_checkpoints(
             [("in the bundle", header.checkpoint), *checkpoints],
-            log_keys=trusted_keys,
-            witnesses=witnesses,
-            quorum=quorum,
-            origin=origin,
+            log_keys=policy.log_keys,
+            witnesses=policy.witness_keys,
+            quorum=policy.quorum,
+            origin=policy.origin,
         )
     except VerificationFailed as exc:
         return failed("checkpoint", str(exc))
@@ -436,9 +439,9 @@ def verify_bundle(
         # The keyring (from anywhere in the file) is needed before any entry is checked.
         try:
             ranges = list(lines.ranges(key_entries))
-            keyring = build_keyring(key_entries, trusted_roots=trusted_keys)
+            keyring = build_keyring(key_entries, trusted_roots=policy.require_roots())
         except MalformedBundle as exc:
-            return failed("bundle", str(exc))
+            return failed("bundle", str(exc), exc.position)
         except LedgerNotIntact as exc:
             return BundleReport(url, 0, len(key_entries), 0, 0, None, None, 1, exc.failure)
         work = functools.partial(
@@ -468,7 +471,9 @@ def verify_bundle(
     if failure is None:
         root = tree.root()
         if entries and last_chain != header.head_chain_hash:
-            failure = Failure("chain", "the last chain hash differs from the bundle's header")
+            failure = Failure(
+                "chain", "the last chain hash differs from the bundle's header", entries - 1
+            )
         else:
             try:
                 check_roots(held, size=tree.end, root_at=root_at)
@@ -530,7 +535,3 @@ def check_roots(
                 f"the log does not extend checkpoint {item.source} (size {cp.size}): history "
                 f"was rewritten: expected root {cp.root_hash.hex()}, calculated {calculated.hex()}"
             )
-
-
-def cpu_count() -> int:
-    return os.cpu_count() or 1

@@ -20,9 +20,10 @@ from eventsourcing.persistence import IntegrityError
 
 from trustledger.app.append import AppendOutcome, append_records
 from trustledger.app.application import LedgerApplication
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
-from trustledger.app.verification import Progress, VerifyReport, verify_store
+from trustledger.app.verification import Progress, VerifyReport, check_store
 from trustledger.domain.aggregates import Keyring
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.keyring import KeyEvent, KeyRecord, parse_key_event
@@ -382,20 +383,26 @@ class Ledger:
         quorum: int = 0,
         origin: str | None = None,
     ) -> VerifyReport:
-        """Verify the whole ledger with public keys only; see trustledger.app.verification.
+        """Verify the whole ledger with public keys only and return the report, intact or
+        not (``trustledger.app.verifier.verify_store`` raises instead). ``trusted_keys``
+        pin the root and the log key alike (``TrustPolicy`` keeps them apart).
 
         ``checkpoints`` (name, signed note) held by the auditor must be extended by the log
         and, with ``origin``, name that origin.
         """
-        return verify_store(
+        policy = TrustPolicy.of(
+            root_keys=trusted_keys,
+            log_keys=trusted_keys,
+            witness_keys=witnesses,
+            quorum=quorum,
+            origin=origin,
+        )
+        return check_store(
             self.store.url,
-            trusted_keys=trusted_keys,
+            policy=policy,
             workers=workers,
             progress=progress,
             checkpoints=checkpoints,
-            witnesses=witnesses,
-            quorum=quorum,
-            origin=origin,
         )
 
 

@@ -30,10 +30,9 @@ from trustledger.errors import NotFound, VerificationFailed
 from trustledger.ledger.chain import StoredEntry
 from trustledger.ledger.checkpoint import open_checkpoint, parse_checkpoint
 from trustledger.ledger.cosignature import CosignerKey
-from trustledger.ledger.keys import VerifierKey
 from trustledger.ledger.merkle import CompactRange, hash_children
 from trustledger.ledger.merkle import root_hash as merkle_root
-from trustledger.ledger.note import MalformedNote, parse_note, parse_signature_line
+from trustledger.ledger.note import MalformedNote, NoteVerifier, parse_note, parse_signature_line
 from trustledger.ledger.verify import Failure, RangeResult
 from trustledger.storage.base import Store
 
@@ -187,7 +186,7 @@ def check_tables(
     size: int,
     up_to: int,
     checkpoints_up_to: int,
-    log_keys: Sequence[VerifierKey],
+    log_keys: Sequence[NoteVerifier],
     witnesses: Sequence[CosignerKey],
 ) -> Failure | None:
     """The side tables of a store whose ``size`` entries, with notification ids up to
@@ -235,7 +234,7 @@ def _check_checkpoints(
     *,
     size: int,
     up_to: int,
-    log_keys: Sequence[VerifierKey],
+    log_keys: Sequence[NoteVerifier],
     witnesses: Sequence[CosignerKey],
 ) -> Failure | None:
     texts: dict[int, str | None] = {}

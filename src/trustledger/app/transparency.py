@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from trustledger.domain.keyring import KeyringState, parse_key_event, verifier_key_parts
 from trustledger.errors import Conflict, NotFound, VerificationFailed
-from trustledger.ledger.chain import encode_entry, leaf_hash
+from trustledger.ledger.chain import encode_entry
 from trustledger.ledger.checkpoint import (
     Checkpoint,
     SignedCheckpoint,
@@ -33,7 +33,6 @@ from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.merkle import NodeReader, consistency_plan, inclusion_plan, materialise
 from trustledger.ledger.merkle import root_hash as merkle_root
 from trustledger.ledger.note import (
-    Note,
     NoteVerifier,
     format_note,
     parse_note,
@@ -45,9 +44,7 @@ from trustledger.ledger.proof import (
     ProofFailed,
     format_consistency_proof,
     format_inclusion_proof,
-    parse_inclusion_proof,
     verify_consistency,
-    verify_inclusion,
 )
 from trustledger.storage.base import Store, StoredCheckpoint
 
@@ -259,42 +256,3 @@ def check_extends(
                 f"the log does not extend checkpoint {item.source} (size {cp.size}): history "
                 f"was rewritten: {exc}"
             ) from exc
-
-
-def note_of(data: bytes) -> Note:
-    """Parse a signed note (for rendering)."""
-    return parse_note(data)
-
-
-@dataclass(frozen=True)
-class ProvenEntry:
-    """What ``verify_proof_file`` established: this entry is leaf ``index`` of the signed
-    checkpoint (and the witnesses' quorum cosigned it)."""
-
-    checkpoint: Checkpoint
-    index: int
-    entry: bytes
-
-
-def verify_proof_file(
-    data: bytes,
-    *,
-    log_keys: Sequence[NoteVerifier],
-    witnesses: Sequence[CosignerKey] = (),
-    quorum: int = 0,
-    origin: str | None = None,
-) -> ProvenEntry:
-    """Verify a tlog-proof made by ``prove inclusion``, offline: the checkpoint's log
-    signature and witness quorum, then the entry's inclusion (RFC 9162 §2.1.3.2).
-    Raises VerificationFailed (ProofFailed)."""
-    proof = parse_inclusion_proof(data)
-    if proof.extra is None:
-        raise ProofFailed("the proof carries no entry (no extra line)")
-    [held] = open_held_checkpoints(
-        [("in the proof", proof.checkpoint)], log_keys=log_keys, witnesses=witnesses,
-        quorum=quorum, origin=origin,
-    )  # fmt: skip
-    cp = held.signed.checkpoint
-    verify_inclusion(index=proof.index, size=cp.size, leaf_hash=leaf_hash(proof.extra),
-                     proof=proof.hashes, root=cp.root_hash)  # fmt: skip
-    return ProvenEntry(cp, proof.index, proof.extra)

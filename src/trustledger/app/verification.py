@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from trustledger.app.policy import TrustPolicy
 from trustledger.app.repeats import RepeatedDecisions
 from trustledger.app.sidetables import (
     RangeTables,
@@ -30,12 +31,7 @@ from trustledger.errors import NotFound, VerificationFailed
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     MalformedEntry,
-    StoredEntry,
-    encode_entry,
-    leaf_hash,
 )
-from trustledger.ledger.cosignature import CosignerKey
-from trustledger.ledger.keys import VerifierKey
 from trustledger.ledger.merkle import CompactRange
 from trustledger.ledger.verify import (
     Failure,
@@ -69,19 +65,6 @@ class VerifyReport:
     @property
     def intact(self) -> bool:
         return self.failure is None
-
-
-def _with_leaves(entries: Iterable[StoredEntry], tree: CompactRange) -> Iterator[StoredEntry]:
-    # The Merkle tree over the same leaves (RFC 9162 §2.1.1), recomputed as entries pass.
-    for entry in entries:
-        tree.append_leaf(
-            leaf_hash(
-                encode_entry(
-                    entry.originator_id, entry.originator_version, entry.topic, entry.state
-                )
-            )
-        )
-        yield entry
 
 
 Verified = tuple[RangeResult, CompactRange, RangeTables]
@@ -120,29 +103,25 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-def verify_store(
+def check_store(
     url: str,
     *,
-    trusted_keys: Sequence[VerifierKey],
+    policy: TrustPolicy,
     workers: int | None = None,
     progress: Progress | None = None,
     range_size: int = 20_000,
     checkpoints: Sequence[tuple[str, bytes]] = (),
-    witnesses: Sequence[CosignerKey] = (),
-    quorum: int = 0,
-    origin: str | None = None,
 ) -> VerifyReport:
-    """Verify every entry of the ledger at ``url`` against pinned root keys (and the
-    checkpoints held, of ``origin`` when given, against the log).
+    """The steps of ``trustledger.app.verifier`` over the ledger at ``url``: the key
+    history, every entry, the side tables, and the checkpoints held (each signed by a
+    pinned log key, cosigned by the policy's quorum, of its origin, and extended by the
+    verified log: T5 T6 T7, check ``checkpoint``).
 
-    Returns a report (``failure`` set when the ledger is not intact). Raises UsageError
-    without trusted keys, NotFound when there is no ledger, StorageUnavailable when the
-    store cannot be read.
-
-    ``checkpoints`` are (name, signed note) pairs the auditor holds: each must be signed by
-    a trusted key (the log key), cosigned by ``quorum`` of ``witnesses``, and extended by
-    the verified log (T5 T6 T7); a failure is reported with check ``checkpoint``.
+    Returns the report, ``failure`` set when the ledger is not intact (the public
+    ``verifier.verify_store`` raises instead). Raises UsageError without a pinned root,
+    NotFound when there is no ledger, StorageUnavailable when the store cannot be read.
     """
+    trusted_keys = policy.require_roots()
     store = open_store(url, read_only=True)
     try:
         if not store.exists():
@@ -228,11 +207,12 @@ def verify_store(
                 size=tree.end,
                 up_to=high,
                 checkpoints_up_to=latest_checkpoint.id if latest_checkpoint else 0,
+                # A log key is never a ledger key (transparency.create_checkpoint).
                 log_keys=[
-                    key for key in trusted_keys
+                    key for key in policy.log_keys
                     if key != keyring.root and key.key_id not in keyring.deciders
                 ],
-                witnesses=witnesses,
+                witnesses=policy.witness_keys,
             )  # fmt: skip
         finally:
             store.close()
@@ -244,10 +224,10 @@ def verify_store(
         try:
             held = open_held_checkpoints(
                 checkpoints,
-                log_keys=trusted_keys,
-                witnesses=witnesses,
-                quorum=quorum,
-                origin=origin,
+                log_keys=policy.log_keys,
+                witnesses=policy.witness_keys,
+                quorum=policy.quorum,
+                origin=policy.origin,
             )
             assert root is not None
             check_extends(held, size=tree.end, root=root, read_nodes=store.merkle_nodes)

@@ -39,7 +39,12 @@ BUNDLE_MAGIC = "trustledger-bundle/v2"
 
 
 class MalformedBundle(VerificationFailed):
-    """A file that is not a well-formed bundle."""
+    """A file that is not a well-formed bundle; ``position`` is the entry line's, when the
+    fault is in one."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,9 @@ def parse_entry_line(line: bytes, position: int) -> StoredEntry:
             line = line[:-1]
         number, originator, version, topic, chain, state = split_entry_line(line)
     except (ValueError, binascii.Error) as exc:
-        raise MalformedBundle(f"bundle entry at position {position} is malformed: {exc}") from exc
+        raise MalformedBundle(
+            f"bundle entry at position {position} is malformed: {exc}", position
+        ) from exc
     return StoredEntry(
         notification_id=number,
         originator_id=UUID(bytes=originator),
@@ -281,9 +288,8 @@ def hash_entry_lines(rows: Sequence[bytes]) -> HashedLines:
     failure: Failure | None = None
     for row in rows:
         try:
-            if row[-1:] == b"\n":
-                row = row[:-1]
-            current, originator, version, topic, stored, state = split_entry_line(row)
+            line = row[:-1] if row[-1:] == b"\n" else row
+            current, originator, version, topic, stored, state = split_entry_line(line)
             # docs/FORMAT.md §6: entry = originator ‖ uint64be(version) ‖ uint16be(len) ‖
             # topic ‖ state; leaf = SHA-256(0x00 ‖ entry) (RFC 9162 §2.1.1).
             hasher = new_leaf()

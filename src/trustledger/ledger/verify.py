@@ -385,8 +385,9 @@ def build_keyring(
         raise LedgerNotIntact(
             Failure(
                 "genesis",
-                "the first entry is not the ledger's genesis (ledger.initialised at position 0)",
-                genesis.position,
+                "the entry at position 0 is not the ledger's genesis (ledger.initialised); "
+                f"the keyring's first entry is at position {genesis.position}",
+                0,
                 genesis.notification_id,
                 _best_effort_decision_id(genesis),
             )
