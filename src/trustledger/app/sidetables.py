@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from trustledger.domain.identity import KEYRING_ID
 from trustledger.errors import NotFound, VerificationFailed
 from trustledger.ledger.chain import StoredEntry
 from trustledger.ledger.checkpoint import open_checkpoint, parse_checkpoint
@@ -47,7 +46,7 @@ class RecordingRange(CompactRange):
     emitted: list[tuple[int, int, bytes]] = field(default_factory=list)
 
     def append_leaf(self, leaf: bytes, emit: list[tuple[int, int, bytes]] | None = None) -> None:
-        super().append_leaf(leaf, self.emitted if emit is None else emit)
+        self.append_node(0, self.end, leaf, self.emitted if emit is None else emit)
 
     def plain(self) -> CompactRange:
         """The range without the nodes kept (what is sent back to be stitched)."""
@@ -63,22 +62,28 @@ class RangeTables:
     decisions: int = 0  # shop decisions in the range: the index rows it accounts for
 
 
-def noting(entries: Iterable[StoredEntry], noted: list[tuple[int, bool]]) -> Iterator[StoredEntry]:
-    """``entries``, noting each one's (notification id, is a key event) as it passes."""
+def noting(entries: Iterable[StoredEntry], notification_ids: list[int]) -> Iterator[StoredEntry]:
+    """``entries``, noting each one's notification id as it passes."""
+    append = notification_ids.append
     for entry in entries:
-        noted.append((entry.notification_id, entry.originator_id == KEYRING_ID))
+        append(entry.notification_id)
         yield entry
 
 
 def check_range(
-    store: Store, result: RangeResult, tree: RecordingRange, noted: Sequence[tuple[int, bool]]
+    store: Store,
+    result: RangeResult,
+    tree: RecordingRange,
+    notification_ids: Sequence[int],
+    key_positions: frozenset[int],
 ) -> RangeTables:
-    """The Merkle nodes completed by a verified range's leaves, and its index rows."""
+    """The Merkle nodes completed by a verified range's leaves, and its index rows
+    (``key_positions``: the positions of the keyring's events, which have none)."""
     if result.failure is not None or not result.entries:
         return RangeTables()
     merkle = _check_range_nodes(store, tree.start, tree.end, tree.emitted)
     index, decisions = _check_range_index(
-        store, tree.start, noted[: result.entries], result.decision_ids
+        store, tree.start, notification_ids[: result.entries], result.decision_ids, key_positions
     )
     return RangeTables(merkle, index, decisions)
 
@@ -100,9 +105,35 @@ def _check_range_nodes(
         for level in range(1, _MAX_LEVEL + 1)
         if start & ((1 << level) - 1) and ((start >> level) + 1) << level <= end
     ]
-    expected = sorted([*computed, *spanning], key=lambda n: (((n[1] + 1) << n[0]), n[0]))
     stored = store.merkle_nodes_completed(start, end)
-    across: list[tuple[int, int, bytes]] = []
+    try:
+        inside = [node for node in stored if node[1] << node[0] >= start]
+        across = [node for node in stored if node[1] << node[0] < start]
+    except TypeError:  # a row whose level or index is not an integer
+        inside = across = []
+    if inside != computed or [node[:2] for node in across] != [node[:2] for node in spanning]:
+        return _first_node_failure(stored, computed, spanning, end)
+    for level, index, digest in across:
+        try:
+            left, right = store.merkle_nodes([(level - 1, 2 * index), (level - 1, 2 * index + 1)])
+        except NotFound as exc:
+            return _node_failure(level, index, f"has a child that is not stored: {exc}")
+        calculated = hash_children(left, right)  # RFC 9162 §2.1.1
+        if calculated != digest:
+            return _node_failure(
+                level, index, f"is {digest.hex()}, calculated {calculated.hex()} from its children"
+            )
+    return None
+
+
+def _first_node_failure(
+    stored: Sequence[tuple[int, int, bytes]],
+    computed: Sequence[tuple[int, int, bytes]],
+    spanning: Sequence[tuple[int, int, None]],
+    end: int,
+) -> Failure:
+    # Where the stored rows first differ from the nodes expected, in completion order.
+    expected = sorted([*computed, *spanning], key=lambda n: (((n[1] + 1) << n[0]), n[0]))
     for offset in range(max(len(stored), len(expected))):
         want = expected[offset] if offset < len(expected) else None
         have = stored[offset] if offset < len(stored) else None
@@ -124,54 +155,51 @@ def _check_range_nodes(
             )
         if want is None:
             return _node_failure(have[0], have[1], "is not a node of the tree")
-        if want[2] is None:
-            across.append(have)
-        elif want[2] != have[2]:
+        if want[2] is not None and want[2] != have[2]:
             return _node_failure(
                 have[0], have[1], f"is {have[2].hex()}, calculated {want[2].hex()} from its leaves"
             )
-    for level, index, digest in across:
-        try:
-            left, right = store.merkle_nodes([(level - 1, 2 * index), (level - 1, 2 * index + 1)])
-        except NotFound as exc:
-            return _node_failure(level, index, f"has a child that is not stored: {exc}")
-        calculated = hash_children(left, right)  # RFC 9162 §2.1.1
-        if calculated != digest:
-            return _node_failure(
-                level, index, f"is {digest.hex()}, calculated {calculated.hex()} from its children"
-            )
-    return None
+    raise AssertionError("stored Merkle nodes differ from the expected ones, found nowhere")
 
 
 def _check_range_index(
     store: Store,
     first_position: int,
-    noted: Sequence[tuple[int, bool]],
+    notification_ids: Sequence[int],
     decision_ids: Sequence[str | None],
+    key_positions: frozenset[int],
 ) -> tuple[Failure | None, int]:
+    last = first_position + len(notification_ids)
+    keys = sorted(p - first_position for p in key_positions if first_position <= p < last)
+    decisions = len(notification_ids) - len(keys)
+    expected = dict(zip(decision_ids, notification_ids, strict=True))
+    for offset in keys:
+        expected.pop(decision_ids[offset], None)
+    found = store.decision_rows([d for d in decision_ids if d is not None])
+    if len(found) == decisions == len(expected) and dict(found) == expected:
+        return None, decisions  # one row per decision, naming it; none for a key event
     rows: dict[str, list[int]] = {}
-    for row_id, row_notification in store.decision_rows([d for d in decision_ids if d is not None]):
+    for row_id, row_notification in found:
         rows.setdefault(row_id, []).append(row_notification)
-    decisions = 0
     failure: Failure | None = None
-    for offset, ((notification_id, key_event), decision_id) in enumerate(
-        zip(noted, decision_ids, strict=True)
+    for offset, (notification_id, decision_id) in enumerate(
+        zip(notification_ids, decision_ids, strict=True)
     ):
-        found = rows.get(decision_id, []) if decision_id is not None else []
+        found_here = rows.get(decision_id, []) if decision_id is not None else []
         problem: str | None = None
-        if key_event:
-            if found:
-                problem = f"key event has an index row (notification {found[0]}); they have none"
-        else:
-            decisions += 1
-            if decision_id is None:
-                problem = "decision has no decision id for the index to hold"
-            elif not found:
-                problem = "decision has no idempotency-index row"
-            elif len(found) > 1:
-                problem = f"decision has {len(found)} idempotency-index rows"
-            elif found[0] != notification_id:
-                problem = f"the index row of the decision names notification {found[0]}"
+        if first_position + offset in key_positions:
+            if found_here:
+                problem = (
+                    f"key event has an index row (notification {found_here[0]}); they have none"
+                )
+        elif decision_id is None:
+            problem = "decision has no decision id for the index to hold"
+        elif not found_here:
+            problem = "decision has no idempotency-index row"
+        elif len(found_here) > 1:
+            problem = f"decision has {len(found_here)} idempotency-index rows"
+        elif found_here[0] != notification_id:
+            problem = f"the index row of the decision names notification {found_here[0]}"
         if problem is not None and failure is None:
             failure = Failure(
                 "index", problem, first_position + offset, notification_id, decision_id

@@ -84,7 +84,7 @@ def _verify_range(
         else:
             previous = (before.chain_hash, before.position, before.notification_id)
         tree = RecordingRange(previous[1] + 1, previous[1] + 1)
-        noted: list[tuple[int, bool]] = []
+        noted: list[int] = []
         result = verify_entries(
             noting(store.iter_entries(after=after, up_to=up_to), noted),
             keyring=keyring,
@@ -94,7 +94,8 @@ def _verify_range(
             erased_subjects=erased,
             tree=tree,
         )
-        return result, tree.plain(), check_range(store, result, tree, noted)
+        tables = check_range(store, result, tree, noted, keyring.key_event_positions)
+        return result, tree.plain(), tables
     finally:
         store.close()
 
