@@ -202,6 +202,13 @@ def parse_state(state: bytes) -> Envelope:
         raise MalformedState(f"state is not I-JSON ({exc})") from exc
     if not isinstance(obj, dict):
         raise MalformedState("state is not a JSON object")
+    if "format" in obj:
+        # docs/FORMAT.md §16: v1 states have no "format" member; a later format names itself
+        # there, and an entry of a format this reader does not know is never read as v1.
+        raise MalformedState(
+            f"state declares format {obj['format']!r}: this verifier reads format v1 only; "
+            "verify with a trustledger that implements that format"
+        )
     payload, signature, key_id = obj.get("payload"), obj.get("signature"), obj.get("key_id")
     if not isinstance(payload, str):
         raise MalformedState("state has no 'payload' string")
