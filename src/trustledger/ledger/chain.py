@@ -62,19 +62,17 @@ _VERSION_AND_TOPIC_LENGTH = struct.Struct(">QH").pack
 _sha256 = hashlib.sha256
 
 
-def entry_bytes(originator_id: bytes, originator_version: int, topic: bytes, state: bytes) -> bytes:
-    """The entry bytes of one stored event, from its fields as bytes (docs/FORMAT.md §6):
-    ``originator_id ‖ uint64be(originator_version) ‖ uint16be(len(topic)) ‖ topic ‖ state``.
-
-    ``originator_id`` is the UUID's 16 big-endian bytes, ``topic`` the topic's UTF-8 bytes.
-    The one definition of the layout: ``encode_entry`` and ``entry_leaf_hash`` call it.
-    """
-    return originator_id + _VERSION_AND_TOPIC_LENGTH(originator_version, len(topic)) + topic + state
-
-
 def encode_entry(originator_id: UUID, originator_version: int, topic: str, state: bytes) -> bytes:
-    """The entry bytes of one stored event (docs/FORMAT.md §6), from its fields as stored."""
-    return entry_bytes(originator_id.bytes, originator_version, topic.encode("utf-8"), state)
+    """The entry bytes of one stored event (docs/FORMAT.md §6):
+    ``originator_id.bytes ‖ uint64be(originator_version) ‖ uint16be(len(topic)) ‖ topic ‖ state``,
+    the topic's length counted in UTF-8 bytes."""
+    topic_bytes = topic.encode("utf-8")
+    return (
+        originator_id.bytes
+        + _VERSION_AND_TOPIC_LENGTH(originator_version, len(topic_bytes))
+        + topic_bytes
+        + state
+    )
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -85,12 +83,17 @@ def leaf_hash(entry: bytes) -> bytes:
 def entry_leaf_hash(
     originator_id: bytes, originator_version: int, topic: bytes, state: bytes
 ) -> bytes:
-    """``leaf_hash`` of ``entry_bytes(...)``, the arguments as ``entry_bytes`` takes them:
-    what a writer that holds a stored event's fields hashes for its chain row, without
-    making the ``UUID``, the topic string or a second copy of the entry."""
-    # RFC 9162 §2.1.1: SHA-256(0x00 ‖ entry), entry as docs/FORMAT.md §6.
+    """``leaf_hash(encode_entry(...))`` from the stored event's fields as bytes (the UUID's
+    16 bytes, the topic's UTF-8 bytes): the fast path of a writer, which hashes every entry
+    it appends, without making a ``UUID``, a topic string or the entry apart from the
+    hashed bytes."""
+    # RFC 9162 §2.1.1: SHA-256(0x00 ‖ entry), the entry laid out as encode_entry's.
     return _sha256(
-        _LEAF_PREFIX + entry_bytes(originator_id, originator_version, topic, state)
+        _LEAF_PREFIX
+        + originator_id
+        + _VERSION_AND_TOPIC_LENGTH(originator_version, len(topic))
+        + topic
+        + state
     ).digest()
 
 

@@ -1,13 +1,12 @@
 """The signed payload of an entry and the stored state that carries it.
 
-Every entry's state (the stored event bytes) is a compact UTF-8 JSON object with these
-members (docs/FORMAT.md §5), written by ``StateWriter`` and read by ``parse_state``:
+Every entry's state (the stored event bytes) is a UTF-8 JSON object written by
+``trustledger.app.stored_events`` (the one definition of those bytes, docs/FORMAT.md §5);
+``parse_state`` reads the members verification needs and ignores any others:
 
-    timestamp         {"_type_": "datetime_iso", "_data_": ISO 8601}: the recording time
-    originator_topic  on an aggregate's first event only: the aggregate's topic
-    payload           string: the RFC 8785 canonical JSON of the signed document, verbatim
-    signature         string: base64 of the 64-byte Ed25519 signature
-    key_id            string: the signer's C2SP key id (8 hex digits)
+    payload    string: the RFC 8785 canonical JSON of the signed document, verbatim
+    signature  string: base64 of the 64-byte Ed25519 signature
+    key_id     string: the signer's C2SP key id (8 hex digits)
 
 The signature covers ``SIGNING_PREFIX ‖ UTF-8(payload)``. Keeping the canonical bytes
 verbatim means an auditor verifies exactly what was signed, without re-canonicalising.
@@ -19,10 +18,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-import orjson
 
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.keys import KeyId, SigningKey
@@ -58,51 +54,6 @@ def canonical_payload(document: dict[str, Any]) -> str:
 def sign_payload(payload: str, key: SigningKey) -> SignedPayload:
     """Sign canonical payload text with a decider's (or the root's) key."""
     return SignedPayload(payload, key.sign(signing_message(payload.encode("utf-8"))), key.key_id)
-
-
-class StateWriter:
-    """Writes the stored states of entries signed under ``key_id`` and recorded at
-    ``recorded_at`` (a batch of decisions, or one key event): the one definition of the
-    state bytes (docs/FORMAT.md §5), which every write uses.
-
-    The members are written in the order of the module docstring, as compact UTF-8 JSON
-    (orjson: strings unescaped but for ``"``, ``\\`` and control characters). The
-    timestamp is encoded once for all the states of a writer, as eventsourcing's datetime
-    transcoding writes it, so that its mapper reads the events back: ``datetime_iso`` with
-    ``datetime.isoformat()``.
-    """
-
-    __slots__ = ("_key_id", "_timestamp")
-
-    def __init__(self, recorded_at: datetime, key_id: str) -> None:
-        self._timestamp = orjson.Fragment(
-            orjson.dumps({"_type_": "datetime_iso", "_data_": recorded_at.isoformat()})
-        )
-        self._key_id = key_id
-
-    def format_state(
-        self, payload: str, signature: str, originator_topic: str | None = None
-    ) -> bytes:
-        """The state of one entry: ``payload`` (canonical text), ``signature`` (base64),
-        and ``originator_topic`` on an aggregate's first event only."""
-        if originator_topic is None:
-            return orjson.dumps(
-                {
-                    "timestamp": self._timestamp,
-                    "payload": payload,
-                    "signature": signature,
-                    "key_id": self._key_id,
-                }
-            )
-        return orjson.dumps(
-            {
-                "timestamp": self._timestamp,
-                "originator_topic": originator_topic,
-                "payload": payload,
-                "signature": signature,
-                "key_id": self._key_id,
-            }
-        )
 
 
 # The decoder's scanner is public in CPython's json module but not in its type stubs.
