@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     encode_entry,
+    entry_leaf_hash,
     leaf_hash,
     next_chain_hash,
 )
@@ -28,6 +29,30 @@ def test_entry_layout() -> None:
         + b"trustledger:penalty.imposed"
         + b'{"payload":"x"}'
     )
+
+
+def test_an_entry_s_leaf_and_chain_hash_are_the_known_values() -> None:
+    # Computed once from docs/FORMAT.md §6 over the literal bytes of test_entry_layout:
+    # leaf = SHA-256(0x00 ‖ entry), chain[0] = SHA-256(0x02 ‖ 32 zero bytes ‖ leaf).
+    leaf = "673b5b1a835f21b983633ff58df84856341911e07ee52d35cb0c62d36043445b"
+    chain = "797562d4e21fc0a235f8f78b49d162b31948f7a3447c7a64666c9e5039baec47"
+    topic, state = b"trustledger:penalty.imposed", b'{"payload":"x"}'
+    assert entry_leaf_hash(ORIGINATOR.bytes, 7, topic, state).hex() == leaf
+    assert leaf_hash(encode_entry(ORIGINATOR, 7, topic.decode(), state)).hex() == leaf
+    assert next_chain_hash(GENESIS_CHAIN_HASH, bytes.fromhex(leaf)).hex() == chain
+
+
+@given(
+    originator=st.uuids(),
+    version=st.integers(min_value=0, max_value=2**64 - 1),
+    topic=st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30),
+    state=st.binary(max_size=64),
+)
+def test_the_fast_path_hashes_the_entry_encode_entry_writes(
+    originator: UUID, version: int, topic: str, state: bytes
+) -> None:
+    fields = (originator.bytes, version, topic.encode("utf-8"), state)
+    assert entry_leaf_hash(*fields) == leaf_hash(encode_entry(originator, version, topic, state))
 
 
 def test_topic_length_counts_utf8_bytes() -> None:

@@ -19,7 +19,6 @@ from trustledger.ledger.merkle import (
     CompactRange,
     NodeId,
     consistency_plan,
-    extend_tree,
     hash_children,
     inclusion_plan,
     materialise,
@@ -68,8 +67,12 @@ class Nodes:
         self.stored: dict[NodeId, bytes] = {}
         self.reads = 0
         for size, leaf in enumerate(leaves):
+            # As a backend appends (storage.chaining): the frontier read, the leaf added.
+            tree = CompactRange.from_frontier(size, self.read(perfect_nodes(0, size)))
+            completed: list[tuple[int, int, bytes]] = []
+            tree.append_leaf(leaf, completed)
             self.stored[(0, size)] = leaf
-            for level, index, digest in extend_tree(size, [leaf], self.read):
+            for level, index, digest in completed:
                 self.stored[(level, index)] = digest
 
     def read(self, ids: Sequence[NodeId]) -> list[bytes]:

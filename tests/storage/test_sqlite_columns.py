@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tests.conftest import make_ledger, shop_history
 from trustledger.app.application import LedgerApplication
-from trustledger.app.transcoder import LedgerTranscoder
 from trustledger.storage import open_store
 from trustledger.storage.sqlite import LedgerSQLiteConnectionPool, LedgerSQLiteRecorder
 
@@ -37,7 +36,6 @@ def test_every_blob_column_holds_blobs_only(tmp_path: Path) -> None:
 def test_the_ledger_application_uses_the_ledger_infrastructure(tmp_path: Path) -> None:
     app = LedgerApplication(open_store(make_ledger(tmp_path).url))
     try:
-        assert type(app.mapper.transcoder) is LedgerTranscoder
         assert isinstance(app.recorder, LedgerSQLiteRecorder)
         # Connections that keep the append's prepared statements (STATEMENT_CACHE_SIZE).
         assert isinstance(app.recorder.datastore.pool, LedgerSQLiteConnectionPool)

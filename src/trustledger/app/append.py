@@ -38,7 +38,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from trustledger.app.application import LedgerApplication
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
-from trustledger.app.stored_decisions import StoredDecisions
+from trustledger.app.stored_events import StoredEvents
 from trustledger.domain.aggregates import Keyring
 from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
@@ -391,7 +391,7 @@ def _write(
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
     events: list[StoredEvent] = []
-    make_event = StoredDecisions(app.mapper.transcoder, recorded_at, str(signer.key_id)).make
+    make_event = StoredEvents(recorded_at, str(signer.key_id)).make
     for _line, decision, canonical in fresh:
         subject_key = None
         if decision.personal:

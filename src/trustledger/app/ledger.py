@@ -23,10 +23,11 @@ from trustledger.app.application import LedgerApplication
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
+from trustledger.app.stored_events import StoredEvents
 from trustledger.app.verification import Progress, VerifyReport, check_store
 from trustledger.domain.aggregates import Keyring
-from trustledger.domain.identity import shop_aggregate_id
-from trustledger.domain.keyring import KeyEvent, KeyRecord, parse_key_event
+from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
+from trustledger.domain.keyring import KeyEvent, KeyRecord, KeyringState, parse_key_event
 from trustledger.domain.rules import (
     DEFAULT_RULES,
     PublishedRules,
@@ -119,9 +120,11 @@ class Ledger:
             {"root_key": root_text},
         )
         signed = sign_payload(canonical_payload(event.to_document()), root)
-        keyring = Keyring.initialise(signed.payload, signed.signature_b64, str(signed.key_id))
+        stored = StoredEvents(datetime.now(UTC), str(signed.key_id)).make(
+            "ledger.initialised", KEYRING_ID, 1, signed.payload, signed.signature_b64
+        )
         try:
-            ledger.app.save(keyring)
+            ledger.app.record_stored([stored])
         except IntegrityError:
             # Another process initialised the ledger between our read and our write: the
             # keyring's first event is unique, so exactly one init wins. Ours is then a
@@ -176,7 +179,10 @@ class Ledger:
         by: SigningKey,
         actor: str | None,
         now: datetime | None = None,
-    ) -> Keyring:
+    ) -> KeyringState:
+        """Record a key event signed by ``by`` (the root key) at the keyring's next version;
+        returns the keyring's state with it. Retried when another key event took that
+        version first (the keyring's optimistic versioning, ``IntegrityError``)."""
         event = parse_key_event(
             KeyEvent(
                 str(uuid.uuid4()), event_type, now or datetime.now(UTC), actor, data
@@ -193,14 +199,19 @@ class Ledger:
             # Checked against the keyring as it is now, so a concurrent registration of
             # the same key turns into a clear Conflict on the retry, not a second record.
             keyring.state.check(event)
-            keyring.record(event_type, signed.payload, signed.signature_b64, str(signed.key_id))
+            stored = StoredEvents(datetime.now(UTC), str(signed.key_id)).make(
+                event_type, KEYRING_ID, keyring.version + 1, signed.payload, signed.signature_b64
+            )
             try:
-                self.app.save(keyring)
+                self.app.record_stored([stored])
             except IntegrityError:
                 if attempt == KEY_EVENT_ATTEMPTS - 1:
                     raise
                 continue
-            return keyring
+            # As replaying the stored event applies it (domain.aggregates.Keyring), to this
+            # copy of the keyring (the repository hands out deep copies of what it caches).
+            keyring.state.apply(parse_key_event(json.loads(signed.payload)))
+            return keyring.state
         raise AssertionError("unreachable")  # pragma: no cover
 
     def register_key(
@@ -214,10 +225,10 @@ class Ledger:
                     f"key {key.name}+{key.key_id} signs this ledger's checkpoints (the log key); "
                     "a decider needs a key of its own (`trustledger keys generate NAME`)"
                 )
-        keyring = self._record_key_event(
+        state = self._record_key_event(
             "key.registered", {"key": format_verifier_key(key)}, by, actor
         )
-        return keyring.state.keys[str(key.key_id)]
+        return state.keys[str(key.key_id)]
 
     def revoke_key(
         self, key_id: KeyId, *, by: SigningKey, reason: str | None = None, actor: str | None = None
@@ -226,8 +237,8 @@ class Ledger:
         data = {"key_id": str(key_id)}
         if reason:
             data["reason"] = reason
-        keyring = self._record_key_event("key.revoked", data, by, actor)
-        return keyring.state.keys[str(key_id)]
+        state = self._record_key_event("key.revoked", data, by, actor)
+        return state.keys[str(key_id)]
 
     def publish_rules(
         self,

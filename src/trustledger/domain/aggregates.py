@@ -1,21 +1,23 @@
-"""The eventsourcing aggregates: one per shop, and the keyring.
+"""The eventsourcing aggregates: one per shop, and the keyring, to read stored events back.
 
-Every stored event is one signed decision. Its fields are the envelope of
+Every stored event is one signed decision or key event. Its fields are the envelope of
 ``trustledger.ledger.envelope`` (canonical payload text, signature, key id); the aggregate
 state is derived from the payload alone, so replaying the events rebuilds exactly what
-was checked on append. Topics are explicit and stable: they are hashed into every entry
-(docs/FORMAT.md), so a rename of a class here must keep its ``TOPIC``.
+was checked on append. The events are written by ``trustledger.app.stored_events``, never
+through these classes: eventsourcing's repository and mapper use them only to rebuild an
+aggregate or a domain event from what is stored. Topics are explicit and stable: they are
+hashed into every entry (docs/FORMAT.md §5), so a rename of a class here must keep its
+``TOPIC``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from trustledger.domain.decision import Decision, parse_decision
-from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id, topic_of
+from trustledger.domain.identity import KEYRING_TOPIC, SHOP_TOPIC, topic_of
 from trustledger.domain.keyring import KeyringState, parse_key_event
 from trustledger.domain.shop import ShopState
 
@@ -28,7 +30,7 @@ def decode_decision(payload: str) -> Decision:
 class Shop(Aggregate, created_event_name="Registered"):
     """A shop's history of decisions; holds the rule state the next decision is checked on."""
 
-    TOPIC = "trustledger:shop"
+    TOPIC = SHOP_TOPIC
 
     class Created(Aggregate.Created):
         # eventsourcing wants a topic on the inherited default; never stored (see Registered).
@@ -111,42 +113,11 @@ class Shop(Aggregate, created_event_name="Registered"):
     class AppealWithdrawn(Decided):
         TOPIC = topic_of("appeal.withdrawn")
 
-    EVENT_CLASSES: ClassVar[dict[str, type[Decided]]] = {}
-
-    @classmethod
-    def register(cls, decision: Decision, payload: str, signature: str, key_id: str) -> Shop:
-        """A new shop aggregate from its signed ``shop.registered`` decision."""
-        shop = cls._create(
-            cls.Registered,
-            id=shop_aggregate_id(decision.shop_id),
-            payload=payload,
-            signature=signature,
-            key_id=key_id,
-        )
-        return shop
-
-    def record(self, decision: Decision, payload: str, signature: str, key_id: str) -> None:
-        """Record a signed decision (checked beforehand by ``ShopState.check``)."""
-        self.trigger_event(
-            self.EVENT_CLASSES[decision.type], payload=payload, signature=signature, key_id=key_id
-        )
-
-
-Shop.EVENT_CLASSES.update(
-    {
-        event_class.TOPIC.removeprefix("trustledger:"): event_class
-        for event_class in vars(Shop).values()
-        if isinstance(event_class, type)
-        and issubclass(event_class, Shop.Decided)
-        and event_class is not Shop.Decided
-    }
-)
-
 
 class Keyring(Aggregate, created_event_name="Initialised"):
     """The pinned root key and the decider keys registered and revoked under it."""
 
-    TOPIC = "trustledger:keyring"
+    TOPIC = KEYRING_TOPIC
 
     class Created(Aggregate.Created):
         TOPIC = "trustledger:keyring.created-unused"
@@ -181,17 +152,3 @@ class Keyring(Aggregate, created_event_name="Initialised"):
         """A rule set (TOML, with its content hash) published under the root key."""
 
         TOPIC = topic_of("rules.published")
-
-    @classmethod
-    def initialise(cls, payload: str, signature: str, key_id: str) -> Keyring:
-        return cls._create(
-            cls.Initialised, id=KEYRING_ID, payload=payload, signature=signature, key_id=key_id
-        )
-
-    def record(self, event_type: str, payload: str, signature: str, key_id: str) -> None:
-        event_class: Any = {
-            "key.registered": self.KeyRegistered,
-            "key.revoked": self.KeyRevoked,
-            "rules.published": self.RulesPublished,
-        }[event_type]
-        self.trigger_event(event_class, payload=payload, signature=signature, key_id=key_id)

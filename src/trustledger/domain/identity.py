@@ -21,6 +21,12 @@ KEY_EVENT_TYPES = frozenset(
 )
 TOPIC_PREFIX = "trustledger:"
 
+SHOP_TOPIC = TOPIC_PREFIX + "shop"
+KEYRING_TOPIC = TOPIC_PREFIX + "keyring"
+ORIGINATOR_TOPICS = {"shop.registered": SHOP_TOPIC, "ledger.initialised": KEYRING_TOPIC}
+"""The event types that start an aggregate, and the aggregate's topic, which their stored
+state names as ``originator_topic`` (docs/FORMAT.md §5)."""
+
 _NAMESPACE_BYTES = NAMESPACE.bytes
 # RFC 9562 §4.1, §4.2: version 5 in bits 48-51, variant 0b10 in bits 64-65 (from the top).
 _UUID5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))

@@ -1,6 +1,7 @@
 """Entry bytes, leaf hashes and the hash chain over the notification order.
 
-An entry is one stored event, serialised exactly as stored (docs/FORMAT.md §Entry):
+The one definition of these bytes (docs/FORMAT.md §6): every writer and verifier of chain
+rows calls the functions here. An entry is one stored event, serialised exactly as stored:
 
     entry = originator_id (16 bytes, the UUID's bytes)
           ‖ uint64be(originator_version)
@@ -59,12 +60,19 @@ class MalformedEntry(ValueError):
         self.notification_id = notification_id
 
 
+# uint64be(originator_version) ‖ uint16be(len(topic)): the fixed part of an entry (§6).
+_VERSION_AND_TOPIC_LENGTH = struct.Struct(">QH").pack
+_sha256 = hashlib.sha256
+
+
 def encode_entry(originator_id: UUID, originator_version: int, topic: str, state: bytes) -> bytes:
-    """The entry bytes of one stored event (see module docstring)."""
+    """The entry bytes of one stored event (docs/FORMAT.md §6):
+    ``originator_id.bytes ‖ uint64be(originator_version) ‖ uint16be(len(topic)) ‖ topic ‖ state``,
+    the topic's length counted in UTF-8 bytes."""
     topic_bytes = topic.encode("utf-8")
     return (
         originator_id.bytes
-        + struct.pack(">QH", originator_version, len(topic_bytes))
+        + _VERSION_AND_TOPIC_LENGTH(originator_version, len(topic_bytes))
         + topic_bytes
         + state
     )
@@ -72,9 +80,26 @@ def encode_entry(originator_id: UUID, originator_version: int, topic: str, state
 
 def leaf_hash(entry: bytes) -> bytes:
     """RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry)."""
-    return hashlib.sha256(_LEAF_PREFIX + entry).digest()
+    return _sha256(_LEAF_PREFIX + entry).digest()
+
+
+def entry_leaf_hash(
+    originator_id: bytes, originator_version: int, topic: bytes, state: bytes
+) -> bytes:
+    """``leaf_hash(encode_entry(...))`` from the stored event's fields as bytes (the UUID's
+    16 bytes, the topic's UTF-8 bytes): the fast path of a writer, which hashes every entry
+    it appends, without making a ``UUID``, a topic string or the entry apart from the
+    hashed bytes."""
+    # RFC 9162 §2.1.1: SHA-256(0x00 ‖ entry), the entry laid out as encode_entry's.
+    return _sha256(
+        _LEAF_PREFIX
+        + originator_id
+        + _VERSION_AND_TOPIC_LENGTH(originator_version, len(topic))
+        + topic
+        + state
+    ).digest()
 
 
 def next_chain_hash(previous: bytes, leaf: bytes) -> bytes:
-    """chain[i] = SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i])."""
-    return hashlib.sha256(_CHAIN_PREFIX + previous + leaf).digest()
+    """chain[i] = SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i]) (docs/FORMAT.md §6)."""
+    return _sha256(_CHAIN_PREFIX + previous + leaf).digest()

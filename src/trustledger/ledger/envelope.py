@@ -1,7 +1,8 @@
 """The signed payload of an entry and the stored state that carries it.
 
 Every entry's state (the stored event bytes) is a UTF-8 JSON object written by
-eventsourcing's JSON transcoder with at least these members (docs/FORMAT.md §State):
+``trustledger.app.stored_events`` (the one definition of those bytes, docs/FORMAT.md §5);
+``parse_state`` reads the members verification needs and ignores any others:
 
     payload    string: the RFC 8785 canonical JSON of the signed document, verbatim
     signature  string: base64 of the 64-byte Ed25519 signature

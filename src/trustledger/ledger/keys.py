@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from trustledger.errors import KeyRejected, UsageError
+from trustledger.errors import UsageError
 from trustledger.ledger import ed25519
 
 ED25519_ALGORITHM = 0x01  # C2SP signed-note signature type for Ed25519
@@ -238,11 +238,3 @@ def parse_public_key_file(text: str, *, source: str = "public key file") -> Veri
         return parse_verifier_key(lines[-1])
     except UsageError as exc:
         raise UsageError(f"{source}: {exc}") from exc
-
-
-def require_known_key(key_id: KeyId, known: dict[KeyId, VerifierKey]) -> VerifierKey:
-    """The key with this id, or KeyRejected."""
-    try:
-        return known[key_id]
-    except KeyError:
-        raise KeyRejected(f"key {key_id} is not registered in this ledger") from None

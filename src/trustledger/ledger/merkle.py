@@ -172,16 +172,3 @@ class CompactRange:
         """The range [0, size) from the hashes of ``perfect_nodes(0, size)``."""
         nodes = [(lv, ix, h) for (lv, ix), h in zip(perfect_nodes(0, size), hashes, strict=True)]
         return cls(0, size, nodes)
-
-
-def extend_tree(
-    size: int, leaves: Sequence[bytes], read: NodeReader
-) -> list[tuple[int, int, bytes]]:
-    """The interior nodes (level ≥ 1) that become complete when ``leaves`` are appended
-    to a tree of ``size`` leaves; reads the tree's frontier (≤ log2(size) nodes) once."""
-    frontier = perfect_nodes(0, size)
-    tree = CompactRange.from_frontier(size, read(frontier) if frontier else [])
-    emitted: list[tuple[int, int, bytes]] = []
-    for leaf in leaves:
-        tree.append_leaf(leaf, emitted)
-    return emitted

@@ -32,9 +32,8 @@ APPEND_ONLY_TABLES = (
     COSIGNATURES_TABLE,
 )
 
-# Passed through eventsourcing's Application.save(**kwargs) to the recorder: an AppendWrite.
+# Passed with the events to the recorder's insert_events(**kwargs): an AppendWrite.
 WRITE_KWARG = "trustledger_write"
-DECISIONS_KWARG = WRITE_KWARG  # the former name, kept for callers written against it
 
 
 @dataclass

@@ -4,14 +4,12 @@ For each stored event, in notification order: its chain row (docs/FORMAT.md §6)
 Merkle tree nodes (level ≥ 1) that the new leaves complete (docs/FORMAT.md §9). A backend
 reads the previous chain row inside its insert transaction, calls ``append_rows`` (with the
 tree's frontier kept from its last insert, or a reader for it) and inserts what it returns
-in that same transaction (T10). ``chain_rows`` computes the same rows the plain way, as the
-reference ``append_rows`` is tested against (tests/storage/test_chaining.py).
+in that same transaction (T10). The hashes are ``trustledger.ledger.chain``'s (entry, leaf and
+chain hash) and ``trustledger.ledger.merkle``'s (nodes): this module only orders the rows.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,60 +17,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from trustledger.ledger.chain import encode_entry, leaf_hash, next_chain_hash
-from trustledger.ledger.merkle import CompactRange, NodeReader, extend_tree, perfect_nodes
-
-
-@dataclass(frozen=True)
-class ChainRow:
-    """One ``trustledger_chain`` row."""
-
-    notification_id: int
-    position: int
-    leaf_hash: bytes
-    chain_hash: bytes
-
-
-@dataclass(frozen=True)
-class MerkleNodeRow:
-    """One ``trustledger_merkle`` row: the hash of leaves [index·2^level, (index+1)·2^level)."""
-
-    level: int
-    index: int
-    hash: bytes
-
-
-def chain_rows(
-    previous_position: int,
-    previous_chain_hash: bytes,
-    events: Sequence[StoredEvent],
-    notification_ids: Sequence[int],
-    read_nodes: NodeReader,
-) -> tuple[list[ChainRow], list[MerkleNodeRow]]:
-    """The chain rows and new Merkle node rows for ``events`` appended after the entry at
-    ``previous_position`` (-1 and 32 zero bytes for an empty ledger).
-
-    ``read_nodes(ids)`` returns the stored hashes of the nodes ``ids`` (``(level, index)``
-    pairs, in order): level 0 is the ``leaf_hash`` of the chain row at position ``index``,
-    levels ≥ 1 rows of ``trustledger_merkle``. It is called once, for at most log2(n)
-    nodes of the tree's frontier, and must raise if one is missing.
-    """
-    rows: list[ChainRow] = []
-    leaves: list[bytes] = []
-    position, chain = previous_position, previous_chain_hash
-    for event, notification_id in zip(events, notification_ids, strict=True):
-        originator_id = event.originator_id
-        if not isinstance(originator_id, UUID):
-            originator_id = UUID(str(originator_id))
-        leaf = leaf_hash(
-            encode_entry(originator_id, event.originator_version, event.topic, event.state)
-        )
-        chain = next_chain_hash(chain, leaf)
-        position += 1
-        rows.append(ChainRow(notification_id, position, leaf, chain))
-        leaves.append(leaf)
-    nodes = extend_tree(previous_position + 1, leaves, read_nodes)
-    return rows, [MerkleNodeRow(level, index, digest) for level, index, digest in nodes]
+from trustledger.ledger.chain import entry_leaf_hash, next_chain_hash
+from trustledger.ledger.merkle import CompactRange, NodeReader, perfect_nodes
 
 
 @dataclass(frozen=True)
@@ -90,10 +36,6 @@ class Frontier:
     nodes: tuple[tuple[int, int, bytes], ...]
 
 
-_PACK_VERSION_TOPIC = struct.Struct(">QH").pack
-_sha256 = hashlib.sha256
-
-
 def append_rows(
     previous_position: int,
     previous_chain_hash: bytes,
@@ -104,13 +46,20 @@ def append_rows(
     *,
     blob: Callable[[bytes], Any] | None = None,
 ) -> tuple[list[tuple[int, int, Any, Any]], list[tuple[int, int, bytes]], Frontier]:
-    """What ``chain_rows`` computes, as plain tuples ready for ``executemany``, plus the
-    frontier after these events (to pass to the next call while it is still current).
+    """The chain rows and new Merkle node rows for ``events`` appended after the entry at
+    ``previous_position`` (-1 and 32 zero bytes for an empty ledger), as plain tuples ready
+    for ``executemany``, plus the frontier after these events (to pass to the next call
+    while it is still current).
 
-    Chain rows are ``(notification_id, position, leaf_hash, chain_hash)``, the hashes
-    passed through ``blob`` if given (the type a driver binds fastest), Merkle rows
-    ``(level, idx, hash)``. ``frontier`` is used instead of reading the tree's frontier
-    when it is the frontier as of ``previous_position``/``previous_chain_hash``.
+    Chain rows are ``(notification_id, position, leaf_hash, chain_hash)`` (docs/FORMAT.md
+    §6), the hashes passed through ``blob`` if given (the type a driver binds fastest),
+    Merkle rows ``(level, idx, hash)`` for the perfect subtrees the new leaves complete
+    (§9), in the order they complete. ``frontier`` is used instead of reading the tree's
+    frontier when it is the frontier as of ``previous_position``/``previous_chain_hash``;
+    otherwise ``read_nodes(ids)`` is called once, for the at most log2(n) nodes of the
+    frontier (``(level, index)`` pairs, in order: level 0 the ``leaf_hash`` of the chain
+    row at position ``index``, levels ≥ 1 rows of ``trustledger_merkle``), and must raise
+    if one is missing.
     """
     size = previous_position + 1
     if (
@@ -130,18 +79,10 @@ def append_rows(
         originator_id = event.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
-        topic = event.topic.encode("utf-8")
-        # docs/FORMAT.md §6: entry = originator_id ‖ uint64be(version) ‖ uint16be(len(topic))
-        # ‖ topic ‖ state (as chain.encode_entry); leaf = SHA-256(0x00 ‖ entry), RFC 9162
-        # §2.1.1 (as chain.leaf_hash).
-        leaf = _sha256(
-            b"\x00"
-            + originator_id.bytes
-            + _PACK_VERSION_TOPIC(event.originator_version, len(topic))
-            + topic
-            + event.state
-        ).digest()
-        chain = next_chain_hash(chain, leaf)  # SHA-256(0x02 ‖ chain[i-1] ‖ leaf[i]), §6
+        leaf = entry_leaf_hash(
+            originator_id.bytes, event.originator_version, event.topic.encode("utf-8"), event.state
+        )
+        chain = next_chain_hash(chain, leaf)
         position += 1
         if blob is None:
             rows.append((notification_id, position, leaf, chain))
