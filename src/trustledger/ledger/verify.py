@@ -9,10 +9,11 @@ Per entry, in this order (docs/AUDITOR.md):
 2. notification ids strictly increase (PostgreSQL's may have gaps; order is what counts);
 3. the recomputed chain hash equals the stored one (T1 T2 T3 T4 T10), and so does the
    stored leaf hash where a store gives one (check ``leaf``);
-4. the state is a trustledger envelope (payload, signature, key id);
-5. the payload is a JSON object in RFC 8785 canonical form whose type matches the topic
-   and whose shop (or the keyring, for key events, which name no shop) matches the
-   aggregate the event was stored under;
+4. the state is a trustledger envelope: an I-JSON object with payload, canonical base64
+   signature and a lowercase key id (docs/FORMAT.md §5);
+5. the payload is an I-JSON object with a string decision_id, in RFC 8785 canonical form,
+   whose type matches the topic and whose shop (or the keyring, for key events, which name
+   no shop) matches the aggregate the event was stored under;
 6. the signer was allowed at this position: the pinned root for key events, otherwise a
    decider key registered before this position and not revoked before it (T8);
 7. the Ed25519 signature over the payload verifies (T1 T4).
@@ -98,9 +99,8 @@ class Keyring:
     """The root key and every decider key's window, as recorded in the ledger."""
 
     root: VerifierKey
-    genesis_position: int
     deciders: dict[KeyId, KeyWindow] = field(default_factory=dict)
-    key_event_positions: frozenset[int] = frozenset()
+    key_event_positions: frozenset[int] = frozenset()  # no idempotency row (check index)
 
 
 class _EntryProblem(Exception):
@@ -412,7 +412,7 @@ def build_keyring(
                 str(document.get("decision_id")),
             )
         )
-    keyring = Keyring(root=root, genesis_position=0)
+    keyring = Keyring(root=root)
     deciders: dict[KeyId, KeyWindow] = {}
     # docs/FORMAT.md §8.2: a public key is registered at most once, whatever the name it
     # comes under (a new name gives a new key id, so ids alone would let a revoked key
@@ -462,7 +462,7 @@ def build_keyring(
                 Failure(check, str(exc), entry.position, entry.notification_id, failing_id)
             ) from exc
         positions.add(entry.position)
-    return Keyring(root, 0, deciders, frozenset(positions))
+    return Keyring(root, deciders, frozenset(positions))
 
 
 def _registered_key(text: object, decision_id: str) -> VerifierKey:
