@@ -136,6 +136,15 @@ def forge_state(template: bytes, document: dict[str, Any], key: SigningKey) -> b
     )
 
 
+def resigned(row: Row, payload: str, key: SigningKey) -> Row:
+    """``row`` carrying ``payload`` verbatim, validly signed by ``key``."""
+    signed = sign_payload(payload, key)
+    return row.with_state(
+        state_of(row.state, payload=signed.payload, signature=signed.signature_b64,
+                 key_id=str(signed.key_id))
+    )  # fmt: skip
+
+
 def copied_to_tail(rows: list[Row], index: int) -> list[Row]:
     """``rows`` and then row ``index`` again, at the next version of its aggregate: a
     signed decision replayed behind the ledger's back (T9)."""

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from tests.app.attacker import Row, attacker, copied_to_tail, read_rows, rewrite, state_of
+from tests.app.attacker import (
+    Row,
+    attacker,
+    copied_to_tail,
+    read_rows,
+    resigned,
+    rewrite,
+    state_of,
+)
 from tests.conftest import LedgerEnv
 from trustledger.domain.identity import KEYRING_ID, topic_of
 from trustledger.errors import Conflict
@@ -36,19 +44,10 @@ def failure_of(env: LedgerEnv) -> Failure:
     return report.failure
 
 
-def signed(row: Row, payload: str, key: SigningKey) -> Row:
-    """``row`` carrying ``payload`` verbatim, validly signed by ``key``."""
-    result = sign_payload(payload, key)
-    return row.with_state(
-        state_of(row.state, payload=result.payload, signature=result.signature_b64,
-                 key_id=str(result.key_id))
-    )  # fmt: skip
-
-
 def key_event(template: Row, version: int, document: dict[str, Any], root: SigningKey) -> Row:
     """A root-signed key event at ``version`` of the keyring, shaped like ``template``."""
     row = Row(KEYRING_ID.hex, version, topic_of(document["type"]), template.state)
-    return signed(row, canonical_payload(document), root)
+    return resigned(row, canonical_payload(document), root)
 
 
 def test_a_state_naming_payload_and_signature_twice_is_refused(history: LedgerEnv) -> None:
@@ -79,7 +78,7 @@ def test_a_decision_without_a_decision_id_is_refused_so_its_copy_cannot_hide(
         rows = read_rows(conn)
         document = rows[5].document()
         del document["decision_id"]
-        rows[5] = signed(rows[5], canonical_payload(document), history.bot)
+        rows[5] = resigned(rows[5], canonical_payload(document), history.bot)
         rewrite(conn, copied_to_tail(rows, 5))
     failure = failure_of(history)
     assert (failure.check, failure.position) == ("payload", 5)
@@ -91,7 +90,7 @@ def test_a_key_event_without_a_decision_id_is_refused(history: LedgerEnv) -> Non
         rows = read_rows(conn)
         document = rows[1].document()
         document["decision_id"] = 7
-        rows[1] = signed(rows[1], canonical_payload(document), history.root)
+        rows[1] = resigned(rows[1], canonical_payload(document), history.root)
         rewrite(conn, rows)
     failure = failure_of(history)
     assert (failure.check, failure.position) == ("payload", 1)
@@ -106,7 +105,7 @@ def test_a_payload_holding_a_fraction_or_an_exponent_is_refused(
         rows = read_rows(conn)
         payload = json.loads(rows[5].state)["payload"]
         payload = payload.replace('"data":{', '"data":{"amount":' + number + ",", 1)
-        rows[5] = signed(rows[5], payload, history.bot)
+        rows[5] = resigned(rows[5], payload, history.bot)
         rewrite(conn, rows)
     failure = failure_of(history)
     assert (failure.check, failure.position) == ("payload", 5)
@@ -118,7 +117,7 @@ def test_an_integer_beyond_2_to_the_53_is_refused(history: LedgerEnv) -> None:
         rows = read_rows(conn)
         payload = json.loads(rows[5].state)["payload"]
         payload = payload.replace('"data":{', '"data":{"amount":9007199254740992,', 1)
-        rows[5] = signed(rows[5], payload, history.bot)
+        rows[5] = resigned(rows[5], payload, history.bot)
         rewrite(conn, rows)
     failure = failure_of(history)
     assert (failure.check, failure.position) == ("payload", 5)

@@ -21,6 +21,7 @@ from tests.app.attacker import (
     copied_to_tail,
     forge_state,
     read_rows,
+    resigned,
     rewrite,
     state_of,
 )
@@ -28,8 +29,8 @@ from tests.conftest import LedgerEnv, make_ledger, shop_history, trusting
 from tests.domain.builders import doc, ts
 from trustledger.app.verification import VerifyReport, check_store
 from trustledger.domain.identity import shop_aggregate_id
-from trustledger.ledger.envelope import canonical_payload, sign_payload
-from trustledger.ledger.keys import SigningKey, format_verifier_key, generate_signing_key
+from trustledger.ledger.envelope import canonical_payload
+from trustledger.ledger.keys import format_verifier_key, generate_signing_key
 from trustledger.ledger.verify import Failure
 
 
@@ -215,15 +216,6 @@ def test_event_moved_to_another_shop(history: LedgerEnv) -> None:
 # -- signed bytes that parsers could read apart (a key holder's forgery) ------------------------
 
 
-def _resigned(row: Row, payload: str, key: SigningKey) -> Row:
-    """``row`` carrying ``payload`` verbatim, validly signed by ``key``."""
-    signed = sign_payload(payload, key)
-    return row.with_state(
-        state_of(row.state, payload=signed.payload, signature=signed.signature_b64,
-                 key_id=str(signed.key_id))
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     "rewrite_payload",
     [
@@ -243,7 +235,7 @@ def test_signed_payload_that_is_not_canonical(
         rows = read_rows(conn)
         payload = rewrite_payload(json.loads(rows[5].state)["payload"])
         assert json.loads(payload)["shop_id"] == "shop-1"  # what this reader sees
-        rows[5] = _resigned(rows[5], payload, history.bot)
+        rows[5] = resigned(rows[5], payload, history.bot)
         rewrite(conn, rows)
     failure = failure_of(history.verify())
     assert (failure.check, failure.position, failure.decision_id) == ("payload", 5, ids[5])
@@ -259,7 +251,7 @@ def test_decision_of_an_unknown_type(history: LedgerEnv) -> None:
         rows = read_rows(conn)
         document = {**rows[5].document(), "type": "shop.sold"}
         rows[5] = replace(
-            _resigned(rows[5], canonical_payload(document), history.bot),
+            resigned(rows[5], canonical_payload(document), history.bot),
             topic="trustledger:shop.sold",
         )
         rewrite(conn, rows)
@@ -273,7 +265,7 @@ def test_key_event_naming_a_shop(history: LedgerEnv) -> None:
     with attacker(history) as conn:
         rows = read_rows(conn)
         document = {**rows[1].document(), "shop_id": "shop-1"}
-        rows[1] = _resigned(rows[1], canonical_payload(document), history.root)
+        rows[1] = resigned(rows[1], canonical_payload(document), history.root)
         rewrite(conn, rows)
     failure = failure_of(history.verify())
     assert (failure.check, failure.position, failure.decision_id) == ("payload", 1, ids[1])
