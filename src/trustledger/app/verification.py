@@ -284,7 +284,10 @@ def _bounded_map(
 
 
 def stitch_ranges(
-    results: Iterable[tuple[RangeResult, CompactRange]], progress: Progress | None
+    results: Iterable[tuple[RangeResult, CompactRange]],
+    progress: Progress | None,
+    *,
+    start: int = 0,
 ) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
     """Join consecutive range results in order (a store's ranges or a bundle's): each
     range must start at the next position and chain onto the last hash so far; and no
@@ -296,7 +299,7 @@ def stitch_ranges(
     repeats = RepeatedDecisions()
     try:
         entries, redacted, failure, last_position, last_chain, tree = _stitch(
-            results, progress, repeats
+            results, progress, repeats, start
         )
         repeat = repeats.first_repeat()
     finally:
@@ -319,11 +322,12 @@ def _stitch(
     results: Iterable[tuple[RangeResult, CompactRange]],
     progress: Progress | None,
     repeats: RepeatedDecisions,
+    start: int = 0,
 ) -> tuple[int, int, Failure | None, int, bytes | None, CompactRange]:
     entries = redacted = 0
-    last_position = -1
+    last_position = start - 1
     last_chain: bytes | None = GENESIS_CHAIN_HASH
-    tree = CompactRange()
+    tree = CompactRange(start, start)
     for result, part in results:
         if result.entries and (
             result.first_position != last_position + 1 or result.previous_chain_hash != last_chain

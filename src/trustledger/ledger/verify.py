@@ -247,6 +247,7 @@ def verify_entries(
     previous_notification_id: int = 0,
     erased_subjects: frozenset[str] = frozenset(),
     tree: CompactRange | None = None,
+    chained: bool = True,
 ) -> RangeResult:
     """Run steps 1–7 over consecutive entries; stops at the first failure.
 
@@ -255,6 +256,10 @@ def verify_entries(
     so that a parallel caller can report the earliest one. Each leaf hash whose chain
     hash checked out is appended to ``tree`` (the Merkle tree over the same leaves,
     RFC 9162 §2.1.1), so a verifier hashes every entry once for both structures.
+
+    ``chained=False`` is for entries read from tiles (C2SP tlog-tiles carry no chain hash
+    and no notification id): steps 1–3 then only check the position, and the caller
+    checks the Merkle root of ``tree`` against a signed checkpoint instead.
     """
     count = redacted = 0
     first_position: int | None = None
@@ -276,14 +281,14 @@ def verify_entries(
             )  # fmt: skip
         try:
             # 1. a chain row, at the next position
-            if entry.position is None or entry.chain_hash is None:
+            if entry.position is None or (chained and entry.chain_hash is None):
                 raise _EntryProblem("chain", "event has no chain row (inserted outside the ledger)")
             if entry.position != position + 1:
                 raise _EntryProblem(
                     "sequence", f"expected position {position + 1}, found {entry.position}"
                 )
             # 2. notification order
-            if entry.notification_id <= notification_id:
+            if chained and entry.notification_id <= notification_id:
                 raise _EntryProblem("sequence", "notification ids are not increasing")
             # 3. the chain, over the exact stored bytes
             leaf = leaf_hash(
@@ -291,13 +296,15 @@ def verify_entries(
                     entry.originator_id, entry.originator_version, entry.topic, entry.state
                 )
             )
-            calculated = next_chain_hash(chain, leaf)
-            if calculated != entry.chain_hash:
-                raise _EntryProblem(
-                    "chain",
-                    f"chain hash mismatch: stored {entry.chain_hash.hex()}, "
-                    f"calculated {calculated.hex()}",
-                )
+            if chained:
+                assert entry.chain_hash is not None
+                calculated = next_chain_hash(chain, leaf)
+                if calculated != entry.chain_hash:
+                    raise _EntryProblem(
+                        "chain",
+                        f"chain hash mismatch: stored {entry.chain_hash.hex()}, "
+                        f"calculated {calculated.hex()}",
+                    )
             # 3a. the stored leaf hash (a store's; proofs are served from it), same leaf
             if entry.leaf_hash is not None and entry.leaf_hash != leaf:
                 raise _EntryProblem(
@@ -334,7 +341,7 @@ def verify_entries(
         if isinstance(personal, dict) and personal.get("subject_id") in erased_subjects:
             redacted += 1
         count += 1
-        chain = entry.chain_hash
+        chain = entry.chain_hash if chained and entry.chain_hash is not None else chain
         position = entry.position
         notification_id = entry.notification_id
     return RangeResult(
@@ -412,13 +419,24 @@ def build_keyring(
                 str(document.get("decision_id")),
             )
         )
-    keyring = Keyring(root=root)
-    deciders: dict[KeyId, KeyWindow] = {}
+    return extend_keyring(Keyring(root=root), key_entries, genesis=genesis)
+
+
+def extend_keyring(
+    keyring: Keyring, key_entries: Sequence[StoredEntry], *, genesis: StoredEntry | None = None
+) -> Keyring:
+    """``keyring`` with the key events ``key_entries`` applied in position order, each
+    checked (root signature, one registration per public key, active revocations, valid
+    rule sets). ``genesis`` is the one entry allowed to be a ``ledger.initialised``: a
+    monitor extends the keyring it kept from an earlier run with none. Raises
+    LedgerNotIntact on the first problem."""
+    root = keyring.root
+    deciders = dict(keyring.deciders)
     # docs/FORMAT.md §8.2: a public key is registered at most once, whatever the name it
     # comes under (a new name gives a new key id, so ids alone would let a revoked key
     # sign again), and never the root's.
-    public_keys = {root.public_key}
-    positions = set()
+    public_keys = {root.public_key, *(window.key.public_key for window in deciders.values())}
+    positions = set(keyring.key_event_positions)
     # Key windows open and close in position order, whatever order the entries came in.
     for entry in sorted(key_entries, key=lambda e: -1 if e.position is None else e.position):
         try:
