@@ -352,7 +352,7 @@ def _hash_all(
     placed = _placed_spans(path, spans, chain.sizes)
     if used == 1:
         return join(_hash_chunk(*args) for args in placed)
-    with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(max_workers=used, mp_context=process_context()) as pool:
         futures = [pool.submit(_hash_chunk, *args) for args in placed]
         failure = join(future.result() for future in futures)
         pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
@@ -457,7 +457,7 @@ def check_bundle(
         if used == 1:
             outcome = stitch_ranges(keep(map(work, ranges)), progress)
         else:
-            with ProcessPoolExecutor(max_workers=used, mp_context=_context()) as pool:
+            with ProcessPoolExecutor(max_workers=used, mp_context=process_context()) as pool:
                 futures = [pool.submit(work, span) for span in ranges]
                 outcome = stitch_ranges(keep(future.result() for future in futures), progress)
                 pool.shutdown(cancel_futures=True)  # after a failure the rest is not needed
@@ -496,7 +496,7 @@ def check_bundle(
     )
 
 
-def _context() -> BaseContext:
+def process_context() -> BaseContext:
     # fork is cheap (the workers inherit the imported modules; a spawned worker re-imports
     # trustledger, which takes about a second) but safe only while this process has no
     # other thread; ProcessPoolExecutor forks every worker before starting its own thread.

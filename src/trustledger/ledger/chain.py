@@ -78,6 +78,22 @@ def encode_entry(originator_id: UUID, originator_version: int, topic: str, state
     )
 
 
+_ENTRY_HEAD = struct.Struct(">16sQH")  # originator_id ‖ uint64be(version) ‖ uint16be(len)
+
+
+def decode_entry(entry: bytes) -> tuple[UUID, int, str, bytes]:
+    """(originator_id, originator_version, topic, state) of entry bytes, as ``encode_entry``
+    lays them out (an entry read from a tile or a proof's ``extra``). Raises ValueError."""
+    if len(entry) < _ENTRY_HEAD.size:
+        raise ValueError(f"an entry of {len(entry)} bytes is shorter than its fixed part")
+    originator, version, length = _ENTRY_HEAD.unpack_from(entry)
+    end = _ENTRY_HEAD.size + length
+    if len(entry) < end:
+        raise ValueError("an entry ends inside its topic")
+    topic = entry[_ENTRY_HEAD.size : end].decode("utf-8")
+    return UUID(bytes=originator), version, topic, entry[end:]
+
+
 def leaf_hash(entry: bytes) -> bytes:
     """RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry)."""
     return _sha256(_LEAF_PREFIX + entry).digest()
