@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,83 @@ def export(out: str, db: str, as_json: bool) -> None:
         emit_json({"bundle": out, "entries": size})
     else:
         click.echo(f"wrote {out}: {size} entries")
+
+
+# -- monitor ----------------------------------------------------------------------------------
+@main.command()
+@click.argument("url", metavar="URL")
+@click.option("--trusted-key", "trusted", multiple=True, required=True, metavar="VKEY|FILE.pub",
+              help="The ledger's pinned root key (repeatable).")  # fmt: skip
+@click.option("--log-key", "log_keys", multiple=True, required=True, metavar="VKEY|FILE.pub",
+              help="The pinned log key that signs its checkpoints (repeatable).")  # fmt: skip
+@click.option("--state", "state", required=True, metavar="DIR",
+              help="The monitor's state (what it verified last), kept across runs.")  # fmt: skip
+@click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY|FILE.pub",
+              help="A trusted witness key (repeatable).")  # fmt: skip
+@click.option("--quorum", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Distinct witness public keys that must cosign each checkpoint.")  # fmt: skip
+@click.option("--origin", metavar="ORIGIN", help="The log's origin line, as published.")
+@click.option("--follow", is_flag=True, help="Keep following the log (Ctrl-C stops).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds between two runs with --follow.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes verifying in parallel (default: every core).")  # fmt: skip
+@json_option
+def monitor(
+    url: str,
+    trusted: tuple[str, ...],
+    log_keys: tuple[str, ...],
+    state: str,
+    witness_keys: tuple[str, ...],
+    quorum: int,
+    origin: str | None,
+    follow: bool,
+    interval: float,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Monitor a log you do not run: fetch its checkpoint and tiles, check that it extends
+    what this monitor verified last, and verify every new entry by the rules of format v1.
+
+    Exit 0 when the log extends what was held (one line per run); exit 1 on a rollback, a
+    fork or split view, an entry that breaks a rule or entries that do not hash to the
+    checkpoint, with the evidence saved under DIR/evidence/; exit 5 when the log or the
+    state cannot be read. The cost of a run is proportional to the new entries.
+
+    \b
+    Example:
+      trustledger monitor http://127.0.0.1:8080 --trusted-key keys/root.pub \\
+          --log-key keys/log.pub --state mon/ --follow
+    """
+    from trustledger.app.monitor import HttpLog, MonitorReport, follow_log
+    from trustledger.app.verifier import LedgerNotIntact
+
+    policy = trust_policy(trusted, log_keys, witness_keys, quorum, origin,
+                          roots_needed=True, log_key_needed=True)  # fmt: skip
+
+    def render(report: MonitorReport) -> None:
+        if as_json:
+            body = asdict(report)
+            body["intact"] = report.intact
+            emit_json(body)
+        elif report.failure is not None:
+            click.echo(f"FAILED: {report.failure.describe()}")
+            click.echo(f"(evidence saved in {report.evidence})")
+        else:
+            click.echo(
+                f"OK: {url} at size {report.size} (root {report.root_hash}); "
+                f"{report.new_entries} new {'entry' if report.new_entries == 1 else 'entries'}"
+                f" verified since size {report.previous_size}"
+            )
+
+    source = HttpLog(url)
+    try:
+        follow_log(source, policy=policy, state_dir=Path(state), url=url, interval=interval,
+                   workers=workers, on_report=render, runs=None if follow else 1)  # fmt: skip
+    except LedgerNotIntact as exc:
+        render(exc.report)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        note("monitor stopped")
+    finally:
+        source.close()
