@@ -77,10 +77,10 @@ trustledger witness cosign latest.checkpoint --key keys/witness-1.key --state wi
 trustledger checkpoint add-cosignatures cosigned.checkpoint
 DECISION=$(sed -n 10p decisions.jsonl | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["decision_id"])')
 trustledger prove inclusion "$DECISION" --out one-decision.proof
-trustledger verify --proof one-decision.proof --trusted-key "$(tail -n 1 keys/log.pub)" \
+trustledger verify --proof one-decision.proof --log-key "$(tail -n 1 keys/log.pub)" \
   --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1
 trustledger export --out audit.bundle
 trustledger verify --bundle audit.bundle --trusted-key "$(tail -n 1 keys/root.pub)" \
-  --trusted-key "$(tail -n 1 keys/log.pub)" --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1 \
+  --log-key "$(tail -n 1 keys/log.pub)" --witness-key "$(tail -n 1 keys/witness-1.pub)" --quorum 1 \
   --origin log
 echo "wrote sample/audit.bundle: an auditor verifies it with no database"
