@@ -122,6 +122,9 @@ _scan_strict: Any = json.JSONDecoder(  # type: ignore[attr-defined]
     parse_int=_bounded_integer,
     parse_constant=_refuse_constant,
 ).scan_once
+_scan_payload: Any = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_float=_refuse_fraction, parse_constant=_refuse_constant
+).scan_once
 
 
 def _skip_space(text: str, at: int) -> int:
@@ -129,21 +132,32 @@ def _skip_space(text: str, at: int) -> int:
     return match.end() if match else at
 
 
-def decode_i_json(text: str) -> Any:
+def decode_i_json(text: str, *, canonical_after: bool = False) -> Any:
     """Decode JSON as format v1 reads it: I-JSON (RFC 7493) members, integer numbers.
 
     Raises NotIJson for a member named twice at any level, a number with a fraction or
     exponent or beyond ±(2^53 − 1), NaN or Infinity, a string holding a lone surrogate;
     ValueError for text that is not one JSON value.
+
+    ``canonical_after=True`` is the caller's promise to compare the text with the RFC 8785
+    form of what it decodes to (a signed payload, docs/FORMAT.md §3): that comparison
+    already refuses a member named twice (the re-encoding has it once), an integer beyond
+    ±(2^53 − 1) and a lone surrogate (neither can be canonicalised), so only fractions,
+    exponents and constants are refused here, the checks a payload needs cheaply.
     """
+    scan = _scan_payload if canonical_after else _scan_strict
     try:
-        value, end = _scan_strict(text, _skip_space(text, 0))
+        try:
+            value, end = scan(text, 0)  # compact JSON, the common case: no regex
+        except StopIteration:
+            value, end = scan(text, _skip_space(text, 0))
     except StopIteration as exc:
         raise ValueError(f"not JSON at character {exc.value}") from None
-    end = _skip_space(text, end)
     if end != len(text):
-        raise ValueError(f"not one JSON value (extra data at character {end})")
-    if _SURROGATE_ESCAPE.search(text) is not None:
+        end = _skip_space(text, end)
+        if end != len(text):
+            raise ValueError(f"not one JSON value (extra data at character {end})")
+    if not canonical_after and "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
         _check_unicode(value)  # rare: only text with an escaped surrogate is walked
     return value
 

@@ -113,7 +113,8 @@ class _EntryProblem(Exception):
 
 def _decode_payload(payload: str) -> dict[str, object]:
     try:
-        document = decode_i_json(payload)
+        # _check_canonical follows: the RFC 8785 comparison refuses the rest of I-JSON.
+        document = decode_i_json(payload, canonical_after=True)
     except ValueError as exc:
         raise _EntryProblem("payload", f"payload is not I-JSON ({exc})") from exc
     if not isinstance(document, dict):
@@ -452,7 +453,8 @@ def extend_keyring(
                     raise _EntryProblem(
                         "keyring",
                         f"key {key.name}+{key.key_id}: its public key is already registered "
-                        "(or is the root's); a public key is registered at most once",
+                        "(or is the root's); a public key is registered at most once (a "
+                        "ledger an earlier build let do this: docs/FORMAT.md §16, migrate)",
                         decision_id,
                     )
                 public_keys.add(key.public_key)
