@@ -197,7 +197,8 @@ def checkpoint(
             )
             for outcome in outcomes:
                 got = count(len(outcome.lines), "cosignature")
-                note(outcome.error or f"witness {outcome.url}: {got}")
+                where = f" (consistency from size {outcome.old_size})"
+                note(outcome.error or f"witness {outcome.url}: {got}{where}")
             data = note_with_cosignatures(ledger.store, latest_checkpoint(ledger.store))
     write_document(data, out)
 

@@ -56,11 +56,12 @@ class _Refused(Exception):
 
 @dataclass(frozen=True)
 class WitnessOutcome:
-    """What one witness answered: the cosignature lines stored (without newlines), or
-    why it did not cosign."""
+    """What one witness answered: the cosignature lines stored (without newlines) and the
+    old size of the request it answered, or why it did not cosign."""
 
     url: str
     lines: tuple[str, ...] = ()
+    old_size: int | None = None
     error: str | None = None
 
 
@@ -111,7 +112,7 @@ def _ask(
     stored: StoredCheckpoint,
     old: int,
     witness_keys: Sequence[CosignerKey],
-) -> list[NoteSignature]:
+) -> tuple[int, list[NoteSignature]]:
     size = parse_checkpoint(parse_note(stored.note).text).size
     endpoint = url.rstrip("/") + "/add-checkpoint"
     for attempt in (1, 2):
@@ -134,7 +135,7 @@ def _ask(
             reason = response.reason_phrase or ""
             detail = response.text.strip()[:300]
             raise _Refused(f"witness {url} answered {response.status_code} {reason}: {detail}")
-        return _cosignature_lines(url, response.text, parse_note(stored.note), witness_keys)
+        return old, _cosignature_lines(url, response.text, parse_note(stored.note), witness_keys)
     raise _Refused(f"witness {url} answered 409 Conflict twice")  # pragma: no cover
 
 
@@ -166,14 +167,14 @@ def request_cosignatures(
     with httpx.Client(timeout=timeout, transport=transport) as client:
         for url in witnesses:
             try:
-                lines = _ask(client, url, store, stored, hint, witness_keys)
+                old, lines = _ask(client, url, store, stored, hint, witness_keys)
             except _Refused as exc:
                 outcomes.append(WitnessOutcome(url, error=str(exc)))
                 continue
             note = add_signatures(parse_note(stored.note), lines)
             attach_cosignatures(store, format_note(note))
             text = tuple(format_signature_line(line)[:-1] for line in lines)
-            outcomes.append(WitnessOutcome(url, lines=text))
+            outcomes.append(WitnessOutcome(url, lines=text, old_size=old))
     cosigned = _count(outcomes, witness_keys)
     if cosigned < quorum:
         failures = "; ".join(o.error for o in outcomes if o.error is not None)
