@@ -64,3 +64,39 @@ def test_a_state_naming_another_origin_is_refused(log: Story) -> None:
         f"trustledger: error: the witness state {STATE} is not valid: origins['other'] holds "
         "a checkpoint of origin 'log'"
     )
+
+
+def serve(log: Story, *args: str, code: int) -> str:
+    # Every case here is refused before anything listens.
+    base = ["witness", "serve", "--key", "keys/witness.key", "--state", "witness/"]
+    return run(log.cli, *base, *args, code=code)
+
+
+def test_witness_serve_refuses_a_state_it_cannot_trust(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    Path(STATE).write_text('{"origins": {"log": null}}')
+    assert serve(log, "--log", "log=keys/log.pub", code=5).startswith(
+        f"trustledger: error: the witness state {STATE} is not valid: origins['log'] is null"
+    )
+
+
+def test_witness_serve_refuses_a_log_key_other_than_the_one_pinned(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    cosign(log.cli, "c1.checkpoint")
+    assert serve(log, "--log", "log=keys/root.pub", code=2).startswith(
+        "trustledger: error: this witness pinned log key log+"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--log", "keys/log.pub"],
+         "--log 'keys/log.pub': expected ORIGIN=VKEY or ORIGIN=FILE.pub"),
+        (["--log", "log=keys/log.pub", "--listen", "8090"],
+         "--listen '8090': expected HOST:PORT, such as 127.0.0.1:8090"),
+    ],
+)  # fmt: skip
+def test_witness_serve_options_are_checked(log: Story, args: list[str], error: str) -> None:
+    assert serve(log, *args, code=2) == f"trustledger: error: {error}"

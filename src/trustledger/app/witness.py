@@ -372,7 +372,8 @@ def cosign_checkpoint(
     size exit 4) and UsageError for a missing log key or proof, or a proof of another
     checkpoint.
     """
-    origin = parse_checkpoint(parse_note(checkpoint).text).origin
+    given = parse_checkpoint(parse_note(checkpoint).text)
+    origin = given.origin
     known = load_state(state_dir).get(origin)
     if log_keys:
         keys: Sequence[VerifierKey] = log_keys
@@ -380,20 +381,20 @@ def cosign_checkpoint(
         keys = [known.log_key]
     else:
         raise UsageError(f"first checkpoint of {origin!r} for this witness: pass --log-key")
-    size = parse_checkpoint(parse_note(checkpoint).text).size
-    if proof is not None:
-        parsed = parse_consistency_proof(proof)
-        if parse_note(parsed.checkpoint).text != parse_note(checkpoint).text:
-            raise UsageError("the proof is for another checkpoint than the one given")
-    if proof is not None and known is not None:
+    parsed = parse_consistency_proof(proof) if proof is not None else None
+    if parsed is not None and parse_note(parsed.checkpoint).text != parse_note(checkpoint).text:
+        raise UsageError("the proof is for another checkpoint than the one given")
+    if known is None:  # first contact: a proof proves nothing yet
+        request = ConsistencyProof(0, (), checkpoint)
+    elif parsed is not None:
         request = ConsistencyProof(parsed.old_size, parsed.hashes, checkpoint)
-    elif known is not None and size > known.checkpoint.size:
+    elif given.size > known.checkpoint.size:
         raise UsageError(
             f"a consistency proof from size {known.checkpoint.size} is needed: "
             f"trustledger prove consistency --from {state_dir / STATE_FILE}"
         )
-    else:  # first contact (a proof proves nothing yet), or the same size again
-        request = ConsistencyProof(known.checkpoint.size if known else 0, (), checkpoint)
+    else:  # the same size again (or a rollback, refused as such)
+        request = ConsistencyProof(known.checkpoint.size, (), checkpoint)
     clock = time.time if now is None else (lambda: now)
     return Witness(key, state_dir, {origin: keys}, clock=clock).add(request)
 
