@@ -18,20 +18,31 @@ import click
 
 from trustledger.app import Ledger, load_verifier_key
 from trustledger.app.bundle import export_bundle
+from trustledger.app.cosigning import request_cosignatures
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     attach_cosignatures,
     create_checkpoint,
+    latest_checkpoint,
+    note_with_cosignatures,
     prove_consistency,
     prove_inclusion,
 )
-from trustledger.app.witness import cosign_checkpoint
+from trustledger.app.witness import Witness, cosign_checkpoint
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.checkpoint import open_any_note
 from trustledger.ledger.cosignature import CosignerKey, parse_cosigner_key
 from trustledger.ledger.keys import VerifierKey
 from trustledger.ledger.note import MalformedNote, NoteVerifier, parse_note
-from trustledger_cli.common import Group, db_option, emit_json, json_option, note, signing_key
+from trustledger_cli.common import (
+    Group,
+    count,
+    db_option,
+    emit_json,
+    json_option,
+    note,
+    signing_key,
+)
 from trustledger_cli.common import reported_errors as _reported_errors
 from trustledger_cli.main import main
 
@@ -130,27 +141,66 @@ class _CheckpointGroup(Group):
     "--origin", help="The checkpoint's origin line (default: the last one, or the key's name)."
 )
 @click.option("--out", "out", metavar="FILE", help="Write the checkpoint here instead of stdout.")
+@click.option("--witness", "witnesses", multiple=True, metavar="URL",
+              help="A tlog-witness to ask for a cosignature (repeatable).")  # fmt: skip
+@click.option("--quorum", type=click.IntRange(min=0), metavar="N",
+              help="Witnesses that must cosign (default: every --witness).")  # fmt: skip
+@click.option("--witness-key", "witness_keys", multiple=True, metavar="VKEY|FILE.pub",
+              help="Keep only cosignatures by these witness keys (repeatable).")  # fmt: skip
+@click.option("--witness-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, metavar="SECONDS",
+              help="Timeout of each request to a witness.")  # fmt: skip
 @db_option
 @click.pass_context
 def checkpoint(
-    ctx: click.Context, key: str | None, origin: str | None, out: str | None, db: str
+    ctx: click.Context,
+    key: str | None,
+    origin: str | None,
+    out: str | None,
+    witnesses: tuple[str, ...],
+    quorum: int | None,
+    witness_keys: tuple[str, ...],
+    witness_timeout: float,
+    db: str,
 ) -> None:
     """Sign the current tree head with the log key: a C2SP tlog-checkpoint (signed note).
 
     Refuses (exit 1) when the log is not consistent with the last checkpoint it signed.
     Without a subcommand --key is required; the checkpoint is printed on stdout.
 
+    With --witness URL (C2SP tlog-witness), each witness is sent the checkpoint and the
+    consistency proof from the size it last cosigned; the cosignatures are stored and the
+    checkpoint is printed with them. Fewer than --quorum witnesses cosigning: exit 5 (the
+    checkpoint and the cosignatures received are kept; run again to retry).
+
     \b
     Example:
       trustledger checkpoint --key keys/log.key > latest.checkpoint
+      trustledger checkpoint --key keys/log.key --witness https://w1.example --quorum 1
     """
     if ctx.invoked_subcommand is not None:
         return
     if key is None:
         raise UsageError("checkpoint: --key LOG.key is required (or a subcommand)")
+    if (quorum is not None or witness_keys) and not witnesses:
+        raise UsageError("--quorum and --witness-key go with --witness URL")
     signer = signing_key(key)
+    keys = [witness_key(text) for text in witness_keys]
     with Ledger.open(db) as ledger:
         data = create_checkpoint(ledger.store, signer, origin=origin)
+        if witnesses:
+            outcomes = request_cosignatures(
+                ledger.store,
+                witnesses,
+                quorum=len(witnesses) if quorum is None else quorum,
+                witness_keys=keys,
+                timeout=witness_timeout,
+            )
+            for outcome in outcomes:
+                got = count(len(outcome.lines), "cosignature")
+                where = f" (consistency from size {outcome.old_size})"
+                note(outcome.error or f"witness {outcome.url}: {got}{where}")
+            data = note_with_cosignatures(ledger.store, latest_checkpoint(ledger.store))
     write_document(data, out)
 
 
@@ -361,6 +411,57 @@ def witness_cosign(
     note(f"cosigned size {result.size}" + (
         f" (consistent with size {result.previous_size})" if result.previous_size is not None
         else " (first checkpoint seen for this log)"))  # fmt: skip
+
+
+@witness.command("serve")
+@click.option("--key", "key", required=True, metavar="WITNESS.key", help="The witness's key.")
+@click.option("--state", "state", required=True, type=click.Path(file_okay=False),
+              help="The witness's state directory (created if absent).")  # fmt: skip
+@click.option("--log", "logs", multiple=True, required=True, metavar="ORIGIN=VKEY|FILE.pub",
+              help="A log this witness follows: its origin and key (repeatable).")  # fmt: skip
+@click.option("--listen", default="127.0.0.1:8090", show_default=True, metavar="HOST:PORT",
+              help="The address to serve on.")  # fmt: skip
+def witness_serve(key: str, state: str, logs: tuple[str, ...], listen: str) -> None:
+    """Serve C2SP tlog-witness `POST /add-checkpoint` for the logs given with --log.
+
+    Cosigns a checkpoint signed by the log's key that extends the last one it cosigned
+    for that origin (the same checks as `witness cosign`), after recording it durably in
+    STATE. Answers 409 with its size to a stale old size, 404 to an unknown origin, 403
+    to a bad log signature, 422 to a bad proof, 400 to a malformed request. A state it
+    cannot trust stops it (exit 5).
+
+    \b
+    Example:
+      trustledger witness serve --key keys/w1.key --state w1/ \\
+          --log "log=$(tail -1 keys/log.pub)" --listen 127.0.0.1:8090
+    """
+    import uvicorn
+
+    from trustledger.ledger.cosignature import CosignerKey, format_cosigner_key
+    from trustledger_server.witness import create_witness_app
+
+    host, port = _listen_address(listen)
+    trusted: dict[str, list[VerifierKey]] = {}
+    for text in logs:
+        origin, equals, vkey = text.partition("=")
+        if not equals or not origin or not vkey:
+            raise UsageError(f"--log {text!r}: expected ORIGIN=VKEY or ORIGIN=FILE.pub")
+        trusted.setdefault(origin, []).append(load_verifier_key(vkey))
+    signer = signing_key(key)
+    server = Witness(signer, Path(state), trusted)
+    server.check_state()
+    cosigner = format_cosigner_key(CosignerKey.from_verifier(signer.verifier))
+    note(f"witness {cosigner}")
+    note(f"following {count(len(trusted), 'log')}; serving http://{listen}/add-checkpoint")
+    uvicorn.run(create_witness_app(server), host=host, port=port, log_level="warning",
+                lifespan="off")  # fmt: skip
+
+
+def _listen_address(listen: str) -> tuple[str, int]:
+    host, colon, port = listen.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--listen {listen!r}: expected HOST:PORT, such as 127.0.0.1:8090")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 # -- export -----------------------------------------------------------------------------------
