@@ -78,6 +78,15 @@ def encode_entry(originator_id: UUID, originator_version: int, topic: str, state
     )
 
 
+def entry_size(topic: str, state: bytes) -> int:
+    """``len(encode_entry(...))`` of an event with this topic and state, without making the
+    entry: 16 + 8 + 2 bytes, the topic's UTF-8 bytes and the state."""
+    return _FIXED_SIZE + len(topic.encode("utf-8")) + len(state)
+
+
+_FIXED_SIZE = 16 + 8 + 2  # originator_id, uint64be(version), uint16be(len(topic))
+
+
 def leaf_hash(entry: bytes) -> bytes:
     """RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry)."""
     return _sha256(_LEAF_PREFIX + entry).digest()

@@ -778,8 +778,7 @@ class PostgresStore(Store):
             ).format(c=self._chain)
         else:  # a range of the primary key (level, idx)
             query = SQL(
-                "SELECT idx, hash FROM {m} WHERE level = %s AND idx >= %s AND idx < %s "
-                "ORDER BY idx"
+                "SELECT idx, hash FROM {m} WHERE level = %s AND idx >= %s AND idx < %s ORDER BY idx"
             ).format(m=self._merkle)
         for first in range(start, end, _PAGE):
             last = min(end, first + _PAGE)

@@ -379,7 +379,11 @@ class SQLiteStore(Store):
             try:
                 if self.read_only:
                     uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-                    self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                    # A read-only store may be lent to one thread after another (the HTTP
+                    # service's pool of stores); never to two at once.
+                    self._conn = sqlite3.connect(
+                        uri, uri=True, isolation_level=None, check_same_thread=False
+                    )
                 else:
                     self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
                     # Erased subject keys must not linger in free pages (PIPL / GDPR).
