@@ -170,7 +170,8 @@ def publish_tiles(store: Store, out_dir: Path) -> PublishReport:
         _write_file(checkpoint_file, served.note)
         written += len(served.note)
     state = {"origin": served.origin, "size": served.size, "root_hash": served.root_hash.hex()}
-    _write_file(out_dir / STATE_FILE, json.dumps(state).encode() + b"\n")
+    if previous != served.size or not (out_dir / STATE_FILE).exists():
+        _write_file(out_dir / STATE_FILE, json.dumps(state).encode() + b"\n")
     return PublishReport(
         str(out_dir), previous, served.size, tiles, tiles + changed, written, changed
     )
