@@ -13,6 +13,7 @@ import click
 
 from trustledger.app import Ledger
 from trustledger.app.tiles import publish_tiles
+from trustledger.storage import open_store
 from trustledger_cli.common import (
     Group,
     count,
@@ -90,7 +91,10 @@ def serve(
         max_request_bytes=max_request_bytes,
         max_batch=max_batch,
     )
-    note(f"serving {db} on http://{listen}/ (checkpoint, tile/...)")
+    store = open_store(db, read_only=True)  # for its URL as shown (a password redacted)
+    shown = store.url
+    store.close()
+    note(f"serving {shown} on http://{listen}/ (checkpoint, tile/...)")
     run(service, host, port)
 
 
