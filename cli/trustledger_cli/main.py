@@ -511,6 +511,7 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
 # Commands living in their own modules register themselves on ``main`` when imported.
 from trustledger_cli import db as _db  # noqa: E402, F401
 from trustledger_cli import projections as _projections  # noqa: E402, F401
+from trustledger_cli import serving as _serving  # noqa: E402, F401
 from trustledger_cli import verifiable as _verifiable  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover

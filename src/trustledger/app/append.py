@@ -55,9 +55,11 @@ from trustledger.errors import (
     StorageUnavailable,
 )
 from trustledger.ledger.canonical import canonicalize
+from trustledger.ledger.chain import entry_size
 from trustledger.ledger.envelope import signing_message
 from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
+from trustledger.ledger.tiles import MAX_ENTRY_SIZE
 from trustledger.storage import Store
 from trustledger.storage.base import WRITE_KWARG, AppendWrite, KeyringChanged, RecordedDecision
 
@@ -427,6 +429,7 @@ def _write(
             )
         )
 
+    _refuse_oversized(fresh, events)
     if events:
         try:
             write = AppendWrite(
@@ -457,6 +460,25 @@ def _write(
         for offset, ((line, decision, _), event) in enumerate(zip(fresh, events, strict=True))
     ]
     return appended
+
+
+def _refuse_oversized(fresh: list[_Parsed], events: list[StoredEvent]) -> None:
+    """Raise BatchRejected naming every decision whose entry (docs/FORMAT.md §6, as
+    stored: personal data sealed, signed) exceeds ``MAX_ENTRY_SIZE`` bytes, the largest
+    entry a C2SP tlog-tiles entry bundle can carry (docs/FORMAT.md §17)."""
+    problems: list[tuple[int, str | None, str]] = [
+        (
+            line,
+            decision.decision_id,
+            f"decision {decision.decision_id} would be an entry of {size:,} bytes; the log "
+            f"serves entries of at most {MAX_ENTRY_SIZE:,} bytes (docs/FORMAT.md §17): "
+            "make the decision smaller",
+        )
+        for (line, decision, _), event in zip(fresh, events, strict=True)
+        if (size := entry_size(event.topic, event.state)) > MAX_ENTRY_SIZE
+    ]
+    if problems:
+        raise BatchRejected(problems)
 
 
 def _in_line_order(

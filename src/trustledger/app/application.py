@@ -12,6 +12,9 @@ from eventsourcing.utils import Environment, EnvType
 
 from trustledger.domain.aggregates import Keyring
 from trustledger.domain.identity import KEYRING_ID
+from trustledger.errors import InputRejected
+from trustledger.ledger.chain import entry_size
+from trustledger.ledger.tiles import MAX_ENTRY_SIZE
 from trustledger.storage import Store
 
 
@@ -42,8 +45,17 @@ class LedgerApplication(Application[UUID]):
         an aggregate's events with the mapper (``app.stored_events`` makes them instead) and
         wrap each in the ``Recording`` and ``Notification`` objects push-style followers
         need, which a ledger has none of (projections pull from the notification log).
-        A stored event whose (originator id, version) is taken raises ``IntegrityError``.
+        A stored event whose (originator id, version) is taken raises ``IntegrityError``;
+        one whose entry would exceed ``MAX_ENTRY_SIZE`` bytes, InputRejected (nothing is
+        written: a C2SP entry bundle cannot carry it, docs/FORMAT.md §17).
         """
+        for event in stored_events:
+            size = entry_size(event.topic, event.state)
+            if size > MAX_ENTRY_SIZE:
+                raise InputRejected(
+                    f"an event of type {event.topic} would be an entry of {size:,} bytes; the "
+                    f"log serves entries of at most {MAX_ENTRY_SIZE:,} bytes (docs/FORMAT.md §17)"
+                )
         self.recorder.insert_events(stored_events, **kwargs)
 
     def get_keyring(self) -> Keyring | None:

@@ -94,6 +94,12 @@ def decode_entry(entry: bytes) -> tuple[UUID, int, str, bytes]:
     return UUID(bytes=originator), version, topic, entry[end:]
 
 
+def entry_size(topic: str, state: bytes) -> int:
+    """``len(encode_entry(...))`` of an event with this topic and state, without making the
+    entry: 16 + 8 + 2 bytes, the topic's UTF-8 bytes and the state."""
+    return _ENTRY_HEAD.size + len(topic.encode("utf-8")) + len(state)
+
+
 def leaf_hash(entry: bytes) -> bytes:
     """RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 ‖ entry)."""
     return _sha256(_LEAF_PREFIX + entry).digest()

@@ -254,6 +254,24 @@ class Store(ABC):
         Merkle storage).
         """
 
+    # -- the log as C2SP tlog-tiles publish it (app.tiles) --------------------------------
+    @abstractmethod
+    def iter_node_hashes(self, level: int, start: int, end: int) -> Iterator[bytes]:
+        """The hashes of the tree nodes ``(level, i)`` for ``start ≤ i < end``, in order,
+        read as range queries (a page at a time, never one query a node).
+
+        Level 0 are the ``leaf_hash`` column of the chain rows at positions ``start`` to
+        ``end - 1``; levels ≥ 1 rows of the Merkle table, complete nodes only. Raises
+        NotFound (when the iteration reaches it) for a node that is not stored: beyond
+        the tree, or a ledger created before Merkle storage.
+        """
+
+    @abstractmethod
+    def iter_entry_bytes(self, start: int, end: int) -> Iterator[bytes]:
+        """The entries (docs/FORMAT.md §6, ``ledger.chain.encode_entry``) at chain
+        positions ``start`` to ``end - 1``, in order, read a page at a time. Raises NotFound
+        (when the iteration reaches it) for a position with no chain row or no event."""
+
     @abstractmethod
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every checkpoint the log signed, oldest first."""

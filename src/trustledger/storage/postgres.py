@@ -45,6 +45,7 @@ from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     MalformedEntry,
     StoredEntry,
+    encode_entry,
 )
 from trustledger.storage.base import (
     APPEND_ONLY_TABLES,
@@ -480,6 +481,9 @@ def _entry(row: tuple[Any, ...]) -> StoredEntry:
 
 T = TypeVar("T")
 
+# Range reads of the tiles (Store.iter_node_hashes, Store.iter_entry_bytes), a page a query.
+_PAGE = 4096
+
 
 class PostgresStore(Store):
     """A ledger in a PostgreSQL database (one schema of it)."""
@@ -765,6 +769,52 @@ class PostgresStore(Store):
             return []
         rows = self._query(nodes_query(self.schema), ([i[0] for i in ids], [i[1] for i in ids]))
         return _found_nodes(ids, rows)
+
+    def iter_node_hashes(self, level: int, start: int, end: int) -> Iterator[bytes]:
+        if level == 0:
+            query = SQL(
+                "SELECT position, leaf_hash FROM {c} WHERE position >= %s AND position < %s "
+                "ORDER BY position"
+            ).format(c=self._chain)
+        else:  # a range of the primary key (level, idx)
+            query = SQL(
+                "SELECT idx, hash FROM {m} WHERE level = %s AND idx >= %s AND idx < %s ORDER BY idx"
+            ).format(m=self._merkle)
+        for first in range(start, end, _PAGE):
+            last = min(end, first + _PAGE)
+            params = (first, last) if level == 0 else (level, first, last)
+            rows = self._query(query, params, binary=True)
+            if len(rows) != last - first or (
+                rows and (rows[0][0], rows[-1][0]) != (first, last - 1)
+            ):
+                raise NotFound(
+                    f"Merkle nodes of level {level} {first}…{last - 1} are not all stored: the "
+                    "tree is smaller, or the ledger was created before Merkle storage"
+                )
+            for row in rows:
+                yield bytes(row[1])
+
+    def iter_entry_bytes(self, start: int, end: int) -> Iterator[bytes]:
+        query = SQL(
+            "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM {c} c LEFT JOIN {e} e ON e.notification_id = c.notification_id "
+            "WHERE c.position >= %s AND c.position < %s ORDER BY c.position"
+        ).format(c=self._chain, e=self._events)
+        for first in range(start, end, _PAGE):
+            last = min(end, first + _PAGE)
+            rows = self._query(query, (first, last), binary=True)
+            for position, originator_id, version, topic, state in rows:
+                if originator_id is None:
+                    raise NotFound(f"the entry at position {position} has no stored event")
+                uuid = (
+                    originator_id if isinstance(originator_id, UUID) else _uuid(str(originator_id))
+                )
+                yield encode_entry(uuid, version, topic, bytes(state))
+            if len(rows) != last - first:
+                raise NotFound(
+                    f"entries {first}…{last - 1}: {last - first - len(rows)} positions have "
+                    "no chain row (beyond the log)"
+                )
 
     def _checkpoint_select(self) -> Composed:
         return SQL("SELECT id, size, root_hash, note, created_at FROM {t} ").format(

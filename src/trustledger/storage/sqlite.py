@@ -33,6 +33,7 @@ from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
     MalformedEntry,
     StoredEntry,
+    encode_entry,
 )
 from trustledger.storage.base import (
     APPEND_ONLY_TABLES,
@@ -286,6 +287,38 @@ def _read_nodes(cursor: Any, ids: Sequence[tuple[int, int]]) -> list[bytes]:
     return found
 
 
+# Range reads of the tiles (Store.iter_node_hashes, Store.iter_entry_bytes), a page a query.
+_PAGE = 4096
+_LEAVES_IN_RANGE = (
+    f"SELECT position, leaf_hash FROM {CHAIN_TABLE} "
+    "WHERE position >= ? AND position < ? ORDER BY position"
+)
+_NODES_IN_RANGE = (
+    "WITH RECURSIVE wanted(completion) AS (SELECT ?1 UNION ALL "
+    "SELECT completion + ?3 FROM wanted WHERE completion + ?3 <= ?2) "
+    f"SELECT m.idx, m.hash FROM wanted JOIN {MERKLE_TABLE} m "
+    "ON ((m.idx + 1) << m.level) = wanted.completion AND m.level = ?4 ORDER BY m.idx"
+)
+_ENTRIES_IN_RANGE = (
+    "SELECT c.position, e.originator_id, e.originator_version, e.topic, e.state "
+    f"FROM {CHAIN_TABLE} c LEFT JOIN {EVENTS_TABLE} e ON e.rowid = c.notification_id "
+    "WHERE c.position >= ? AND c.position < ? ORDER BY c.position"
+)
+
+
+def _complete_range(
+    what: str, first: int, last: int, rows: Sequence[Sequence[Any]]
+) -> Iterator[bytes]:
+    """The hashes of ``(index, hash)`` rows that must be exactly indices first…last-1."""
+    if len(rows) != last - first or (rows and (rows[0][0], rows[-1][0]) != (first, last - 1)):
+        raise NotFound(
+            f"{what} {first}…{last - 1} are not all stored: the tree is smaller, or the "
+            "ledger was created before Merkle storage"
+        )
+    for row in rows:
+        yield _blob(row[1])
+
+
 _ENTRY_COLUMNS = (
     "e.rowid, e.originator_id, e.originator_version, e.topic, e.state, c.position, c.chain_hash, "
     "c.leaf_hash"
@@ -346,7 +379,11 @@ class SQLiteStore(Store):
             try:
                 if self.read_only:
                     uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-                    self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                    # A read-only store may be lent to one thread after another (the HTTP
+                    # service's pool of stores); never to two at once.
+                    self._conn = sqlite3.connect(
+                        uri, uri=True, isolation_level=None, check_same_thread=False
+                    )
                 else:
                     self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
                     # Erased subject keys must not linger in free pages (PIPL / GDPR).
@@ -535,6 +572,32 @@ class SQLiteStore(Store):
                 return _read_nodes(cursor, ids)
         except sqlite3.DatabaseError as exc:
             raise StorageUnavailable(f"{self.url}: {exc}") from exc
+
+    def iter_node_hashes(self, level: int, start: int, end: int) -> Iterator[bytes]:
+        for first in range(start, end, _PAGE):
+            last = min(end, first + _PAGE)
+            if level == 0:
+                rows = self._query(_LEAVES_IN_RANGE, (first, last))
+            else:
+                # One probe of the (completion, level) index per node: a range of that
+                # index would also pass over every lower level's nodes in between.
+                rows = self._query(_NODES_IN_RANGE, ((first + 1) << level, last << level,
+                                                     1 << level, level))  # fmt: skip
+            yield from _complete_range(f"Merkle nodes of level {level}", first, last, rows)
+
+    def iter_entry_bytes(self, start: int, end: int) -> Iterator[bytes]:
+        for first in range(start, end, _PAGE):
+            last = min(end, first + _PAGE)
+            rows = self._query(_ENTRIES_IN_RANGE, (first, last))
+            for position, originator_id, version, topic, state in rows:
+                if originator_id is None:
+                    raise NotFound(f"the entry at position {position} has no stored event")
+                yield encode_entry(_uuid(originator_id), version, topic, _blob(state))
+            if len(rows) != last - first:
+                raise NotFound(
+                    f"entries {first}…{last - 1}: {last - first - len(rows)} positions have "
+                    "no chain row (beyond the log)"
+                )
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         rows = self._query(
