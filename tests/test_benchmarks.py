@@ -24,6 +24,7 @@ RUNS = {
     "bench_checkpoint": ["--entries", "2000", "--repeat", "1"],
     "bench_proofs": ["--entries", "300", "--runs", "5"],
     "bench_projections": ["--entries", "300", "--repeat", "1", "--queries", "5"],
+    "bench_monitor": ["--entries", "300", "--repeat", "1", "--workers", "2"],
 }
 
 
@@ -49,8 +50,8 @@ def test_benchmark_runs(script: str, tmp_path: Path) -> None:
             "valgrind is not installed (apt-get install valgrind): it counts the instructions"
         )
     args = [*RUNS[script], "--dir", str(tmp_path)]
-    if script == "bench_bundle":
-        args += ["--work", str(tmp_path / "bundle")]
+    if script in ("bench_bundle", "bench_monitor"):
+        args += ["--work", str(tmp_path / "work")]
     _run(script, args, tmp_path)
 
 
