@@ -10,6 +10,10 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerEnv
+from trustledger.app.transparency import create_checkpoint
+from trustledger.ledger.cosignature import cosign
+from trustledger.ledger.keys import generate_signing_key
+from trustledger.ledger.note import format_signature_line, parse_note
 from trustledger.storage.base import APPEND_ONLY_TABLES
 from trustledger.storage.postgres import PostgresStore, split_schema
 
@@ -25,9 +29,12 @@ STATEMENTS = {
 def conn(pg_ledger: LedgerEnv) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     pg_ledger.append_history()
     store = PostgresStore(pg_ledger.url)
-    try:  # a row in every table: a checkpoint and a cosignature line too
-        checkpoint = store.add_checkpoint(10, b"r" * 32, b"note", after=None)
-        store.add_cosignatures(checkpoint.id, ["\u2014 witness AAAA"])
+    try:  # a row in every table: a checkpoint and a cosignature line too (both valid)
+        note = create_checkpoint(store, generate_signing_key("log"))
+        line = cosign(parse_note(note).text, generate_signing_key("witness"), timestamp=1)
+        latest = store.latest_checkpoint()
+        assert latest is not None
+        store.add_cosignatures(latest.id, [format_signature_line(line)[:-1]])
     finally:
         store.close()
     dsn, schema = split_schema(pg_ledger.url)
