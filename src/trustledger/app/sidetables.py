@@ -175,6 +175,17 @@ def _check_range_index(
     expected = dict(zip(decision_ids, notification_ids, strict=True))
     for offset in keys:
         expected.pop(decision_ids[offset], None)
+    if notification_ids:
+        # The rows of the range's notification ids, read in one sequential scan where the
+        # store can (SQLite: the table is kept in notification order); anything else is
+        # looked up by decision id below, which also says what is wrong.
+        between = store.decision_rows_between(notification_ids[0] - 1, notification_ids[-1])
+        if (
+            between is not None
+            and len(between) == decisions == len(expected) == len(found_between := dict(between))
+            and found_between == expected
+        ):
+            return None, decisions
     found = store.decision_rows([d for d in decision_ids if d is not None])
     if len(found) == decisions == len(expected) and dict(found) == expected:
         return None, decisions  # one row per decision, naming it; none for a key event

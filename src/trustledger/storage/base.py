@@ -316,6 +316,12 @@ class Store(ABC):
         """Every idempotency-index row ``(decision_id, notification_id)`` with one of these
         decision ids, duplicates included, in no particular order."""
 
+    def decision_rows_between(self, after: int, up_to: int) -> list[tuple[str, int]] | None:
+        """The idempotency-index rows with a notification id in (``after``, ``up_to``], when
+        the store reads them in one range scan; None where it would need a full scan (the
+        caller then looks rows up by decision id)."""
+        return None
+
     @abstractmethod
     def decision_row_counts(self, up_to: int) -> tuple[int, int]:
         """(idempotency-index rows with notification id ≤ ``up_to``, rows with a

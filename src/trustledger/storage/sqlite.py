@@ -702,6 +702,15 @@ class SQLiteStore(Store):
             found.extend((row[0], row[1]) for row in rows)
         return found
 
+    def decision_rows_between(self, after: int, up_to: int) -> list[tuple[str, int]] | None:
+        # notification_id is the table's INTEGER PRIMARY KEY (its rowid): a range scan.
+        rows = self._query(
+            f"SELECT decision_id, notification_id FROM {DECISIONS_TABLE} "
+            "WHERE notification_id > ? AND notification_id <= ?",
+            (after, up_to),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def decision_row_counts(self, up_to: int) -> tuple[int, int]:
         row = self._query(
             f"SELECT (SELECT count(*) FROM {DECISIONS_TABLE} WHERE notification_id <= ?), "
