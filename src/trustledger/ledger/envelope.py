@@ -123,7 +123,7 @@ _scan_strict: Any = json.JSONDecoder(  # type: ignore[attr-defined]
     parse_constant=_refuse_constant,
 ).scan_once
 _scan_payload: Any = json.JSONDecoder(  # type: ignore[attr-defined]
-    parse_float=_refuse_fraction, parse_constant=_refuse_constant
+    parse_float=_refuse_fraction, parse_int=_bounded_integer, parse_constant=_refuse_constant
 ).scan_once
 
 
@@ -141,9 +141,10 @@ def decode_i_json(text: str, *, canonical_after: bool = False) -> Any:
 
     ``canonical_after=True`` is the caller's promise to compare the text with the RFC 8785
     form of what it decodes to (a signed payload, docs/FORMAT.md §3): that comparison
-    already refuses a member named twice (the re-encoding has it once), an integer beyond
-    ±(2^53 − 1) and a lone surrogate (neither can be canonicalised), so only fractions,
-    exponents and constants are refused here, the checks a payload needs cheaply.
+    already refuses a member named twice (the re-encoding has it once) and a lone surrogate
+    (it cannot be canonicalised), so only numbers and constants are checked here. What is
+    returned then holds only JSON types and integers within ±(2^53 − 1): the caller may
+    canonicalise it with ``json_safe=True``.
     """
     scan = _scan_payload if canonical_after else _scan_strict
     try:

@@ -127,7 +127,8 @@ def _check_canonical(document: dict[str, object], payload: bytes, decision_id: s
     # whitespace, key order, escapes and number spellings alike: signed bytes that parsers
     # may read differently are refused, so every verifier sees the one signed document.
     try:
-        canonical = canonicalize(document)
+        # decode_i_json(canonical_after=True) left only JSON types and safe integers.
+        canonical = canonicalize(document, json_safe=True)
     except InvalidDecision as exc:  # not I-JSON: an integer beyond ±(2^53 − 1), say
         raise _EntryProblem("payload", f"payload is not I-JSON: {exc}", decision_id) from exc
     if canonical != payload:
