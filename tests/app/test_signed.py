@@ -116,7 +116,7 @@ def test_an_unregistered_or_revoked_key_is_refused_per_line(ledger: LedgerEnv) -
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda p: p.replace("{", '{ ', 1),  # not canonical
+        lambda p: p.replace("{", "{ ", 1),  # not canonical
         lambda p: json.dumps({**json.loads(p), "personal": {"subject_id": "x", "name": "y"}}),
     ],
     ids=["not-canonical", "personal-in-clear"],

@@ -41,8 +41,8 @@ from trustledger.app.shopstates import ShopStates
 from trustledger.app.stored_events import StoredEvents
 from trustledger.domain.aggregates import Keyring
 from trustledger.domain.decision import Decision, parse_decision
-from trustledger.domain.keyring import KeyringState
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
+from trustledger.domain.keyring import KeyringState
 from trustledger.domain.rules import RuleBook, RuleSet
 from trustledger.domain.shop import ShopState
 from trustledger.errors import (
@@ -330,7 +330,15 @@ def _append_once(
             parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
         )
         appended = _write(
-            app, store, shop_states, fresh, states, known_keys, signing, recorded_at, keyring_version
+            app,
+            store,
+            shop_states,
+            fresh,
+            states,
+            known_keys,
+            signing,
+            recorded_at,
+            keyring_version,
         )
     except BaseException:
         shop_states.forget(states)
@@ -478,9 +486,7 @@ def _write(
         aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
-        events.append(
-            make_event(decision.type, aggregate_id, version, payload, signature)
-        )
+        events.append(make_event(decision.type, aggregate_id, version, payload, signature))
         index.append(
             (
                 aggregate_id,
