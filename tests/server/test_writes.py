@@ -180,9 +180,11 @@ def test_an_invalid_document_with_personal_data_is_named_by_its_line(served: Ser
 
 def test_a_forged_signature_is_a_signature_rejected(served: Served) -> None:
     other = generate_signing_key("bot")  # same name, another key: another key id
-    with LedgerClient(served.base, TOKEN, signer=other) as client:
-        with pytest.raises(BatchRejected, match="not registered"):
-            client.append([doc("shop.registered")])
+    with (
+        LedgerClient(served.base, TOKEN, signer=other) as client,
+        pytest.raises(BatchRejected, match="not registered"),
+    ):
+        client.append([doc("shop.registered")])
     records = json.loads(signed_body(served, [doc("shop.registered", shop_id="s-1")]))
     records[0]["payload"] = records[0]["payload"].replace('"s-1"', '"s-2"')
     with served.client() as client:
@@ -249,9 +251,11 @@ def test_posting_needs_a_valid_bearer_token_and_reads_none(served: Served) -> No
         served.base + "/v1/decisions", content=body, headers={"Authorization": f"Basic {TOKEN}"}
     )
     assert_problem(response, 401)
-    with LedgerClient(served.base, "wrong", signer=served.ledger.bot) as client:
-        with pytest.raises(UsageError, match="401"):
-            client.append([doc("shop.registered", shop_id="s-2")])
+    with (
+        LedgerClient(served.base, "wrong", signer=served.ledger.bot) as client,
+        pytest.raises(UsageError, match="401"),
+    ):
+        client.append([doc("shop.registered", shop_id="s-2")])
     assert served.ledger.entry_count() == 2
     assert served.post("/v1/decisions", body, token="another").status_code == 200
     # Reads need no credential.
@@ -329,11 +333,8 @@ def test_the_standing_of_a_shop_with_the_size_and_checkpoint(served: Served) -> 
     assert answer["ledger_size"] == 10
     assert answer["checkpoint"] is None
     # The standing is the CLI's, replayed from the same entries.
-    cli = CliRunner().invoke(
-        main,
-        ["standing", "s-1", "--as-of", ts(days=6), "--at-position", "9", "--db", served.ledger.url]
-        + ["--json"],
-    )
+    args = ["standing", "s-1", "--as-of", ts(days=6), "--at-position", "9", "--json"]
+    cli = CliRunner().invoke(main, [*args, "--db", served.ledger.url])
     assert cli.exit_code == 0, cli.output
     assert {k: v for k, v in answer.items() if k not in ("ledger_size", "checkpoint")} == (
         json.loads(cli.stdout)
