@@ -97,7 +97,8 @@ class LedgerPool:
 
     def __init__(self, url: str, size: int = POOL_SIZE) -> None:
         workers = [_Worker(url) for _ in range(size)]
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        # Last in, first out: one client posting in turn keeps using the warmest ledger.
+        self._idle: asyncio.LifoQueue[_Worker] = asyncio.LifoQueue()
         for worker in workers:
             self._idle.put_nowait(worker)
         jobs = [worker.jobs for worker in workers]

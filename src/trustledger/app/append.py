@@ -289,6 +289,12 @@ def append_parsed(
                     f"gave up after {MAX_ATTEMPTS} attempts: the ledger's keys kept changing "
                     "during the append; retry the batch (it is idempotent)"
                 ) from exc
+        except StaleShopStates as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise Conflict(
+                    f"gave up after {MAX_ATTEMPTS} attempts: concurrent appends kept "
+                    "changing the same shops; retry the batch (it is idempotent)"
+                ) from exc
         except IntegrityError as exc:
             # Another appender recorded a conflicting event or the same decision id first:
             # re-judge the whole batch against what is now recorded.
@@ -326,9 +332,16 @@ def _append_once(
     # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
     # they are remembered as committed, they must not stay cached.
     try:
-        outcomes, fresh, seen = _judge(
-            parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
-        )
+        try:
+            outcomes, fresh, seen = _judge(
+                parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
+            )
+        except BatchRejected:
+            # A state kept warm may be stale (another appender recorded more for its shop
+            # since): the write would have caught it, a refusal must be checked here.
+            if _any_stale(store, states):
+                raise StaleShopStates from None
+            raise
         appended = _write(
             app,
             store,
@@ -344,6 +357,17 @@ def _append_once(
         shop_states.forget(states)
         raise
     return _in_line_order(outcomes, appended, seen)
+
+
+class StaleShopStates(Exception):
+    """A batch was refused under a shop state that another appender has since moved on:
+    it is judged again from the store (the states were forgotten)."""
+
+
+def _any_stale(store: Store, states: dict[str, tuple[int, ShopState]]) -> bool:
+    ids = {shop_aggregate_id(shop_id): version for shop_id, (version, _) in states.items()}
+    current = store.current_versions(list(ids))
+    return any(current.get(aggregate_id, 0) != version for aggregate_id, version in ids.items())
 
 
 # A parsed record: its line, its decision and the decision's canonical bytes.
