@@ -22,6 +22,7 @@ RUNS = {
     "bench_verify": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
     "bench_bundle": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
     "bench_checkpoint": ["--entries", "2000", "--repeat", "1"],
+    "bench_http_append": ["--entries", "200", "--repeat", "1"],
     "bench_proofs": ["--entries", "300", "--runs", "5"],
     "bench_projections": ["--entries", "300", "--repeat", "1", "--queries", "5"],
     "bench_monitor": ["--entries", "300", "--repeat", "1", "--workers", "2"],

@@ -11,6 +11,7 @@ from typing import Any
 from trustledger.app.ledger import Ledger
 from trustledger.domain.rules import PublishedRules
 from trustledger.errors import NotFound
+from trustledger.storage.base import StoredCheckpoint
 from trustledger.storage.views import open_standings_view
 from trustledger_projections.report import (
     LogSource,
@@ -21,7 +22,14 @@ from trustledger_projections.report import (
     shop_standing,
 )
 
-__all__ = ["Answer", "report_standings", "rules_in_force", "standing_of"]
+__all__ = [
+    "Answer",
+    "SizedStanding",
+    "report_standings",
+    "rules_in_force",
+    "standing_at_head",
+    "standing_of",
+]
 
 
 @dataclass(frozen=True)
@@ -73,3 +81,29 @@ def rules_in_force(url: str, *, at: datetime) -> PublishedRules:
     """The rule set in force at ``at``, as published in the ledger (or the defaults)."""
     with Ledger.open(url, read_only=True) as ledger:
         return ledger.rule_book().in_force_published(at)
+
+
+@dataclass(frozen=True)
+class SizedStanding:
+    """A shop's standing read from the ledger's first ``size`` entries, with the latest
+    checkpoint signed when they were read (None before the first): its size is at most
+    ``size``, and an auditor proves the entries beyond it with a later checkpoint."""
+
+    standing: dict[str, Any]
+    size: int
+    checkpoint: StoredCheckpoint | None
+
+
+def standing_at_head(url: str, shop_id: str, *, at: datetime) -> SizedStanding:
+    """A shop's standing at ``at``, replayed from its own entries among the ledger's first
+    ``size`` (the chain head when read), with the latest checkpoint.
+
+    Raises NotFound (no ledger, shop not registered by ``at`` in those entries).
+    """
+    with Ledger.open(url, read_only=True) as ledger:
+        # The checkpoint first: the log only grows, so the size read next covers it.
+        checkpoint = ledger.store.latest_checkpoint()
+        size = ledger.size()
+        source = LogSource(ledger.store, max(size - 1, 0))
+        standing = shop_standing(source, shop_id, at=at, default_rules=ledger.rules)
+    return SizedStanding(standing, size, checkpoint)

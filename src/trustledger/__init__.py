@@ -14,14 +14,20 @@ if TYPE_CHECKING:
         AppendOutcome,
         KeyInfo,
         Ledger,
+        LedgerClient,
         LogEntry,
+        SignedRecord,
         VerifyReport,
         generate_key_files,
         load_signing_key,
         load_verifier_key,
         read_records,
     )
-    from trustledger.errors import TrustledgerError
+    from trustledger.errors import (
+        BatchRejected,
+        SignatureRejected,
+        TrustledgerError,
+    )
     from trustledger.ledger.keys import (
         SigningKey,
         VerifierKey,
@@ -39,6 +45,8 @@ _EXPORTS = {
     "AppendOutcome": "trustledger.app",
     "KeyInfo": "trustledger.app",
     "Ledger": "trustledger.app",
+    "LedgerClient": "trustledger.app",
+    "SignedRecord": "trustledger.app",
     "LogEntry": "trustledger.app",
     "VerifyReport": "trustledger.app",
     "generate_key_files": "trustledger.app",
@@ -46,6 +54,8 @@ _EXPORTS = {
     "load_verifier_key": "trustledger.app",
     "read_records": "trustledger.app",
     "TrustledgerError": "trustledger.errors",
+    "BatchRejected": "trustledger.errors",
+    "SignatureRejected": "trustledger.errors",
     "SigningKey": "trustledger.ledger.keys",
     "VerifierKey": "trustledger.ledger.keys",
     "format_verifier_key": "trustledger.ledger.keys",
@@ -54,9 +64,13 @@ _EXPORTS = {
 
 __all__ = [
     "AppendOutcome",
+    "BatchRejected",
     "KeyInfo",
     "Ledger",
+    "LedgerClient",
     "LogEntry",
+    "SignatureRejected",
+    "SignedRecord",
     "SigningKey",
     "TrustledgerError",
     "VerifierKey",

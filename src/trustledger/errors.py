@@ -68,6 +68,20 @@ class BatchRejected(InputRejected):
         )
 
 
+class SignatureRejected(VerificationFailed):
+    """A batch of decisions signed elsewhere (the append API) in which a signature does not
+    verify; ``problems`` lists every invalid record, as BatchRejected's. Nothing was written."""
+
+    def __init__(self, problems: list[tuple[int, str | None, str]]) -> None:
+        self.problems = problems
+        lines = ", ".join(str(line) for line, _, _ in problems[:5])
+        super().__init__(
+            f"batch rejected: {len(problems)} invalid record(s) (lines {lines}"
+            f"{', ...' if len(problems) > 5 else ''}), a signature among them does not "
+            f"verify: {problems[0][2]}; nothing was written"
+        )
+
+
 class StorageUnavailable(TrustledgerError):
     """The store or configuration cannot be reached or opened."""
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trustledger.app.append import AppendOutcome
+    from trustledger.app.client import LedgerClient, SignedRecord
     from trustledger.app.keyfiles import generate_key_files, load_signing_key, load_verifier_key
     from trustledger.app.ledger import KeyInfo, Ledger, LogEntry
     from trustledger.app.policy import TrustPolicy
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562): see trustledger/__init__.py.
 _EXPORTS = {
     "AppendOutcome": "trustledger.app.append",
+    "LedgerClient": "trustledger.app.client",
+    "SignedRecord": "trustledger.app.client",
     "generate_key_files": "trustledger.app.keyfiles",
     "load_signing_key": "trustledger.app.keyfiles",
     "load_verifier_key": "trustledger.app.keyfiles",
@@ -42,9 +45,11 @@ __all__ = [
     "AppendOutcome",
     "KeyInfo",
     "Ledger",
+    "LedgerClient",
     "LedgerNotIntact",
     "LogEntry",
     "Record",
+    "SignedRecord",
     "TrustPolicy",
     "VerifyReport",
     "generate_key_files",

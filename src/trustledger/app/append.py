@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
@@ -42,6 +42,7 @@ from trustledger.app.stored_events import StoredEvents
 from trustledger.domain.aggregates import Keyring
 from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
+from trustledger.domain.keyring import KeyringState
 from trustledger.domain.rules import RuleBook, RuleSet
 from trustledger.domain.shop import ShopState
 from trustledger.errors import (
@@ -167,7 +168,7 @@ def append_records(
     Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
     Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
     """
-    problems: list[tuple[int, str | None, str]] = []
+    problems: list[Problem] = []
     parsed: list[tuple[int, Decision, bytes]] = []
     for record in records:
         if record.error is not None:
@@ -181,12 +182,86 @@ def append_records(
             problems.append((record.line, _hint_decision_id(record.document), str(exc)))
     if not parsed and not problems:
         raise InvalidDecision("no decisions in the input")
+    return append_parsed(
+        app, store, shop_states, parsed, problems, LocalSigning(signer), rules=rules, now=now
+    )
 
+
+# A problem with one record: (line, decision id if known, reason), as BatchRejected lists.
+Problem = tuple[int, str | None, str]
+
+
+class Signing(Protocol):
+    """Who signs a batch's decisions, and how: here with a key (``LocalSigning``), or
+    elsewhere before the batch came (app.signed)."""
+
+    def admit(self, keyring: KeyringState, lines: Iterable[int]) -> list[Problem]:
+        """Rule 7 under ``keyring`` for the records at ``lines``: the lines it refuses,
+        with why (those are not judged further); raises KeyRejected to refuse them all."""
+
+    def sign(
+        self, line: int, decision: Decision, canonical: bytes, subject_key: bytes | None
+    ) -> tuple[str, str, str]:
+        """The stored payload text of an admitted, valid decision (its personal data sealed
+        under ``subject_key``), the payload's signature in base64 and the signer's key id."""
+
+
+class LocalSigning:
+    """Seal and sign in this process with ``signer``, a decider key (``trustledger append``,
+    ``Ledger.append``)."""
+
+    def __init__(self, signer: SigningKey) -> None:
+        self.signer = signer
+        self.key_id = str(signer.key_id)
+
+    def admit(self, keyring: KeyringState, lines: Iterable[int]) -> list[Problem]:
+        keyring.active_key(self.key_id)  # rule 7; KeyRejected for the batch
+        return []
+
+    def sign(
+        self, line: int, decision: Decision, canonical: bytes, subject_key: bytes | None
+    ) -> tuple[str, str, str]:
+        if subject_key is not None:
+            # The stored document is the decision with its personal data sealed: the
+            # envelope seal_personal builds is JSON (str values, the subject id checked by
+            # parse_decision), so it is canonicalised as it is.
+            stored = decision.document_view()
+            stored["personal"] = seal_personal(
+                stored["personal"], key=subject_key, decision_id=decision.decision_id
+            )
+            canonical = canonicalize(stored, json_safe=True)
+        # Without personal data the stored document is the decision itself, whose
+        # canonical bytes are already at hand. What envelope.sign_payload does, from them.
+        signature = base64.b64encode(self.signer.sign(signing_message(canonical))).decode()
+        return canonical.decode("utf-8"), signature, self.key_id
+
+
+def append_parsed(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    parsed: list[tuple[int, Decision, bytes]],
+    problems: list[Problem],
+    signing: Signing,
+    *,
+    rules: RuleSet,
+    now: datetime | None = None,
+) -> list[AppendOutcome]:
+    """Steps 2 to 5 for records already parsed (line, decision, canonical bytes of its
+    plaintext document), ``problems`` those that were not; signed by ``signing``.
+
+    Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
+    Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
+    """
     reread = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
         keyring, fresh = _keyring(app, store, reread=reread)
         try:
-            keyring.state.active_key(str(signer.key_id))  # rule 7; KeyRejected for the batch
+            refused = signing.admit(keyring.state, (line for line, _, _ in parsed))
+            admitted = parsed
+            if refused:
+                lines = {line for line, _, _ in refused}
+                admitted = [item for item in parsed if item[0] not in lines]
             # Each decision is judged by the rule set in force when it occurred; ``rules``
             # is the default before any published rule set takes effect.
             book = RuleBook(keyring.state.rule_book.published, rules)
@@ -194,9 +269,9 @@ def append_records(
                 app,
                 store,
                 shop_states,
-                parsed,
-                problems,
-                signer=signer,
+                admitted,
+                problems + refused,
+                signing=signing,
                 rules=book,
                 now=now,
                 keyring_version=keyring.version,
@@ -215,6 +290,12 @@ def append_records(
                 raise Conflict(
                     f"gave up after {MAX_ATTEMPTS} attempts: the ledger's keys kept changing "
                     "during the append; retry the batch (it is idempotent)"
+                ) from exc
+        except StaleShopStates as exc:
+            if attempt == MAX_ATTEMPTS:
+                raise Conflict(
+                    f"gave up after {MAX_ATTEMPTS} attempts: concurrent appends kept "
+                    "changing the same shops; retry the batch (it is idempotent)"
                 ) from exc
         except IntegrityError as exc:
             # Another appender recorded a conflicting event or the same decision id first:
@@ -235,9 +316,9 @@ def _append_once(
     store: Store,
     shop_states: ShopStates,
     parsed: list[tuple[int, Decision, bytes]],
-    parse_problems: list[tuple[int, str | None, str]],
+    parse_problems: list[Problem],
     *,
-    signer: SigningKey,
+    signing: Signing,
     rules: RuleBook,
     now: datetime | None,
     keyring_version: int,
@@ -253,16 +334,42 @@ def _append_once(
     # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
     # they are remembered as committed, they must not stay cached.
     try:
-        outcomes, fresh, seen = _judge(
-            parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
-        )
+        try:
+            outcomes, fresh, seen = _judge(
+                parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
+            )
+        except BatchRejected:
+            # A state kept warm may be stale (another appender recorded more for its shop
+            # since): the write would have caught it, a refusal must be checked here.
+            if _any_stale(store, states):
+                raise StaleShopStates from None
+            raise
         appended = _write(
-            app, store, shop_states, fresh, states, known_keys, signer, recorded_at, keyring_version
+            app,
+            store,
+            shop_states,
+            fresh,
+            states,
+            known_keys,
+            signing,
+            recorded_at,
+            keyring_version,
         )
     except BaseException:
         shop_states.forget(states)
         raise
     return _in_line_order(outcomes, appended, seen)
+
+
+class StaleShopStates(Exception):
+    """A batch was refused under a shop state that another appender has since moved on:
+    it is judged again from the store (the states were forgotten)."""
+
+
+def _any_stale(store: Store, states: dict[str, tuple[int, ShopState]]) -> bool:
+    ids = {shop_aggregate_id(shop_id): version for shop_id, (version, _) in states.items()}
+    current = store.current_versions(list(ids))
+    return any(current.get(aggregate_id, 0) != version for aggregate_id, version in ids.items())
 
 
 # A parsed record: its line, its decision and the decision's canonical bytes.
@@ -271,7 +378,7 @@ _Parsed = tuple[int, Decision, bytes]
 
 def _judge(
     parsed: list[_Parsed],
-    parse_problems: list[tuple[int, str | None, str]],
+    parse_problems: list[Problem],
     recorded: dict[str, RecordedDecision],
     known_keys: dict[str, bytes | None],
     states: dict[str, tuple[int, ShopState]],
@@ -366,7 +473,7 @@ def _write(
     fresh: list[tuple[int, Decision, bytes]],
     states: dict[str, tuple[int, ShopState]],
     known_keys: dict[str, bytes | None],
-    signer: SigningKey,
+    signing: Signing,
     recorded_at: datetime,
     keyring_version: int,
 ) -> list[AppendOutcome]:
@@ -393,33 +500,19 @@ def _write(
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
     events: list[StoredEvent] = []
-    make_event = StoredEvents(recorded_at, str(signer.key_id)).make
-    for _line, decision, canonical in fresh:
+    makers: dict[str, Any] = {}  # StoredEvents(...).make by key id: one key in most batches
+    for line, decision, canonical in fresh:
         subject_key = None
         if decision.personal:
             subject_key = subject_keys[str(decision.personal["subject_id"])]
-            # The stored document is the decision with its personal data sealed: the
-            # envelope seal_personal builds is JSON (str values, the subject id checked by
-            # parse_decision), so it is canonicalised as it is.
-            stored = decision.document_view()
-            stored["personal"] = seal_personal(
-                decision.personal, key=subject_key, decision_id=decision.decision_id
-            )
-            payload_bytes = canonicalize(stored, json_safe=True)
-        else:
-            # Without personal data the stored document is the decision itself, whose
-            # canonical bytes are already at hand.
-            payload_bytes = canonical
-        # What envelope.sign_payload does, from the payload bytes already at hand.
-        signature = base64.b64encode(signer.sign(signing_message(payload_bytes))).decode()
+        payload, signature, key_id = signing.sign(line, decision, canonical, subject_key)
+        make_event = makers.get(key_id)
+        if make_event is None:
+            make_event = makers[key_id] = StoredEvents(recorded_at, key_id).make
         aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
-        events.append(
-            make_event(
-                decision.type, aggregate_id, version, payload_bytes.decode("utf-8"), signature
-            )
-        )
+        events.append(make_event(decision.type, aggregate_id, version, payload, signature))
         index.append(
             (
                 aggregate_id,

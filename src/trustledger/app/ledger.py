@@ -23,6 +23,7 @@ from trustledger.app.application import LedgerApplication
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
+from trustledger.app.signed import Prepared, commit_signed, prepare_records
 from trustledger.app.stored_events import StoredEvents
 from trustledger.app.verification import Progress, VerifyReport, check_store
 from trustledger.domain.aggregates import Keyring
@@ -327,6 +328,27 @@ class Ledger:
             now=now,
         )
 
+    def prepare(self, documents: Iterable[object] | Iterable[Record]) -> list[Prepared]:
+        """The payloads a decider signs to append these decisions from elsewhere
+        (``append_signed``): canonical, personal data sealed (trustledger.app.signed).
+        Nothing is recorded but the keys of subjects seen for the first time. Raises
+        BatchRejected listing every invalid record."""
+        return prepare_records(self.store, _records(documents))
+
+    def append_signed(
+        self, records: Iterable[object] | Iterable[Record], *, now: datetime | None = None
+    ) -> list[AppendOutcome]:
+        """Append decisions signed by their deciders elsewhere, all-or-nothing: each record
+        ``{"payload", "signature", "key_id"}``, the payload as ``prepare`` made it. Checks
+        everything ``append`` does, and the signatures (trustledger.app.signed).
+
+        Raises SignatureRejected (a signature does not verify) or BatchRejected listing
+        every invalid record, NotFound, Conflict.
+        """
+        return commit_signed(
+            self.app, self.store, self._shop_states, _records(records), rules=self.rules, now=now
+        )
+
     def log(
         self,
         *,
@@ -415,6 +437,14 @@ class Ledger:
             progress=progress,
             checkpoints=checkpoints,
         )
+
+
+def _records(items: Iterable[object] | Iterable[Record]) -> Iterator[Record]:
+    # A generator: each Record lives only until its document is parsed.
+    return (
+        item if isinstance(item, Record) else Record(number, item)
+        for number, item in enumerate(items, start=1)
+    )
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -228,6 +228,15 @@ class Store(ABC):
         """Known subjects' keys; ``None`` for an erased subject; absent if never seen."""
 
     @abstractmethod
+    def ensure_subject_keys(self, keys: Sequence[tuple[str, bytes]]) -> dict[str, bytes | None]:
+        """Store each (subject, new key) whose subject has no key yet (never seen), in one
+        transaction; returns every one of these subjects' keys as now stored: the new key,
+        one stored before or by a concurrent caller, or ``None`` when erased.
+
+        For sealing personal data before the write that records it (the append API's
+        prepare step, app.signed): such a key may end up sealing nothing."""
+
+    @abstractmethod
     def erase_subject(self, subject_id: str) -> bool:
         """Destroy a subject's key; False when it was already erased. Raises NotFound."""
 

@@ -959,6 +959,20 @@ class PostgresStore(Store):
         )
         return {s: bytes(key) if key is not None else None for s, key in rows}
 
+    def ensure_subject_keys(self, keys: Sequence[tuple[str, bytes]]) -> dict[str, bytes | None]:
+        if keys:
+            # ON CONFLICT DO NOTHING keeps a key stored first (erased or not), also one a
+            # concurrent caller stores meanwhile.
+            self._query(
+                SQL(
+                    "INSERT INTO {k} (subject_id, subject_key) "
+                    "SELECT * FROM unnest(%b::text[], %b::bytea[]) "
+                    "ON CONFLICT (subject_id) DO NOTHING"
+                ).format(k=self._subjects),
+                ([subject for subject, _ in keys], [key for _, key in keys]),
+            )
+        return self.subject_keys([subject for subject, _ in keys])
+
     def erase_subject(self, subject_id: str) -> bool:
         known = self.subject_keys([subject_id])
         if subject_id not in known:

@@ -544,6 +544,21 @@ class SQLiteStore(Store):
                 result[subject_id] = bytes(key) if key is not None else None
         return result
 
+    def ensure_subject_keys(self, keys: Sequence[tuple[str, bytes]]) -> dict[str, bytes | None]:
+        if keys:
+            conn = self._connection()
+            created = _now()
+            try:
+                # One statement's rows commit together (the connection autocommits); OR
+                # IGNORE keeps a key stored first, erased or not.
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO {SUBJECT_KEYS_TABLE} VALUES (?, ?, ?, NULL)",
+                    [(subject, key, created) for subject, key in keys],
+                )
+            except sqlite3.DatabaseError as exc:
+                raise StorageUnavailable(f"{self.url}: {exc}") from exc
+        return self.subject_keys([subject for subject, _ in keys])
+
     def erase_subject(self, subject_id: str) -> bool:
         known = self.subject_keys([subject_id])
         if subject_id not in known:
