@@ -30,8 +30,9 @@ import json
 import sqlite3
 import struct
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,16 +206,21 @@ class _Span:
     length: int
 
 
-def _spool_entries(
-    source: LogSource, start: int, size: int, spool: Path, key_entries: list[StoredEntry]
-) -> list[_Span]:
-    """Fetch the entry bundles of positions [start, size) (several at once, in order) into
-    ``spool`` as length-prefixed entries; collect the key events."""
+_GROUP = 8  # entry bundles (of 256 entries) a worker verifies at once
+
+
+def _spooled_groups(
+    source: LogSource, start: int, size: int, spool: Path
+) -> Iterator[tuple[list[_Span], list[StoredEntry]]]:
+    """Fetch the entry bundles of positions [start, size), several at once and in order,
+    into ``spool`` as length-prefixed entries; yield each group of ``_GROUP`` bundles (its
+    spans, flushed to the file, and its key events) as soon as it is written."""
     bundles = [t for t in tiles_of(size, since=start) if t.level == ENTRIES]
-    spans: list[_Span] = []
     offset = 0
     with spool.open("wb") as out, ThreadPoolExecutor(max_workers=8) as pool:
         fetched = pool.map(lambda tile: (tile, source.get(tile.path)), bundles)
+        spans: list[_Span] = []
+        keys: list[StoredEntry] = []
         for tile, data in fetched:
             try:
                 entries = decode_entry_bundle(data, tile.width)
@@ -225,13 +231,19 @@ def _spool_entries(
             body = bytearray()
             for at, entry in enumerate(entries[skip:], start=first + skip):
                 if entry[:16] == _KEYRING_PREFIX:
-                    key_entries.append(_entry_at(entry, at))
+                    keys.append(_entry_at(entry, at))
                 body += _LENGTH.pack(len(entry))
                 body += entry
             out.write(body)
             spans.append(_Span(first + skip, len(entries) - skip, offset, len(body)))
             offset += len(body)
-    return spans
+            if len(spans) == _GROUP:
+                out.flush()
+                yield spans, keys
+                spans, keys = [], []
+        if spans:
+            out.flush()
+            yield spans, keys
 
 
 def _entry_at(entry: bytes, position: int) -> StoredEntry:
@@ -334,31 +346,24 @@ def _run(
         return MonitorReport(url, start, cp.size, 0, cp.origin, cp.root_hash.hex(),
                              len(held.keyring.key_event_positions), len(held.keyring.deciders),
                              None)  # fmt: skip
-    # 3. the new entries, spooled; 4. the key history
+    # 3.–6. the new entries fetched into a spool file group by group; each group verified
+    # (in a worker) under the key history up to its end, while the next ones are fetched
     spool = state_dir / "spool.entries"
-    key_entries: list[StoredEntry] = []
     try:
-        spans = _spool_entries(source, start, cp.size, spool, key_entries)
-        try:
-            if held and held.keyring is not None:
-                keyring = extend_keyring(held.keyring, key_entries)
-            else:
-                keyring = build_keyring(key_entries, trusted_roots=policy.require_roots())
-        except LedgerNotIntact as exc:
-            raise failed(dataclasses.replace(exc.failure, notification_id=None), cp.size) from exc
-        # 5.–6. every new entry, in parallel ranges; decision ids against every earlier one
-        tree, new = _verify_all(conn, spool, spans, keyring, start, workers, progress)
+        groups = _spooled_groups(source, start, cp.size, spool)
+        held_keys = held.keyring if held else None
+        verified = _verify_all(conn, spool, groups, held_keys, policy, start, workers, progress)
     except LedgerNotIntact as exc:
-        if exc.report is not None:
-            raise
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise failed(dataclasses.replace(exc.failure, notification_id=None), cp.size) from exc
     finally:
         spool.unlink(missing_ok=True)
+    assert verified.keyring is not None
+    keyring, new = verified.keyring, verified.entries
     # 7. the tree held, extended by the new leaves, has the checkpoint's root
     whole = CompactRange(0, start, list(held.frontier) if held else [])
-    whole.extend(tree)
+    whole.extend(verified.tree)
     root = whole.root()
     if root != cp.root_hash:
         conn.execute("ROLLBACK")
@@ -376,20 +381,48 @@ def _run(
                          None)  # fmt: skip
 
 
+@dataclass
+class _Verified:
+    """What ``_verify_all`` established: the new leaves' compact range, how many entries,
+    and the key history up to the last of them."""
+
+    tree: CompactRange
+    entries: int
+    keyring: Keyring | None
+
+
 def _verify_all(
     conn: sqlite3.Connection,
     spool: Path,
-    spans: list[_Span],
-    keyring: Keyring,
+    groups: Iterator[tuple[list[_Span], list[StoredEntry]]],
+    keyring: Keyring | None,
+    policy: TrustPolicy,
     start: int,
     workers: int | None,
     progress: Progress | None,
-) -> tuple[CompactRange, int]:
-    """Steps 5–6; leaves the decision ids inserted in an open transaction."""
+) -> _Verified:
+    """Steps 4–6 over the groups as they are fetched; leaves the decision ids inserted in
+    an open transaction. A group is verified under the key history up to its last entry:
+    a key event at position p decides only what comes after p (format v1 step 3), so that
+    is the whole history its entries need."""
     used = workers or default_workers()
-    per = 8  # bundles (of 256 entries) per range
-    groups = [spans[i : i + per] for i in range(0, len(spans), per)]
     conn.execute("BEGIN IMMEDIATE")
+    stop: list[LedgerNotIntact] = []  # a key-history failure, reported after what precedes it
+    state = {"keyring": keyring}
+
+    def keyed() -> Iterator[tuple[list[_Span], Keyring]]:
+        for spans, keys in groups:
+            try:
+                current = state["keyring"]
+                if current is None:
+                    current = build_keyring(keys, trusted_roots=policy.require_roots())
+                elif keys:
+                    current = extend_keyring(current, keys)
+            except LedgerNotIntact as exc:
+                stop.append(exc)
+                return
+            state["keyring"] = current
+            yield spans, current
 
     def checked(
         results: Iterable[tuple[RangeResult, CompactRange]],
@@ -399,22 +432,35 @@ def _verify_all(
                 _remember(conn, result.first_position, result.decision_ids)
             yield result, part
 
-    if used == 1 or len(groups) <= 1:
-        results = (_verify_spans(spool, group, keyring) for group in groups)
+    if used == 1:
+        results = (_verify_spans(spool, spans, ring) for spans, ring in keyed())
         outcome = stitch_ranges(checked(results), progress, start=start)
     else:
         from trustledger.app.bundle import process_context
 
-        with ProcessPoolExecutor(max_workers=used, mp_context=process_context()) as pool:
-            futures = [pool.submit(_verify_spans, spool, group, keyring) for group in groups]
-            outcome = stitch_ranges(
-                checked(future.result() for future in futures), progress, start=start
-            )
+        context = process_context()  # before any fetching thread: fork is then safe
+        with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
+            pool.submit(int).result()  # the workers exist before the fetching threads
+            futures = (pool.submit(_verify_spans, spool, spans, ring) for spans, ring in keyed())
+            pending = _ahead(futures, used * 2)
+            outcome = stitch_ranges(checked(f.result() for f in pending), progress, start=start)
             pool.shutdown(cancel_futures=True)
     entries, _, failure, _, _, tree = outcome
     if failure is not None:
         raise LedgerNotIntact(failure)
-    return tree, entries
+    if stop:
+        raise stop[0]
+    return _Verified(tree, entries, state["keyring"])
+
+
+def _ahead(futures: Iterator[Future[Any]], window: int) -> Iterator[Future[Any]]:
+    """``futures`` in order, keeping up to ``window`` submitted ahead of the one awaited."""
+    queue: deque[Future[Any]] = deque()
+    for future in futures:
+        queue.append(future)
+        if len(queue) > window:
+            yield queue.popleft()
+    yield from queue
 
 
 def _remember(conn: sqlite3.Connection, first: int, decision_ids: Sequence[str]) -> None:
