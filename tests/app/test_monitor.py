@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.attacker import attacker, copied_to_tail, read_rows, rewrite
-from tests.conftest import LedgerEnv, make_ledger
+from tests.conftest import LedgerEnv, make_ledger, shop_history
 from trustledger.app.monitor import EVIDENCE_DIR, STATE_FILE, monitor_log
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import create_checkpoint, tree_head
@@ -188,3 +188,23 @@ def test_a_malformed_state_is_refused_never_reset(
         conn.execute("UPDATE held SET state = ?", (json.dumps({"size": None}),))
     with pytest.raises(StorageUnavailable, match="malformed"):
         monitor_log(source, policy=policy(ledger, log), state_dir=state, workers=1)
+
+
+def test_key_events_after_the_first_group_are_applied_in_order(
+    tmp_path: Path, log: SigningKey
+) -> None:
+    # More than one group (8 bundles of 256 entries) before a key is registered, used and
+    # revoked: each group is verified under the key history up to its own end.
+    env = make_ledger(tmp_path)
+    for shop in range(300):
+        env.append_history(f"shop-{shop}")
+    second = generate_signing_key("bot-2")
+    with env.open() as ledger:
+        ledger.register_key(second.verifier, by=env.root)
+    env.append(shop_history("shop-late"), signer=second)
+    with env.open() as ledger:
+        ledger.revoke_key(second.key_id, by=env.root)
+    source = StoreLog(env.url, checkpoint_of(env, log))
+    report = monitor_log(source, policy=policy(env, log), state_dir=tmp_path / "m", workers=2)
+    assert report.new_entries == 2 + 300 * 8 + 1 + 8 + 1
+    assert report.decider_keys == 2 and report.key_events == 4
