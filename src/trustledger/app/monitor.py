@@ -465,28 +465,39 @@ def _ahead(futures: Iterator[Future[Any]], window: int) -> Iterator[Future[Any]]
 
 def _remember(conn: sqlite3.Connection, first: int, decision_ids: Sequence[str]) -> None:
     # format v1 step 5 across runs: a decision id any earlier entry carried is a copy (T9).
+    # The primary key finds a repeat as the ids are inserted; only then are they looked up.
     rows = list(zip(decision_ids, range(first, first + len(decision_ids)), strict=True))
+    conn.execute("SAVEPOINT ids")
+    try:
+        conn.executemany("INSERT INTO decision_ids VALUES (?, ?)", rows)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO ids")
+        _name_the_repeat(conn, rows)
+        # A repeat inside this run only: stitch_ranges names it, with its first position.
+        conn.executemany("INSERT OR IGNORE INTO decision_ids VALUES (?, ?)", rows)
+    conn.execute("RELEASE ids")
+
+
+def _name_the_repeat(conn: sqlite3.Connection, rows: Sequence[tuple[str, int]]) -> None:
     for at in range(0, len(rows), 500):
         chunk = rows[at : at + 500]
-        seen = conn.execute(
-            f"SELECT decision_id, position FROM decision_ids WHERE decision_id IN "
-            f"({','.join('?' * len(chunk))})",
-            [decision_id for decision_id, _ in chunk],
-        ).fetchall()
-        if seen:
-            earlier = dict(seen)
-            for decision_id, position in chunk:
-                if decision_id in earlier:
-                    raise LedgerNotIntact(
-                        Failure(
-                            "replay",
-                            f"decision {decision_id} is recorded again: first at position "
-                            f"{earlier[decision_id]} (a signed decision copied, not appended)",
-                            position, None, decision_id,
-                        )
-                    )  # fmt: skip
-        # A repeat inside this run is left to stitch_ranges, which names it.
-        conn.executemany("INSERT OR IGNORE INTO decision_ids VALUES (?, ?)", chunk)
+        earlier = dict(
+            conn.execute(
+                f"SELECT decision_id, position FROM decision_ids WHERE decision_id IN "
+                f"({','.join('?' * len(chunk))})",
+                [decision_id for decision_id, _ in chunk],
+            ).fetchall()
+        )
+        for decision_id, position in chunk:
+            if decision_id in earlier:
+                raise LedgerNotIntact(
+                    Failure(
+                        "replay",
+                        f"decision {decision_id} is recorded again: first at position "
+                        f"{earlier[decision_id]} (a signed decision copied, not appended)",
+                        position, None, decision_id,
+                    )
+                )  # fmt: skip
 
 
 def _save_evidence(
