@@ -18,12 +18,9 @@ import errno
 import functools
 import io
 import itertools
-import multiprocessing
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from trustledger.app.policy import TrustPolicy
@@ -37,6 +34,7 @@ from trustledger.app.verification import (
     Progress,
     VerifyReport,
     default_workers,
+    process_context,
     stitch_ranges,
 )
 from trustledger.domain.identity import KEYRING_ID
@@ -494,15 +492,6 @@ def check_bundle(
         len(checkpoints) if intact else 0,
         signatures_checked=checked,
     )
-
-
-def process_context() -> BaseContext:
-    # fork is cheap (the workers inherit the imported modules; a spawned worker re-imports
-    # trustledger, which takes about a second) but safe only while this process has no
-    # other thread; ProcessPoolExecutor forks every worker before starting its own thread.
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
 
 
 def _root_at(parts: list[tuple[CompactRange, dict[int, CompactRange]]], size: int) -> bytes:

@@ -40,7 +40,12 @@ from typing import Any, Protocol
 
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import open_held_checkpoints
-from trustledger.app.verification import Progress, default_workers, stitch_ranges
+from trustledger.app.verification import (
+    Progress,
+    default_workers,
+    process_context,
+    stitch_ranges,
+)
 from trustledger.domain.identity import KEYRING_ID
 from trustledger.errors import NotFound, StorageUnavailable, VerificationFailed
 from trustledger.ledger.chain import StoredEntry, decode_entry
@@ -436,8 +441,6 @@ def _verify_all(
         results = (_verify_spans(spool, spans, ring) for spans, ring in keyed())
         outcome = stitch_ranges(checked(results), progress, start=start)
     else:
-        from trustledger.app.bundle import process_context
-
         context = process_context()  # before any fetching thread: fork is then safe
         with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
             pool.submit(int).result()  # the workers exist before the fetching threads

@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.repeats import RepeatedDecisions
@@ -98,6 +100,15 @@ def _verify_range(
         return result, tree.plain(), tables
     finally:
         store.close()
+
+
+def process_context() -> BaseContext:
+    # fork is cheap (the workers inherit the imported modules; a spawned worker re-imports
+    # trustledger, which takes about a second) but safe only while this process has no
+    # other thread; ProcessPoolExecutor forks every worker before starting its own thread.
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def default_workers() -> int:
@@ -182,7 +193,7 @@ def check_store(
         results = (_verify_range(url, a, b, keyring, erased) for a, b in ranges)
         outcome = stitch_ranges(_tables_apart(results, tables), progress)
     else:
-        context = multiprocessing.get_context("spawn")
+        context = process_context()
         with ProcessPoolExecutor(max_workers=used, mp_context=context) as pool:
             outcome = stitch_ranges(
                 _tables_apart(_bounded_map(pool, ranges, keyring, erased, url, used * 2), tables),
