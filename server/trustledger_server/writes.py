@@ -130,27 +130,26 @@ def routes(service: Service) -> list[BaseRoute]:
     """The append API's routes for ``service``."""
     pool = LedgerPool(service.url)
 
-    async def prepare(request: Request) -> Response:
-        try:
-            records = await _records(request, service)
-        except _Refused as refused:
-            return refused.response
-        try:
-            prepared = await pool.run(lambda ledger: ledger.prepare(records))
-        except (BatchRejected, SignatureRejected) as exc:
-            return _batch_problem(exc)
-        return JSONResponse({"prepared": [asdict(item) for item in prepared]})
+    def batch(
+        work: Callable[[Ledger, list[Record]], list[Any]], member: str
+    ) -> Callable[[Request], Any]:
+        # Both routes: read the records (or refuse the request), run ``work`` on a pooled
+        # ledger, answer the items it returns under ``member`` or the batch's problem.
+        async def endpoint(request: Request) -> Response:
+            try:
+                records = await _records(request, service)
+            except _Refused as refused:
+                return refused.response
+            try:
+                done = await pool.run(lambda ledger: work(ledger, records))
+            except (BatchRejected, SignatureRejected) as exc:
+                return _batch_problem(exc)
+            return JSONResponse({member: [asdict(item) for item in done]})
 
-    async def commit(request: Request) -> Response:
-        try:
-            records = await _records(request, service)
-        except _Refused as refused:
-            return refused.response
-        try:
-            outcomes = await pool.run(lambda ledger: ledger.append_signed(records))
-        except (BatchRejected, SignatureRejected) as exc:
-            return _batch_problem(exc)
-        return JSONResponse({"outcomes": [asdict(outcome) for outcome in outcomes]})
+        return endpoint
+
+    prepare = batch(lambda ledger, records: ledger.prepare(records), "prepared")
+    commit = batch(lambda ledger, records: ledger.append_signed(records), "outcomes")
 
     return [
         Route("/v1/decisions:prepare", prepare, methods=["POST"]),
