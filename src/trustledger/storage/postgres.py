@@ -284,7 +284,7 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
             refused = isinstance(
                 cause, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction
             )
-            # In pipeline mode the refusal may surface only as "pipeline aborted": ask.
+            # A refusal may surface as another error (a read-only session's, a trigger's): ask.
             if refused or not self._may_write():
                 raise StorageUnavailable(
                     f"role {self._user} may not write to this ledger "
@@ -296,39 +296,29 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
     def _insert_events_atomically(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """eventsourcing's ``PostgresApplicationRecorder.insert_events`` (its pipelined
-        path, the only one trustledger allows), without its retry, and rolling back on an
-        exception raised after the events were inserted.
+        """eventsourcing's ``PostgresApplicationRecorder.insert_events`` without its pipeline
+        mode and its retry, rolling back on an exception raised after the events were
+        inserted.
+
+        Not in pipeline mode: psycopg 3.3.9's pipeline can stop sending a large statement
+        half-way and wait for good, holding the table lock (a batch of tens of thousands of
+        decisions hung most of the time; tests/postgres/psycopg_pipeline_repro.py). Each
+        statement here is sent whole and its result read before the next: a few round
+        trips a batch, and a constraint violation surfaces at the statement that made it.
 
         eventsourcing 9.5 keeps an exception from ``_fetch_ids_after_insert_events`` (where
         the chain rows are written and the keyring and erasures checked) until its
         transaction block has ended, and that block commits: the events would stay without
-        their chain rows. Here the block ends with a rollback first (T10: no partial entry).
+        their chain rows. Here any exception ends the block with a rollback (T10: no
+        partial entry).
         """
-        failure: Exception | None = None
-        notification_ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if stored_events:
-                    with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            # As eventsourcing: a constraint violation surfaces here.
-                            pipeline.sync()
-                            notification_ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                        except Exception as exc:
-                            # Raised once the cursor is closed, as eventsourcing does, to
-                            # spare psycopg's warning about a pipeline left mid-statement.
-                            failure = exc
-                if failure is not None:
-                    raise psycopg.Rollback  # the block ends with ROLLBACK, not COMMIT
-            if failure is not None:
-                raise failure
-        return notification_ids
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+                if not stored_events:
+                    return None
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _may_write(self) -> bool:
         table = f"{self.datastore.schema}.{EVENTS_TABLE}"
