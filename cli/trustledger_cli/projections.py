@@ -100,6 +100,11 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
 
 
 def _report(result: CatchUp, as_json: bool) -> None:
+    if result.rebuilt_from_format is not None:
+        note(
+            f"note: the standings view held facts of format {result.rebuilt_from_format}, "
+            f"written by an older trustledger: it was emptied and rebuilt from the start"
+        )
     if as_json:
         emit_json({"applied": result.applied, "position": result.position, "head": result.head})
     else:
