@@ -169,7 +169,6 @@ def oracle(documents: list[dict[str, Any]], t: datetime, rules: RuleSet = RULES)
         elif d["type"] in ("remedy.completed", "remedy.cancelled"):
             r = remedy[d["data"]["remedy_id"]]
             r["status"] = d["type"].split(".")[1]
-            r["paid"] = d["data"].get("amount_paid", r["amount"])
     open_remedies = [r for r in remedy.values() if r["status"] == "open"]
     overdue_remedies = [
         r for r in open_remedies if parse_timestamp(r["due_by"], field="due_by") <= t
@@ -186,12 +185,8 @@ def oracle(documents: list[dict[str, Any]], t: datetime, rules: RuleSet = RULES)
         deducted += amount
         if p["data"]["penalty_id"] in revoked:
             restored += amount
-    paid_out = 0
-    for r in remedy.values():
-        if r.get("from_deposit"):
-            paid_out += {"open": r["amount"], "completed": r.get("paid", 0), "cancelled": 0}[
-                r["status"]
-            ]
+    # "a remedy paid from_deposit (counted when ordered)": its ordered amount, once ordered.
+    paid_out = sum(r["amount"] for r in remedy.values() if r.get("from_deposit"))
     balance = paid - refunded - deducted + restored - paid_out
 
     # Overdue at T (a closed shop is asked only for appeal decisions).

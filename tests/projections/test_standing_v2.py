@@ -84,7 +84,7 @@ def test_a_revocation_restores_its_deductions_whatever_the_cause() -> None:
         }
 
 
-def test_remedies_from_the_deposit_count_when_ordered_and_what_was_paid() -> None:
+def test_remedies_from_the_deposit_count_when_ordered_whatever_becomes_of_them() -> None:
     history = shop(
         *complaint("c-1", 1, substantiated=2),
         doc("remedy.ordered", remedy_id="r-1", complaint_id="c-1", amount=10_000,
@@ -96,11 +96,11 @@ def test_remedies_from_the_deposit_count_when_ordered_and_what_was_paid() -> Non
         doc("remedy.completed", remedy_id="r-1", amount_paid=8_000, occurred_at=ts(days=4)),
         doc("remedy.cancelled", remedy_id="r-2", occurred_at=ts(days=5)),
     )  # fmt: skip
+    assert standing_at(history, ts(days=3, seconds=-1))["deposit"]["paid_out"] == 0
     assert standing_at(history, ts(days=3))["deposit"]["paid_out"] == 15_000
-    assert standing_at(history, ts(days=4))["deposit"]["paid_out"] == 13_000
     at_five = standing_at(history, ts(days=5))
-    assert at_five["deposit"]["paid_out"] == 8_000
-    assert at_five["deposit"]["balance"] == 92_000
+    assert at_five["deposit"]["paid_out"] == 15_000  # rule 10: counted when ordered
+    assert at_five["deposit"]["balance"] == 85_000
     assert at_five["remedies"] == {
         "open": 1,
         "overdue": 0,

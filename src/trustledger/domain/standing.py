@@ -91,7 +91,7 @@ STANDING_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
         "due_by",
         "from_deposit",
     ),
-    "remedy.completed": ("remedy_id", "amount_paid"),
+    "remedy.completed": ("remedy_id",),
     "remedy.cancelled": ("remedy_id",),
     "programme.enrolled": (),
     "programme.exited": ("forced",),
@@ -243,17 +243,13 @@ class Remedy:
     ordered_at: int
     decision_id: str
     status: str = "open"  # open, completed, cancelled
-    amount_paid: int | None = None  # set when completed (default: the ordered amount)
 
     @property
     def paid_out(self) -> int:
-        """Fen it takes from the deposit by now: the ordered amount from the order on (rule
-        10: counted when ordered), what was paid once completed, nothing once cancelled."""
-        if not self.from_deposit or self.status == "cancelled":
-            return 0
-        if self.status == "completed" and self.amount_paid is not None:
-            return self.amount_paid
-        return self.amount
+        """Fen it takes from the deposit: the ordered amount, from the order on, whatever
+        becomes of the remedy (rule 10: "counted when ordered"; the append rules judge the
+        balance the same way)."""
+        return self.amount if self.from_deposit else 0
 
 
 @dataclass(slots=True)
@@ -435,8 +431,6 @@ def fold(shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet | RuleB
             if remedy is None or remedy.status != "open":
                 continue
             remedy.status = kind.removeprefix("remedy.")
-            if kind == "remedy.completed":
-                remedy.amount_paid = int(data.get("amount_paid", remedy.amount))
         elif kind == "programme.enrolled":
             history.enrolled = True
             history.enrolled_at = fact.occurred_at
