@@ -508,6 +508,25 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
 
 
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the decision document.
+
+    It is the schema shipped in the package: every check the append parser makes on one
+    document that JSON Schema can express (docs/DECISIONS.md says which it cannot). The rules
+    that need the ledger's history are checked by `append` (try `append --dry-run`).
+
+    \b
+    Example:
+      trustledger schema --out decision.schema.json
+    """
+    from trustledger.domain.schema import decision_schema_text
+    from trustledger_cli.verifiable import write_document
+
+    write_document(decision_schema_text().encode("utf-8"), out)
+
+
 # Commands living in their own modules register themselves on ``main`` when imported.
 from trustledger_cli import db as _db  # noqa: E402, F401
 from trustledger_cli import projections as _projections  # noqa: E402, F401
