@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from trustledger.app.append import AppendOutcome, DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
@@ -205,9 +206,14 @@ def init(root_key: str, db: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the batch against the ledger as an append would; write nothing.",
+)
 @db_option
 @json_option
-def append(source: str, key: str, db: str, as_json: bool) -> None:
+def append(source: str, key: str, dry_run: bool, db: str, as_json: bool) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
     The batch is all-or-nothing: any invalid line rejects it, every invalid line is
@@ -216,8 +222,13 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
     registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
     per decision (STATUS is appended or duplicate); the counts go to stderr.
 
+    --dry-run judges the batch the same way (every rule, the key, which decisions are
+    already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
+    an append would record and exits as the append would.
+
     \b
     Example:
+      trustledger append --key keys/bot-1.key --dry-run decisions.jsonl
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
@@ -234,14 +245,21 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
         ) from exc
     signer = signing_key(key)
     with Ledger.open(db) as ledger:
-        outcomes = ledger.append(read_records(text), signer=signer)
-    appended = [o for o in outcomes if o.status == "appended"]
+        records = read_records(text)
+        outcomes: Sequence[AppendOutcome | DryRunOutcome] = (
+            ledger.check_append(records, signer=signer)
+            if dry_run
+            else ledger.append(records, signer=signer)
+        )
+    appended = [o for o in outcomes if o.status in ("appended", "new")]
     if as_json:
         emit_json([asdict(o) for o in outcomes])
     else:
         for outcome in outcomes:
-            click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
-    note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
+            where = "" if outcome.position is None else f" position {outcome.position}"
+            click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
+    done = "would be appended (dry run: nothing written)" if dry_run else "appended"
+    note(f"{len(appended)} {done}, {len(outcomes) - len(appended)} already recorded")
 
 
 @main.command()
