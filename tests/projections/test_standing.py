@@ -1,7 +1,7 @@
 """docs/DECISIONS.md "Standing of a shop", rule by rule, on the pure standing function.
 
-Each scenario names the docs/DECISIONS.md rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each
-rule from docs/DECISIONS.md, and two tests keep the catalogue honest: every quote is in
+Each scenario names the rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each rule
+from docs/DECISIONS.md, and two tests keep the catalogue honest: every quote is in
 docs/DECISIONS.md and every rule has at least one scenario.
 """
 
