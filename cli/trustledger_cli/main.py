@@ -1,7 +1,7 @@
 """The ``trustledger`` command: parse → call one library function → render.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
-line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Appending decisions: validate everything, then sign, then one write transaction.
 
-The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
+The order matters (docs/DECISIONS.md rules 7 and 8, docs/DESIGN.md threats T9 and T10):
 
 1. parse every record; collect every problem with its line number;
 2. the signer's key must be registered and not revoked (rule 7);
 3. idempotency: a decision id already recorded with the same content is a no-op that
    answers with the original position, with other content a conflict (T9);
-4. DOMAIN.md's rules, decision by decision, on each shop's state as this process keeps it
+4. docs/DECISIONS.md's rules, decision by decision, on each shop's state as this process keeps it
    (app.shopstates; forgotten on any failure), so that a batch is judged as a whole and
    nothing is half-applied (rule 8);
 5. only if nothing was wrong: seal personal data, canonicalise and sign (in this process,
