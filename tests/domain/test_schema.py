@@ -451,21 +451,21 @@ def test_every_type_has_its_data_in_the_schema() -> None:
         assert data["additionalProperties"] is False
 
 
-@settings(CORPUS, max_examples=300)
+@settings(CORPUS, max_examples=200)
 @given(valid_documents())
 def test_valid_documents_of_every_type_pass_both(document: dict[str, Any]) -> None:
     assert_agree(document)
     assert parser_accepts(document), document
 
 
-@settings(CORPUS, max_examples=400)
+@settings(CORPUS, max_examples=300)
 @given(mutated_documents())
 def test_schema_and_parser_agree_on_mutated_documents(documents: list[Any]) -> None:
     for document in documents:
         assert_agree(document)
 
 
-@settings(CORPUS, max_examples=400)
+@settings(CORPUS, max_examples=300)
 @given(st.sampled_from(["occurred_at", "until", "due_by", "valid_until"]), timestamps(valid=False))
 def test_schema_and_parser_agree_on_timestamps(member: str, text: str) -> None:
     """Calendar dates (Feb 29 in leap years only, no day 31 in 30-day months, no year 0),
