@@ -14,7 +14,7 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from tests.conftest import LedgerEnv, shop_history
-from tests.domain.builders import RECORDED_AT, doc, ts
+from tests.domain.builders import RECORDED_AT, digest, doc, ts
 from trustledger.app.append import DryRunOutcome
 from trustledger.errors import BatchRejected, KeyRejected
 from trustledger.ledger.keys import generate_signing_key
@@ -105,6 +105,20 @@ def test_a_dry_run_refuses_what_an_append_refuses_line_by_line(ledger: LedgerEnv
     assert dry.value.problems == real.value.problems
     assert [line for line, _, _ in dry.value.problems] == [2, 3, 4]
     assert dry.value.exit_code == real.value.exit_code == 4
+    assert table_rows(ledger) == before
+
+
+def test_a_dry_run_refuses_a_decision_too_large_for_the_log(ledger: LedgerEnv) -> None:
+    """Entry sizes are known only once sealed and signed: the dry run does both."""
+    ledger.append([doc("shop.registered", shop_id="shop-1")])
+    evidence = [digest(f"e-{i}") for i in range(1000)]  # ~67 KB of hashes
+    big = doc("complaint.filed", shop_id="shop-1", occurred_at=ts(days=1), evidence=evidence)
+    before = table_rows(ledger)
+    with pytest.raises(BatchRejected) as caught:
+        check(ledger, [big])
+    ((line, decision_id, reason),) = caught.value.problems
+    assert (line, decision_id) == (1, big["decision_id"])
+    assert "the log serves entries of at most 65,535 bytes" in reason
     assert table_rows(ledger) == before
 
 
