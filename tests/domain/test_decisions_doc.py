@@ -34,6 +34,18 @@ def test_every_type_has_its_section_and_its_example_under_it() -> None:
         assert json.loads(block)["type"] == kind
 
 
+def test_every_types_table_lists_the_members_the_schema_and_parser_allow() -> None:
+    schema = decision_schema()
+    sections = re.split(r"^#### `([a-z.]+)`$", TEXT, flags=re.M)
+    for kind, body in zip(sections[1::2], sections[2::2], strict=True):
+        rows = re.findall(r"^\| `([a-z_0-9]+)` \| (yes|no) \|", body, flags=re.M)
+        data = schema["$defs"][f"data:{kind}"]
+        assert [name for name, _ in rows] == list(data["properties"]), kind
+        assert [name for name, required in rows if required == "yes"] == data.get("required", []), (
+            kind
+        )
+
+
 def test_decision_ids_of_the_examples_are_distinct() -> None:
     ids = [example["decision_id"] for example in EXAMPLES]
     assert len(set(ids)) == len(ids)
