@@ -1,9 +1,9 @@
 """Property tests of the standing (issue 18, point 5): for random histories of one shop and a
-random T, the standing equals a plain re-derivation from DOMAIN.md's words over the decisions
-with ``occurred_at`` ≤ T (``oracle`` below, written from the text, not from the code); the
+random T, the standing equals a plain re-derivation from docs/DECISIONS.md's words over the
+decisions with ``occurred_at`` ≤ T (``oracle`` below, written from the text, not from the code); the
 deposit balance is never negative; a revocation undoes its penalty exactly.
 
-Histories are generated decision by decision, each one allowed by DOMAIN.md's rules 1-15 at
+Histories are generated decision by decision, each one allowed by the append rules 1-15 at
 its time (the generator keeps the state those rules read and asks the oracle for rule 10's
 balance and rule 14's eligibility); the rules engine checks each against the shop state.
 """
@@ -40,8 +40,8 @@ def _until(text: str | None) -> datetime | None:
 
 # --------------------------------------------------------------------------- the oracle
 #
-# DOMAIN.md, read plainly, over the documents that happened by T. Nothing here is shared with
-# trustledger.domain.standing: each member is derived again from the words of the spec.
+# docs/DECISIONS.md, read plainly, over the documents that happened by T. Nothing here is
+# shared with trustledger.domain.standing: each member is derived again from the words of the spec.
 
 
 def oracle(documents: list[dict[str, Any]], t: datetime, rules: RuleSet = RULES) -> dict[str, Any]:
@@ -606,7 +606,7 @@ MEMBERS = ("status", "points", "warnings", "complaints", "remedies", "overdue", 
            "programme")  # fmt: skip
 
 
-#: Where the standing changes after a decision, besides at its own instant (DOMAIN.md's
+#: Where the standing changes after a decision, besides at its own instant (docs/DECISIONS.md's
 #: deadlines and windows under the default rule set).
 DEADLINES = {
     "complaint.filed": (timedelta(days=3), timedelta(days=15)),

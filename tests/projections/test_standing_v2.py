@@ -1,4 +1,4 @@
-"""DOMAIN.md "v2 additions" on the pure standing: every standing member, scenario by scenario,
+"""docs/DECISIONS.md's v2 standing on the pure function: every member, scenario by scenario,
 and the action items the work queue lists (the standing's counts come from the same items)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The standing of a shop (DOMAIN.md "Standing of a shop" and its v2 additions): a pure
+"""The standing of a shop (docs/DECISIONS.md "Standing of a shop"): a pure
 function of its facts.
 
 ``standing(shop_id, facts, at=T, rules=book)`` folds the shop's facts (in ledger order) that
@@ -6,8 +6,8 @@ occurred by T into a ``History``, then judges it at T with the rule set in force
 fold takes the whole rule book because a penalty without ``points`` counts the points of the
 rule set in force at *its* ``occurred_at``; everything else (windows, tiers, consequences,
 deadlines, eligibility) is judged with the rule set in force at T. No clock is read here: T is
-always given. Boundaries, as DOMAIN.md says: a decision with ``occurred_at`` ≤ T has happened
-by T; a measure or verification with ``until`` / ``valid_until`` is in force while T < that
+always given. Boundaries, as docs/DECISIONS.md says: a decision with ``occurred_at`` ≤ T has
+happened by T; a measure or verification with ``until`` / ``valid_until`` is in force while T < that
 time; "in the N days before T" is (T − N days, T]; a deadline that falls exactly at T is
 overdue.
 
@@ -15,7 +15,7 @@ overdue.
 ``overdue``, ``remedies.overdue``, ``remedies.owed`` and ``required_actions`` members are
 computed from the same items, so the two always agree.
 
-Where DOMAIN.md is silent (docs/PROJECTIONS.md lists these choices with their reasons):
+Where docs/DECISIONS.md is silent (docs/PROJECTIONS.md lists these choices with their reasons):
 - a penalty is *active* while it is not revoked and a measure of it is in force or its
   points still count; otherwise *expired* (or *revoked*);
 - a qualification that was approved and then expired, was revoked or passed its
@@ -118,7 +118,7 @@ STATUSES: Final = (
     "pending_verification",
     "active",
 )
-#: DOMAIN.md's codes, in its order.
+#: docs/DECISIONS.md's codes, in its order.
 INELIGIBLE_REASONS: Final = (
     "status",
     "verification_missing",
@@ -127,8 +127,8 @@ INELIGIBLE_REASONS: Final = (
     "remedy_overdue",
     "deposit_below_minimum",
 )
-#: Revocation causes that overturn the findings a penalty cites (DOMAIN.md "What a
-#: revocation undoes"); a ``regulator_order`` leaves them.
+#: Revocation causes that overturn the findings a penalty cites (docs/DECISIONS.md "What
+#: a revocation undoes"); a ``regulator_order`` leaves them.
 OVERTURNING_CAUSES: Final = frozenset({"appeal_upheld", "platform_error"})
 
 ActionKind = Literal[
@@ -409,7 +409,7 @@ def fold(shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet | RuleB
             appeal.status = kind.removeprefix("appeal.")
             appeal.decided_at = fact.occurred_at
             appeal.decision_ids.append(fact.decision_id)
-            if appeal.status == "upheld":  # DOMAIN.md: an upheld appeal also revokes the penalty
+            if appeal.status == "upheld":  # DECISIONS.md: an upheld appeal also revokes the penalty
                 _revoke(history, appeal.penalty_id, fact, "appeal_upheld")
         elif kind == "deposit.paid":
             history.deposits_paid += int(data["amount"])
@@ -454,8 +454,8 @@ def _in_force(until: str | None, at: int) -> bool:
 
 
 def overturned_complaints(history: History) -> set[str]:
-    """Complaints whose finding a revocation overturned (DOMAIN.md "What a revocation
-    undoes"): substantiated by the time a penalty citing them was revoked for
+    """Complaints whose finding a revocation overturned (docs/DECISIONS.md "What a
+    revocation undoes"): substantiated by the time a penalty citing them was revoked for
     ``appeal_upheld`` or ``platform_error``."""
     overturned: set[str] = set()
     for penalty in history.penalties.values():
@@ -595,7 +595,7 @@ def action_items(history: History, *, at: int, rules: RuleSet) -> list[ActionIte
 
 
 def judge(history: History, *, at: int, rules: RuleSet) -> dict[str, Any]:
-    """The standing (a JSON object with DOMAIN.md's field names) of a folded history at T,
+    """The standing (a JSON object with docs/DECISIONS.md's member names) of a folded history at T,
     under ``rules``, the rule set in force at T."""
     return _judge(history, at=at, rules=rules, items=action_items(history, at=at, rules=rules))
 
