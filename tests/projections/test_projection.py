@@ -153,30 +153,40 @@ def test_standing_and_report_need_a_built_view(sqlite_ledger: LedgerEnv) -> None
 def test_a_view_of_an_older_facts_format_is_refused_by_reads_and_rebuilt_by_catch_up(
     filled: LedgerEnv,
 ) -> None:
-    """A view written before facts carried decision ids (format 1: no format record, v1
-    rows): reads say to rebuild; catch-up empties it and applies the ledger from the start."""
+    """A view written before facts carried decision ids (format 1: no format record, rows
+    without ``decision_id``): reads say to rebuild; catch-up empties it and applies the ledger
+    from the start, to the bytes a rebuild gives."""
+    import json
+
     from trustledger.errors import NotFound
-    from trustledger.storage.views import FACTS_TABLE, TRACKING_TABLE
     from trustledger_projections.facts import FACTS_FORMAT
     from trustledger_projections.projection import FORMAT_TRACKING
     from trustledger_projections.queries import standing_of
 
     run(filled)
     expected = report_bytes(filled)
-    connection = sqlite3.connect(filled.path)
+    store = open_store(filled.url)
+    view = open_standings_view(store)
     try:
-        with connection:
-            connection.execute(
-                f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?", (FORMAT_TRACKING,)
-            )
-            connection.execute(f"UPDATE {FACTS_TABLE} SET data = '{{}}'")  # v1-shaped rows
+        rows, tracked = list(view.iter_facts()), view.max_tracking_id("trustledger")
+        assert view.max_tracking_id(FORMAT_TRACKING) == FACTS_FORMAT == 2
+        assert tracked is not None
+        # What the previous version wrote: the same rows without decision ids, no format.
+        view.reset()
+        old = [
+            row._replace(data=json.dumps({k: v for k, v in json.loads(row.data).items()
+                                          if k != "decision_id"}))
+            for row in rows
+        ]  # fmt: skip
+        view.record(old, [], Tracking("trustledger", tracked))
+        assert view.max_tracking_id(FORMAT_TRACKING) is None
     finally:
-        connection.close()
+        view.close()
+        store.close()
     with pytest.raises(NotFound, match=r"format 1.*reads format 2.*projections rebuild"):
         standing_of(filled.url, "shop-1", at=AS_OF)
     result = run(filled)
     assert (result.rebuilt_from_format, result.applied) == (1, filled.entry_count())
-    assert FACTS_FORMAT == 2
     assert report_bytes(filled) == expected
     assert run(filled).rebuilt_from_format is None  # current now: a plain catch-up
     assert standing_of(filled.url, "shop-1", at=AS_OF).value["shop_id"] == "shop-1"
