@@ -63,9 +63,9 @@ STANDING_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "verification.rejected": ("verification_id",),
     "verification.expired": ("verification_id",),
     "verification.revoked": ("verification_id",),
-    "complaint.filed": ("complaint_id", "category"),
+    "complaint.filed": ("complaint_id",),
     "complaint.responded": ("complaint_id",),
-    "complaint.substantiated": ("complaint_id", "violation"),
+    "complaint.substantiated": ("complaint_id",),
     "complaint.dismissed": ("complaint_id",),
     "complaint.withdrawn": ("complaint_id",),
     "penalty.imposed": (
