@@ -122,6 +122,14 @@ def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
     )
     assert rows[0]["shop_id"] == "shop-10086"
     assert rows[0]["points_tier"] == "12"
+    # The v2 members, flattened: 12 points with no restriction since call for one.
+    assert (rows[0]["required_actions"], rows[0]["deposit_balance"], rows[0]["warnings"]) == (
+        "12:restrict_traffic",
+        "500000",
+        "0",
+    )
+    assert rows[0]["ineligible_reasons"] == "verification_missing;recent_penalty;points"
+    assert (rows[0]["overdue_remedies"], rows[0]["programme_badge"]) == ("0", "false")
     result = story.cli("report", "standings", "--format", "html", "--out", "s.html")
     assert result.exit_code == 0, result.stderr
     assert "wrote s.html (1 shops)" in result.stderr
