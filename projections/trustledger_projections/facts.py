@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, Final
 
 from trustledger.domain.rules import PublishedRules, RuleBook, RuleSet, parse_rules
+from trustledger.domain.standing import Fact
+from trustledger.domain.timefmt import micros
 from trustledger.storage.views import FactRow, RuleSetRow
 
 __all__ = [
-    "EPOCH",
-    "Fact",
     "decode_fact",
+    "decode_facts",
     "fact_of_document",
-    "micros",
+    "group_by_shop",
     "rule_book_of",
     "rule_set_of_document",
-    "timestamp_of_micros",
 ]
-
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The data fields each type keeps (DOMAIN.md "Standing of a shop" reads nothing else).
 _KEEP: Final[dict[str, tuple[str, ...]]] = {
@@ -60,30 +56,10 @@ _KEEP: Final[dict[str, tuple[str, ...]]] = {
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
-def micros(moment: datetime) -> int:
-    """Microseconds since 1970-01-01T00:00:00Z of an aware datetime (exact integer arithmetic)."""
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def micros_of_occurrence(text: str) -> int:
     """Microseconds of a canonical timestamp (as normalised on append); not cached, as each
     decision's ``occurred_at`` is seen once by the view writer."""
     return micros(datetime.fromisoformat(text))
-
-
-@lru_cache(maxsize=65_536)
-def micros_of_text(text: str) -> int:
-    """Microseconds of a canonical timestamp, cached: ``until`` / ``valid_until`` values are
-    compared again and again while judging."""
-    return micros(datetime.fromisoformat(text))
-
-
-def timestamp_of_micros(value: int) -> str:
-    """The canonical timestamp text (``trustledger.domain.timefmt``) of microseconds."""
-    moment = EPOCH + timedelta(microseconds=value)
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{moment.microsecond:06d}Z" if moment.microsecond else f"{base}Z"
 
 
 def fact_of_document(document: dict[str, Any], notification_id: int) -> FactRow | None:
@@ -108,16 +84,6 @@ def rule_set_of_document(document: dict[str, Any], notification_id: int) -> Rule
     if document.get("type") != "rules.published":
         return None
     return RuleSetRow(notification_id, str(document["data"]["toml"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """A decoded fact: ledger order, when it occurred (µs), type, compact data."""
-
-    notification_id: int
-    occurred_at: int
-    type: str
-    data: dict[str, Any]
 
 
 def decode_fact(row: FactRow) -> Fact:

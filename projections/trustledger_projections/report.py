@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
-from trustledger.domain.timefmt import format_timestamp
+from trustledger.domain.standing import History, fold, judge
+from trustledger.domain.timefmt import format_timestamp, micros, timestamp_of_micros
 from trustledger.errors import NotFound, UsageError
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import StoredEntry
@@ -34,12 +35,9 @@ from trustledger_projections.facts import (
     decode_facts,
     fact_of_document,
     group_by_shop,
-    micros,
     rule_book_of,
     rule_set_of_document,
-    timestamp_of_micros,
 )
-from trustledger_projections.standing import History, fold, judge
 
 __all__ = [
     "LogSource",

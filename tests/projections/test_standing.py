@@ -18,8 +18,8 @@ import pytest
 from tests.domain.builders import doc, measure, ts
 from tests.projections.helpers import facts_of, standing_at
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
-from trustledger_projections.facts import micros
-from trustledger_projections.standing import standing
+from trustledger.domain.standing import standing
+from trustledger.domain.timefmt import micros
 
 DOMAIN_MD = Path(__file__).resolve().parents[2] / ".." / "shared" / "DOMAIN.md"
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
-from trustledger.domain.rules import RuleSet
-from trustledger_projections.facts import Fact, micros_of_text, timestamp_of_micros
+from trustledger.domain.rules import RuleBook, RuleSet
+from trustledger.domain.timefmt import EPOCH, micros_of_text, timestamp_of_micros
 
-__all__ = ["History", "Penalty", "fold", "judge", "standing"]
+__all__ = ["Fact", "History", "Penalty", "fold", "judge", "standing"]
 
 # Measures that hold for a while (or for ever); warning and deduct_deposit are one-off.
 LASTING_MEASURES: Final = frozenset(
@@ -49,6 +49,18 @@ STATUSES: Final = (
     "active",
 )
 _MICROSECOND: Final = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One decision of a shop as the standing reads it: ledger order, when it occurred (µs
+    since the epoch), its type and its data (at least the fields the standing reads; the
+    standings view keeps only those)."""
+
+    notification_id: int
+    occurred_at: int
+    type: str
+    data: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -253,13 +265,16 @@ def judge(history: History, *, at: int, rules: RuleSet) -> dict[str, Any]:
 
 
 def standing(
-    shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet
+    shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet | RuleBook
 ) -> dict[str, Any] | None:
-    """The standing of a shop at ``at`` (µs since the epoch) under ``rules``.
+    """The standing of a shop at ``at`` (µs since the epoch).
 
-    None when the shop was not registered by then (it has no standing yet).
+    ``rules`` is the ledger's rule book (the standing is judged under the rule set in force at
+    ``at``) or one rule set that applies at every time. None when the shop was not registered
+    by then (it has no standing yet).
     """
+    book = rules if isinstance(rules, RuleBook) else RuleBook((), rules)
     history = fold(shop_id, facts, at=at)
     if history.registered_at is None:
         return None
-    return judge(history, at=at, rules=rules)
+    return judge(history, at=at, rules=book.in_force(EPOCH + timedelta(microseconds=at)))
