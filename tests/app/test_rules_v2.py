@@ -192,11 +192,11 @@ def test_rule14_enrolment_is_judged_on_the_standing(ledger: LedgerEnv) -> None:
         doc("verification.approved", shop_id="shop-1", occurred_at=ts(hours=2)),
     ]
     ledger.append(verified)
+    q = {"shop_id": "shop-1", "verification_id": "q-1"}
     qualification = [
-        doc("verification.submitted", shop_id="shop-1", verification_id="q-1", kind="qualification",
-            occurred_at=ts(hours=3)),
-        doc("verification.approved", shop_id="shop-1", verification_id="q-1", occurred_at=ts(hours=4)),
+        doc("verification.submitted", **q, kind="qualification", occurred_at=ts(hours=3)),
+        doc("verification.approved", **q, occurred_at=ts(hours=4)),
         doc("programme.enrolled", shop_id="shop-1", occurred_at=ts(days=1)),
-    ]  # fmt: skip
+    ]
     ledger.append(qualification)
     assert ledger.verify().intact
