@@ -731,11 +731,14 @@ class PostgresStore(Store):
         try:
             return self._run(work)
         except StorageUnavailable as exc:
-            raise StorageUnavailable(
-                f"{exc}; {SHOP_OWNERS_TABLE} (DOMAIN.md rule 12) could not be "
-                + ("rebuilt" if rebuild else "added to this ledger")
-                + ": run `trustledger init --root-key ROOT.key` once as the ledger's owner"
-            ) from exc
+            remedy = (
+                f"{SHOP_OWNERS_TABLE} (DOMAIN.md rule 12) could not be rebuilt: rebuild it as "
+                "the ledger's owner"
+                if rebuild
+                else f"this ledger has no {SHOP_OWNERS_TABLE} yet (DOMAIN.md rule 12): run "
+                "`trustledger init --root-key ROOT.key` once as the ledger's owner"
+            )
+            raise StorageUnavailable(f"{exc}; {remedy}") from exc
 
     def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
         if not self.read_only:
@@ -1139,6 +1142,8 @@ class PostgresStore(Store):
         r = Identifier(role)
         s = Identifier(self.schema)
 
+        self.ensure_shop_owners()
+
         def work(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
@@ -1153,7 +1158,8 @@ class PostgresStore(Store):
                     SQL("GRANT CONNECT ON DATABASE {d} TO {r}").format(d=Identifier(dbname), r=r)
                 )
                 cursor.execute(SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(s=s, r=r))
-                for table in APPEND_ONLY_TABLES:
+                # The shop owners table too: owner ids are in the signed payloads anyway.
+                for table in (*APPEND_ONLY_TABLES, SHOP_OWNERS_TABLE):
                     cursor.execute(
                         SQL("GRANT SELECT ON {s}.{t} TO {r}").format(s=s, t=Identifier(table), r=r)
                     )
