@@ -688,9 +688,11 @@ class PostgresStore(Store):
 
     # -- the shop owners table (DOMAIN.md rule 12) ------------------------------------------
     def _has_shop_owners(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+        # pg_tables, read under the statement's snapshot: to_regclass would answer from the
+        # session's catalog cache, which may still miss a table another `init` just created.
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL",
-            (f"{Identifier(self.schema).as_string(conn)}.{SHOP_OWNERS_TABLE}",),
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+            (self.schema, SHOP_OWNERS_TABLE),
         ).fetchone()
         return bool(row and row[0])
 
