@@ -423,6 +423,10 @@ def _judge(
     # The parsed tuples themselves go into ``fresh`` and ``seen``: a batch's live objects
     # are what sets off the garbage collector, which finds nothing to collect in them.
     seen: dict[str, _Parsed] = {}
+
+    def eligibility(enrolment: Decision) -> Sequence[str]:
+        return _eligibility(store, fresh, enrolment, rules)
+
     for item in parsed:
         line, decision, canonical = item
         subject = str(decision.personal["subject_id"]) if decision.personal else None
@@ -484,7 +488,7 @@ def _judge(
                 decision,
                 rules=rules.in_force(decision.occurred_at),
                 recorded_at=recorded_at,
-                eligibility=lambda enrolment: _eligibility(store, fresh, enrolment, rules),
+                eligibility=eligibility,
             )
             if decision.type == "shop.registered":
                 owned = owner_shops[decision.data["owner_subject_id"]]
