@@ -147,8 +147,8 @@ class _Lines:
         return self
 
     def __next__(self) -> tuple[int, str | None]:
-        raw = self._peeked if self._peeked is not None else self.stream.readline(
-            MAX_RECORD_BYTES + 2
+        raw = (
+            self._peeked if self._peeked is not None else self.stream.readline(MAX_RECORD_BYTES + 2)
         )
         self._peeked = None
         if not raw:
