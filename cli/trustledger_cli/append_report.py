@@ -42,7 +42,7 @@ class AppendReport:
     def batch(self, outcomes: list[AppendOutcome]) -> None:
         """One batch written."""
         self.tally.add(outcomes)
-        if self.as_json:
+        if self.as_json and outcomes:
             click.echo("\n".join(json.dumps(asdict(o), ensure_ascii=False) for o in outcomes))
         if self.terminal:
             self._progress()
