@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import RECORDED_AT, LedgerEnv
-from tests.domain.builders import doc
+from tests.conftest import LedgerEnv
+from tests.domain.builders import RECORDED_AT, doc
 from trustledger.errors import BatchRejected, InvalidDecision, UsageError
 
 
