@@ -1,7 +1,7 @@
 """The ``trustledger`` command: parse → call one library function → render.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
-line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from trustledger.app.append import DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
@@ -215,11 +216,23 @@ def init(root_key: str, db: str, as_json: bool) -> None:
               help="Print at most N invalid lines of a refused batch, then their "
               "count.")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the input against the ledger as an append would; write nothing.",
+)
 @db_option
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON line per decision on stdout, then a summary object.")  # fmt: skip
 def append(
-    source: str, key: str, batch_size: int, max_errors: int, quiet: bool, db: str, as_json: bool
+    source: str,
+    key: str,
+    batch_size: int,
+    max_errors: int,
+    quiet: bool,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
 ) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
@@ -233,8 +246,13 @@ def append(
     before it on a terminal); --json prints `{"line", "decision_id", "position", "status"}`
     per decision (status appended or duplicate), then `{"summary": {...}}`.
 
+    --dry-run judges the batch the same way (every rule, the key, which decisions are
+    already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
+    an append would record and exits as the append would.
+
     \b
     Example:
+      trustledger append --key keys/bot-1.key --dry-run decisions.jsonl
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
@@ -245,9 +263,25 @@ def append(
     with stream:
         signer = signing_key(key)
         records = read_stream(stream, source=source)
+        if dry_run:
+            with Ledger.open(db) as ledger:
+                _render_dry_run(ledger.check_append(records, signer=signer), as_json)
+            return
         with Ledger.open(db) as ledger, AppendReport(stream, as_json=as_json, quiet=quiet) as out:
             for outcomes in ledger.append_batches(records, signer=signer, batch_size=batch_size):
                 out.batch(outcomes)
+
+
+def _render_dry_run(outcomes: list[DryRunOutcome], as_json: bool) -> None:
+    if as_json:
+        emit_json([asdict(o) for o in outcomes])
+    else:
+        for outcome in outcomes:
+            where = "" if outcome.position is None else f" position {outcome.position}"
+            click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
+    new = sum(1 for o in outcomes if o.status == "new")
+    recorded = len(outcomes) - new
+    note(f"{new} would be appended (dry run: nothing written), {recorded} already recorded")
 
 
 @main.command()
@@ -512,6 +546,25 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
         emit_json({"subject_id": subject_id, "erased": True, "already_erased": not erased})
     else:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the decision document.
+
+    It is the schema shipped in the package: every check the append parser makes on one
+    document that JSON Schema can express (docs/DECISIONS.md says which it cannot). The rules
+    that need the ledger's history are checked by `append` (try `append --dry-run`).
+
+    \b
+    Example:
+      trustledger schema --out decision.schema.json
+    """
+    from trustledger.domain.schema import decision_schema_text
+    from trustledger_cli.verifiable import write_document
+
+    write_document(decision_schema_text().encode("utf-8"), out)
 
 
 # Commands living in their own modules register themselves on ``main`` when imported.
