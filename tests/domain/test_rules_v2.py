@@ -1,5 +1,6 @@
 """The rule set's v2 tables ([points], [[consequences]], [deadlines], [eligibility]): parsed,
-validated, formatted back, and absent from a v1 text (which takes DOMAIN.md's v2 defaults)."""
+validated, formatted back, and absent from a v1 text (which takes the v2 defaults of
+docs/DECISIONS.md)."""
 
 from __future__ import annotations
 

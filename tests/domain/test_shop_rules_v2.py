@@ -1,4 +1,4 @@
-"""DOMAIN.md "v2 additions": rules 9-14 and what a revocation undoes, one test per rule and
+"""docs/DECISIONS.md rules 9-14 and what a revocation undoes, one test per rule and
 edge (rule 15, no clock, holds because ShopState has none: every test passes a fixed
 ``recorded_at`` a year after the decisions)."""
 

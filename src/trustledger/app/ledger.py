@@ -18,7 +18,13 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from trustledger.app.append import AppendOutcome, append_records
+from trustledger.app.append import (
+    DEFAULT_BATCH_SIZE,
+    AppendOutcome,
+    DryRunOutcome,
+    append_batches,
+    append_records,
+)
 from trustledger.app.application import LedgerApplication
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
@@ -327,6 +333,58 @@ class Ledger:
             rules=self.rules,
             now=now,
         )
+
+    def append_batches(
+        self,
+        records: Iterable[object] | Iterable[Record],
+        *,
+        signer: SigningKey,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        now: datetime | None = None,
+    ) -> Iterator[list[AppendOutcome]]:
+        """Append a stream of decisions batch by batch, yielding each batch's outcomes once
+        it is written (trustledger.app.append.append_batches): memory holds one batch, each
+        batch is all-or-nothing, a retry of the whole stream is idempotent.
+
+        Raises BatchRejected listing every invalid record of the refused batch, KeyRejected,
+        Conflict, InvalidDecision for an empty stream.
+        """
+        return append_batches(
+            self.app,
+            self.store,
+            self._shop_states,
+            _records(records),
+            signer=signer,
+            rules=self.rules,
+            batch_size=batch_size,
+            now=now,
+        )
+
+    def check_append(
+        self,
+        documents: Iterable[object] | Iterable[Record],
+        *,
+        signer: SigningKey,
+        now: datetime | None = None,
+    ) -> list[DryRunOutcome]:
+        """Judge a batch exactly as ``append`` would and write nothing (a dry run): the
+        decisions an append would record are ``new``, the others ``duplicate``. Raises what
+        ``append`` raises for the same batch and ledger."""
+        records = (
+            item if isinstance(item, Record) else Record(number, item)
+            for number, item in enumerate(documents, start=1)
+        )
+        outcomes = append_records(
+            self.app,
+            self.store,
+            self._shop_states,
+            records,
+            signer=signer,
+            rules=self.rules,
+            now=now,
+            dry_run=True,
+        )
+        return [DryRunOutcome.of(outcome) for outcome in outcomes]
 
     def prepare(self, documents: Iterable[object] | Iterable[Record]) -> list[Prepared]:
         """The payloads a decider signs to append these decisions from elsewhere

@@ -1,4 +1,4 @@
-"""The rule state of one shop: DOMAIN.md's "Rules checked on append", 1 to 6 and 9 to 15.
+"""The rule state of one shop: docs/DECISIONS.md's "Rules checked on append", 1 to 6 and 9 to 15.
 
 ``ShopState.check`` raises ``RuleViolation`` when a well-formed decision may not be appended to
 the shop's history; ``ShopState.apply`` folds an accepted decision into the state. The state is
@@ -37,7 +37,7 @@ _ORDERED = "ordered"
 _AFTER_CLOSE = frozenset(
     {"appeal.filed", "appeal.upheld", "appeal.rejected", "appeal.withdrawn", "penalty.revoked"}
 )
-# Revocation causes that overturn the findings a penalty cites (DOMAIN.md "What a revocation
+# Revocation causes that overturn the findings a penalty cites (docs/DECISIONS.md "What a revocation
 # undoes"); a regulator's order leaves them.
 _OVERTURNING_CAUSES = frozenset({"appeal_upheld", "platform_error"})
 
@@ -178,7 +178,7 @@ class ShopState:
     # ------------------------------------------------------------------- queries
 
     def deposit_balance(self, at: datetime) -> int:
-        """The deposit balance (fen) at ``at`` (rule 10's formula, DOMAIN.md v2)."""
+        """The deposit balance (fen) at ``at`` (rule 10's formula, docs/DECISIONS.md v2)."""
         return sum(delta for when, delta in self._deposit if when <= at)
 
     def permanent_ban_at(self, at: datetime) -> str | None:
@@ -478,8 +478,7 @@ class ShopState:
     def _check_programme_exited(self, decision: Decision, rules: RuleSet) -> None:
         if not self.enrolled:
             raise RuleViolation(
-                f"shop {self.shop_id} is not enrolled in the programme, so it cannot exit "
-                "(rule 14)"
+                f"shop {self.shop_id} is not enrolled in the programme, so it cannot exit (rule 14)"
             )
         self._not_before(decision, "programme")
 
@@ -542,7 +541,7 @@ class ShopState:
                 f"appeal {appeal_id} targets penalty {penalty_id}, which does not exist in shop "
                 f"{self.shop_id}"
             )
-        # Rule 5, in DOMAIN.md's order.
+        # Rule 5, in docs/DECISIONS.md's order.
         if penalty.revoked_by is not None:
             raise RuleViolation(
                 f"appeal {appeal_id} targets penalty {penalty_id}, which is already revoked "
@@ -666,7 +665,7 @@ class ShopState:
         elif kind == "remedy.ordered":
             self._remedies[data["remedy_id"]] = _Remedy(_ORDERED, data["amount"])
             if data.get("from_deposit", False) and data["amount"]:
-                # Counted when ordered (DOMAIN.md rule 10), whatever becomes of the remedy.
+                # Counted when ordered (docs/DECISIONS.md rule 10), whatever becomes of the remedy.
                 self._change_deposit(at, -data["amount"])
         elif kind in ("remedy.completed", "remedy.cancelled"):
             remedy = self._remedies.get(data["remedy_id"])
@@ -688,7 +687,7 @@ class ShopState:
         self._deposit = tuple(changes)
 
     def _revoke(self, penalty_id: str, at: datetime, cause: str, how: str) -> None:
-        """What a revocation undoes (DOMAIN.md v2): the penalty's measures end, its
+        """What a revocation undoes (docs/DECISIONS.md v2): the penalty's measures end, its
         deductions return to the deposit, and unless a regulator ordered it, the complaints
         it cites are overturned from then on."""
         penalty = self._penalties.get(penalty_id)
@@ -718,7 +717,7 @@ class ShopState:
         open_appeal = None if penalty.open_appeal == appeal_id else penalty.open_appeal
         self._penalties[appeal.penalty_id] = replace(penalty, open_appeal=open_appeal)
         if status == _UPHELD:
-            # DOMAIN.md: appeal.upheld also revokes the penalty, in the same transaction.
+            # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
             self._revoke(appeal.penalty_id, at, "appeal_upheld", f"appeal {appeal_id} upheld")
 
 

@@ -20,11 +20,11 @@ EVENTS_TABLE = "stored_events"
 MERKLE_TABLE = "trustledger_merkle"  # (level, idx) → hash of a complete perfect subtree
 CHECKPOINTS_TABLE = "trustledger_checkpoints"  # every checkpoint the log signed, in order
 COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per checkpoint
-# Derived, not signed: the owner of every registered shop (DOMAIN.md rule 12), one row per
+# Derived, not signed: the owner of every registered shop (docs/DECISIONS.md rule 12), one row per
 # shop.registered event, written with it; rebuilt from the events by Store.rebuild_shop_owners.
 SHOP_OWNERS_TABLE = "trustledger_shop_owners"
 
-# The tables whose rows the database refuses to change (BRIEF.md: append-only, enforced by
+# The tables whose rows the database refuses to change (docs/DESIGN.md: append-only, enforced by
 # the database). Subject keys are not among them: erasure destroys a key in place.
 APPEND_ONLY_TABLES = (
     EVENTS_TABLE,
@@ -100,9 +100,7 @@ class AppendWrite:
                 f"subject {sorted(erased)[0]} was erased after the batch was judged"
             )
 
-    def check_owners(
-        self, shops_now: dict[str, set[str]], versions_now: dict[Any, int]
-    ) -> None:
+    def check_owners(self, shops_now: dict[str, set[str]], versions_now: dict[Any, int]) -> None:
         """Raise ShopsChanged unless ``owners_read`` still holds: ``shops_now`` (owner ->
         shop ids) and ``versions_now`` (shop aggregate id -> last version), as read inside
         the write transaction."""

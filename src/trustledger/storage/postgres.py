@@ -114,7 +114,7 @@ def ledger_ddl(schema: str) -> list[Composed]:
             "seq bigserial PRIMARY KEY, checkpoint_id bigint NOT NULL, line text NOT NULL, "
             "UNIQUE (checkpoint_id, line))"
         ).format(s=s, t=Identifier(COSIGNATURES_TABLE)),
-        # Append-only, enforced by the database for every role (BRIEF.md). The SQLSTATE is
+        # Append-only, enforced by the database for every role (docs/DESIGN.md). The SQLSTATE is
         # P0001 (raise_exception), not an integrity error: an appender must not mistake it
         # for an optimistic-concurrency conflict and retry.
         SQL(
@@ -184,7 +184,7 @@ class ColumnarEventsRecorder(PostgresApplicationRecorder):
 
     eventsourcing's own statement sends one array of its composite type through a ``%s``
     placeholder, for which psycopg picks its text format, every state's bytes hex-escaped
-    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §5). The
+    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §4). The
     rows, the table lock and the NOTIFY are eventsourcing's; only the encoding on the wire
     differs.
     """
@@ -686,7 +686,7 @@ class PostgresStore(Store):
         # On a complete ledger this is one query: no DDL, no lock.
         self.ensure_shop_owners()
 
-    # -- the shop owners table (DOMAIN.md rule 12) ------------------------------------------
+    # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
     def _has_shop_owners(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
         # pg_tables, read under the statement's snapshot: to_regclass would answer from the
         # session's catalog cache, which may still miss a table another `init` just created.
@@ -734,10 +734,10 @@ class PostgresStore(Store):
             return self._run(work)
         except StorageUnavailable as exc:
             remedy = (
-                f"{SHOP_OWNERS_TABLE} (DOMAIN.md rule 12) could not be rebuilt: rebuild it as "
-                "the ledger's owner"
+                f"{SHOP_OWNERS_TABLE} (docs/DECISIONS.md rule 12) could not be rebuilt: "
+                "rebuild it as the ledger's owner"
                 if rebuild
-                else f"this ledger has no {SHOP_OWNERS_TABLE} yet (DOMAIN.md rule 12): run "
+                else f"this ledger has no {SHOP_OWNERS_TABLE} yet (docs/DECISIONS.md rule 12): run "
                 "`trustledger init --root-key ROOT.key` once as the ledger's owner"
             )
             raise StorageUnavailable(f"{exc}; {remedy}") from exc
