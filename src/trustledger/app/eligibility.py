@@ -38,14 +38,11 @@ def ineligible_reasons(
     """The standing's ``ineligible_reasons`` at ``at`` over ``decisions`` (the shop's, in
     ledger order); empty when the shop is trust-purchase eligible then."""
     facts = [
-        Fact(index, micros(d.occurred_at), d.type, dict(d.data))
+        Fact(index, micros(d.occurred_at), d.type, dict(d.data), d.decision_id)
         for index, d in enumerate(decisions)
     ]
     result = standing(shop_id, facts, at=micros(at), rules=rules)
     if result is None:
         return ("status",)  # not registered by then
-    reasons: Sequence[str] | None = result.get("ineligible_reasons")
-    if reasons is None:
-        # A standing without v2's ineligible_reasons: its v1 verdict, as one reason.
-        return () if result["trust_purchase_eligible"] else ("not_eligible",)
+    reasons: Sequence[str] = result["ineligible_reasons"]
     return reasons
