@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -85,6 +87,26 @@ def signing_key(path: str) -> SigningKey:
     return load_signing_key(Path(path), passphrase_prompt())
 
 
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as `git log | head` gives.
+# Not 1: that is "verification failed" here.
+CLOSED_PIPE_EXIT = 141
+
+
+def exit_on_closed_pipe() -> NoReturn:
+    """Exit quietly because the reader of stdout has gone (``log | head``).
+
+    As Python's documentation advises (signal module, "Note on SIGPIPE"): stdout is pointed
+    at /dev/null, so that the interpreter's last flush of the unwritten rest does not fail
+    again and print a traceback on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (an in-process test runner): nothing to flush
+    sys.exit(CLOSED_PIPE_EXIT)
+
+
 class Command(click.Command):
     """Runs the callback inside the error reporter, so every command maps errors alike."""
 
@@ -92,7 +114,12 @@ class Command(click.Command):
         debug = bool(ctx.find_root().params.get("debug"))
         with reported_errors(debug):
             try:
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
+                # What is still buffered goes now, so a closed pipe is met here too.
+                sys.stdout.flush()
+                return result
+            except BrokenPipeError:
+                exit_on_closed_pipe()
             except (
                 TrustledgerError,
                 KeyboardInterrupt,

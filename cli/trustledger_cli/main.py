@@ -7,9 +7,11 @@ line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's 
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,12 +19,14 @@ import click
 
 from trustledger.app import (
     Ledger,
+    LogEntry,
     VerifyReport,
     generate_key_files,
     load_verifier_key,
     read_records,
 )
-from trustledger.errors import UsageError, VerificationFailed
+from trustledger.domain.timefmt import parse_timestamp
+from trustledger.errors import InvalidDecision, UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
@@ -448,9 +452,88 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
             click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
 
 
+def _timestamp_option(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value, field=option)
+    except InvalidDecision as exc:
+        raise UsageError(f"{exc} (for example 2026-11-02T00:00:00Z)") from exc
+
+
 @main.command()
 @click.option("--shop", "shop_id", help="Only this shop's decisions.")
+@click.option("--type", "types", multiple=True, metavar="TYPE",
+              help="Only entries of this type, or of types starting with a prefix ending in "
+                   "'.' (penalty.); repeatable.")  # fmt: skip
+@click.option("--after", "after", metavar="TIMESTAMP",
+              help="Only entries that occurred at or after this RFC 3339 UTC time.")  # fmt: skip
+@click.option("--before", "before", metavar="TIMESTAMP",
+              help="Only entries that occurred before this RFC 3339 UTC time.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (the first) entries.")
+@click.option("--tail", type=click.IntRange(min=1), help="Only the last N (matching) entries.")
+@click.option(
+    "--reveal-personal",
+    is_flag=True,
+    help="Decrypt personal data (where the subject is not erased).",
+)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout: one object an entry.")
+def log(
+    shop_id: str | None,
+    types: tuple[str, ...],
+    after: str | None,
+    before: str | None,
+    limit: int | None,
+    tail: int | None,
+    reveal_personal: bool,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Show recorded entries in ledger order, as they are read (memory stays flat).
+
+    Without --shop the key events (ledger.initialised, key.registered, key.revoked,
+    rules.published) are listed too. --after/--before filter on occurred_at (the time
+    a decision took effect; for key events, the time of recording): from --after on,
+    before --before. Text columns: position, occurred_at, type, shop_id, decision id.
+    --json prints JSON Lines, one object an entry.
+
+    With --reveal-personal, personal data is decrypted (where the subject is not
+    erased); otherwise it stays encrypted.
+
+    \b
+    Example:
+      trustledger log --shop shop-10086 --type penalty. --after 2026-11-01T00:00:00Z
+      trustledger log --tail 20 --json
+    """
+    if limit is not None and tail is not None:
+        raise UsageError("give --limit (the first N entries) or --tail (the last N), not both")
+    occurred_from = _timestamp_option(after, "--after")
+    occurred_before = _timestamp_option(before, "--before")
+    out = sys.stdout
+    with Ledger.open(db, read_only=True) as ledger:
+        for entry in ledger.log(
+            shop_id=shop_id, types=types, occurred_from=occurred_from,
+            occurred_before=occurred_before, limit=limit, tail=tail,
+            reveal_personal=reveal_personal,
+        ):  # fmt: skip
+            # Written as read, through stdout's own buffer (click.echo flushes every line).
+            out.write((_entry_json(entry) if as_json else _entry_line(entry)) + "\n")
+
+
+def _entry_json(entry: LogEntry) -> str:
+    return json.dumps(asdict(entry), ensure_ascii=False)
+
+
+def _entry_line(entry: LogEntry) -> str:
+    return (
+        f"{entry.position:>7}  {entry.occurred_at or '-':<20}  {entry.type:<24}  "
+        f"{entry.shop_id or '-':<16}  {entry.decision_id}"
+    )
+
+
+@main.command()
+@click.argument("ref", metavar="DECISION_ID|POSITION")
 @click.option(
     "--reveal-personal",
     is_flag=True,
@@ -458,31 +541,24 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
 )
 @db_option
 @json_option
-def log(
-    shop_id: str | None, limit: int | None, reveal_personal: bool, db: str, as_json: bool
-) -> None:
-    """Show recorded entries in ledger order: all of them, or one shop's decisions.
+def get(ref: str, reveal_personal: bool, db: str, as_json: bool) -> None:
+    """Show one entry: by its decision id, or by its position in the log (0, 1, ...).
 
-    Without --shop the key events (ledger.initialised, key.registered, key.revoked) are
-    listed too. Text columns: position, occurred_at, type, shop_id, decision id.
-
-    With --reveal-personal, personal data is decrypted (where the subject is not
-    erased); otherwise it stays encrypted.
+    Text: the entry's line as `log` prints it, then its signed document as JSON. --json:
+    the object `log --json` prints for it, indented. No such entry: exit 3.
 
     \b
     Example:
-      trustledger log --shop shop-10086 --json
+      trustledger get 5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77
+      trustledger get 0 --json
     """
     with Ledger.open(db, read_only=True) as ledger:
-        entries = list(ledger.log(shop_id=shop_id, limit=limit, reveal_personal=reveal_personal))
+        entry = ledger.entry(ref, reveal_personal=reveal_personal)
     if as_json:
-        emit_json([asdict(entry) for entry in entries])
-        return
-    for entry in entries:
-        click.echo(
-            f"{entry.position:>7}  {entry.occurred_at or '-':<20}  {entry.type:<24}  "
-            f"{entry.shop_id or '-':<16}  {entry.decision_id}"
-        )
+        emit_json(asdict(entry))
+    else:
+        click.echo(_entry_line(entry))
+        click.echo(json.dumps(entry.document, ensure_ascii=False, indent=2))
 
 
 @main.command()

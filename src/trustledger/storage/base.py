@@ -204,6 +204,10 @@ class Store(ABC):
         """Stored events with notification id in (after, up_to], in order, with chain rows."""
 
     @abstractmethod
+    def entry_at(self, position: int) -> StoredEntry | None:
+        """The entry at chain ``position`` (0 is the ledger's initialisation), or None."""
+
+    @abstractmethod
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         """The last chained entry with a notification id below the given one."""
 

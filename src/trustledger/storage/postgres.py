@@ -690,6 +690,14 @@ class PostgresStore(Store):
                 return
             cursor_at = rows[-1][0]
 
+    def entry_at(self, position: int) -> StoredEntry | None:
+        rows = self._query(
+            self._entry_select(from_chain=True) + SQL("WHERE c.position = %s"), (position,)
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
+
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         rows = self._query(
             self._entry_select(from_chain=True)

@@ -457,6 +457,16 @@ class SQLiteStore(Store):
                 return
             cursor_at = rows[-1][0]
 
+    def entry_at(self, position: int) -> StoredEntry | None:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM {CHAIN_TABLE} c "
+            f"LEFT JOIN {EVENTS_TABLE} e ON c.notification_id = e.rowid WHERE c.position = ?",
+            (position,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
+
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         rows = self._query(
             f"SELECT {_ENTRY_COLUMNS} FROM {CHAIN_TABLE} c "
