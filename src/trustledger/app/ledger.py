@@ -45,7 +45,14 @@ from trustledger.domain.rules import (
     parse_rules,
 )
 from trustledger.domain.timefmt import format_timestamp, parse_timestamp
-from trustledger.errors import Conflict, KeyRejected, NotFound, TrustledgerError, UsageError
+from trustledger.errors import (
+    Conflict,
+    KeyRejected,
+    NotFound,
+    StorageUnavailable,
+    TrustledgerError,
+    UsageError,
+)
 from trustledger.ledger.chain import StoredEntry
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.envelope import canonical_payload, parse_state, sign_payload
@@ -53,6 +60,7 @@ from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, format_verif
 from trustledger.ledger.note import parse_note
 from trustledger.ledger.sealing import is_sealed, open_personal
 from trustledger.storage import Store, open_store
+from trustledger.storage.base import describe_failure
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,13 @@ class Ledger:
                 if attempt == KEY_EVENT_ATTEMPTS - 1:
                     raise
                 continue
+            except TrustledgerError:
+                raise
+            except Exception as exc:  # driver errors: the transaction was rolled back whole
+                raise StorageUnavailable(
+                    f"{event_type} not recorded in {self.store.url}, nothing written: "
+                    f"{describe_failure(exc)}"
+                ) from exc
             # As replaying the stored event applies it (domain.aggregates.Keyring), to this
             # copy of the keyring (the repository hands out deep copies of what it caches).
             keyring.state.apply(parse_key_event(json.loads(signed.payload)))
