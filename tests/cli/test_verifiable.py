@@ -132,7 +132,8 @@ def test_prove_inclusion_and_verify_offline(log: Story) -> None:
 def test_prove_unknown_decision_is_not_found(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
     assert run(log.cli, "prove", "inclusion", "nope", code=2) == (
-        "trustledger: error: 'nope' is not a decision id (a UUID, as `trustledger log` shows them)"
+        "trustledger: error: 'nope' is neither a decision id (a UUID) nor a position (0, 1, "
+        "...), as `trustledger log` shows them"
     )
     unknown = "5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77"
     assert run(log.cli, "prove", "inclusion", unknown.upper(), code=3) == (
@@ -140,6 +141,23 @@ def test_prove_unknown_decision_is_not_found(log: Story) -> None:
     )
     known = log.log()[-1]["decision_id"]
     assert run(log.cli, "prove", "inclusion", known.upper()).startswith("c2sp.org/tlog-proof@v1")
+
+
+def test_prove_inclusion_by_position_covers_the_key_events(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "prove", "inclusion", "0", "--out", "genesis.proof")
+    out = run(log.cli, "verify", "--proof", "genesis.proof", "--trusted-key", LOG)
+    assert out.startswith("OK: entry 0 is in log at size 5 (root ")
+    by_id = run(log.cli, "prove", "inclusion", log.log()[4]["decision_id"])
+    assert run(log.cli, "prove", "inclusion", "4") == by_id
+    assert run(log.cli, "prove", "inclusion", "5", code=3) == (
+        "trustledger: error: entry 5 is not in the latest checkpoint (size 5, positions 0 to 4)"
+    )
+    add_decisions(log, 1)
+    assert run(log.cli, "prove", "inclusion", "5", code=3) == (
+        "trustledger: error: entry 5 is not in the latest checkpoint (size 5, positions 0 to "
+        "4): run `trustledger checkpoint` first"
+    )
 
 
 def test_witness_cosigns_consistent_checkpoints_and_quorum_verifies(log: Story) -> None:
