@@ -648,3 +648,44 @@ def test_checkpoint_verify_verifies_any_signed_note(cli: Cli) -> None:
                      "origin": "go.sum database tree", "size": 6476701, "root_hash": root,
                      "verified_by": ["sum.golang.org+033de0ae"]}  # fmt: skip
     assert second["verified"] is False and "no verifiable signatures" in second["error"]
+
+
+def test_a_store_verify_says_which_checks_it_did_not_make(log: Story) -> None:
+    out = run(log.cli, "verify", "--trusted-key", ROOT).splitlines()
+    assert out[0].startswith("OK: 5 entries verified")
+    assert out[1:] == [
+        "not checked: no checkpoint held: a log cut short or rewritten since an earlier audit "
+        "would pass (give --checkpoint FILE, a checkpoint you kept)",
+        "not checked: the store holds no checkpoint: no log signature over its size and root "
+        "was checked (the operator runs `trustledger checkpoint`)",
+        "not checked: no witness quorum: no checkpoint was checked for witness cosignatures, "
+        "so a split view would pass (give --witness-key W.pub --quorum N)",
+    ]
+    checkpoint(log.cli, "c1.checkpoint")
+    out = run(log.cli, "verify", "--trusted-key", ROOT).splitlines()
+    assert out[2] == (
+        "not checked: no log key: the signatures of the store's checkpoints were not checked "
+        "(give --log-key LOG.pub)"
+    )
+    given = ["--trusted-key", ROOT, "--log-key", LOG, "--checkpoint", "c1.checkpoint"]
+    report = json.loads(run(log.cli, "verify", *given, "--json"))
+    assert report["not_checked"] == [
+        "no witness quorum: no checkpoint was checked for witness cosignatures, so a split "
+        "view would pass (give --witness-key W.pub --quorum N)"
+    ]
+
+
+def test_a_bundle_or_proof_checked_with_the_root_key_alone_names_the_flag(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    run(log.cli, "prove", "inclusion", "2", "--out", "p.proof")
+    flag = (
+        "trustledger: error: checkpoints are signed by the log key, and only the root key was "
+        "given: pass the log key with --log-key LOG.pub"
+    )
+    assert run(log.cli, "verify", "--bundle", "audit.bundle", "--trusted-key", ROOT, code=2) == (
+        flag
+    )
+    assert run(log.cli, "verify", "--checkpoint", "c1.checkpoint", "--trusted-key", ROOT,
+               code=2) == flag  # fmt: skip
+    print(log.cli("verify", "--proof", "p.proof", "--trusted-key", ROOT).output)
