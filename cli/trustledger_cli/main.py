@@ -30,6 +30,8 @@ from trustledger.errors import InvalidDecision, UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
@@ -336,15 +338,18 @@ def verify(
     checkpoints = [(path, read_held_checkpoint(path, read_file)) for path in held]
     try:
         if proof is not None:
+            if not log_keys:
+                _refuse_unsigned_by_trusted(read_file(proof), policy, proof)
             proven = verify_proof(read_file(proof), policy=policy, source=proof)
             render_proof(proven, as_json)
             return
         report: VerifyReport
         if bundle is not None:
-            report = verify_bundle(
-                Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
-                workers=workers,
-            )  # fmt: skip
+            with _progress_bar(_bundle_entries(bundle), as_json) as bar:
+                report = verify_bundle(
+                    Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
+                    workers=workers, progress=bar.update,
+                )  # fmt: skip
         else:
             report = _verify_store_with_progress(db, policy, checkpoints, workers, as_json)
     except LedgerNotIntact as exc:
@@ -354,6 +359,26 @@ def verify(
             render_report(exc.report, as_json)
         sys.exit(1)
     render_report(report, as_json)
+
+
+def _refuse_unsigned_by_trusted(data: bytes, policy: TrustPolicy, source: str) -> None:
+    """With --trusted-key alone, a proof whose checkpoint none of those keys signed is a
+    usage error naming --log-key: most likely the root key was given for the log key,
+    which is no sign of tampering (with --log-key given, the verdict stands: exit 1)."""
+    from trustledger.ledger.note import parse_note
+    from trustledger.ledger.proof import parse_inclusion_proof
+
+    try:
+        signers = parse_note(parse_inclusion_proof(data).checkpoint).signatures
+    except VerificationFailed:
+        return  # not even well-formed: verify_proof reports it
+    given = {key.key_id for key in policy.log_keys}
+    if signers and not any(signer.key_id in given for signer in signers):
+        names = ", ".join(f"{signer.name}+{signer.key_id}" for signer in signers)
+        raise UsageError(
+            f"the checkpoint in {source} is signed by {names}, not by a --trusted-key given; "
+            "checkpoints are signed by the log key: pass it with --log-key LOG.pub"
+        )
 
 
 def read_held_checkpoint(path: str, read: Callable[[str], bytes]) -> bytes:
@@ -380,14 +405,30 @@ def _verify_store_with_progress(
 
     with Ledger.open(db, read_only=True) as ledger:
         size, url = ledger.size(), ledger.store.url
-    # A progress bar only for a person watching; scripts and --json get clean streams.
-    show_bar = not as_json and sys.stderr.isatty()
-    with click.progressbar(
-        length=max(size, 1), label="verifying", file=sys.stderr if show_bar else io.StringIO()
-    ) as bar:
+    with _progress_bar(size, as_json) as bar:
         return verify_store(
             url, policy=policy, checkpoints=checkpoints, workers=workers, progress=bar.update
         )
+
+
+def _progress_bar(entries: int, as_json: bool) -> ProgressBar[int]:
+    """A bar on stderr for a person watching; scripts and --json get clean streams."""
+    show = not as_json and sys.stderr.isatty()
+    return click.progressbar(
+        length=max(entries, 1), label="verifying", file=sys.stderr if show else io.StringIO()
+    )
+
+
+def _bundle_entries(path: str) -> int:
+    """The entry count a bundle's header announces (the bar's length); 0 when the file has
+    no readable header, which verify_bundle then reports."""
+    from trustledger.ledger.bundle import parse_header
+
+    try:
+        with open(path, "rb") as handle:
+            return parse_header(handle.readline(), handle.readline()).entries
+    except (OSError, VerificationFailed):
+        return 0
 
 
 def render_proof(report: ProofReport, as_json: bool) -> None:

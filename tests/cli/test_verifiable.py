@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -688,4 +692,47 @@ def test_a_bundle_or_proof_checked_with_the_root_key_alone_names_the_flag(log: S
     )
     assert run(log.cli, "verify", "--checkpoint", "c1.checkpoint", "--trusted-key", ROOT,
                code=2) == flag  # fmt: skip
-    print(log.cli("verify", "--proof", "p.proof", "--trusted-key", ROOT).output)
+    line = run(log.cli, "verify", "--proof", "p.proof", "--trusted-key", ROOT, code=2)
+    assert line.startswith("trustledger: error: the checkpoint in p.proof is signed by log+")
+    assert line.endswith(
+        ", not by a --trusted-key given; checkpoints are signed by the log key: pass it with "
+        "--log-key LOG.pub"
+    )
+    # Given as the log key, the wrong key is a verdict on the proof: exit 1.
+    out = run(log.cli, "verify", "--proof", "p.proof", "--log-key", ROOT, code=1)
+    assert out.startswith("FAILED: p.proof: checkpoint in p.proof: note has no verifiable ")
+
+
+def _verify_bundle_stderr(*, terminal: bool) -> str:
+    """`verify --bundle` in a subprocess, its stderr a terminal (a pty) or a pipe."""
+    args = [str(Path(sys.executable).with_name("trustledger")), "verify", "--bundle",
+            "audit.bundle", "--trusted-key", ROOT, "--log-key", LOG]  # fmt: skip
+    if not terminal:
+        done = subprocess.run(args, capture_output=True, timeout=120, check=True)
+        return done.stderr.decode()
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other end closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=120) == 0
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_verify_bundle_shows_progress_on_a_terminal_only(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    shown = _verify_bundle_stderr(terminal=True)
+    assert "verifying" in shown
+    assert "100%" in shown
+    assert _verify_bundle_stderr(terminal=False) == ""
