@@ -23,6 +23,7 @@ TRUSTLEDGER = Path(sys.executable).with_name("trustledger")
 def projected(story: Story) -> Story:
     result = story.cli("projections", "rebuild")
     assert result.exit_code == 0, result.stderr
+    assert story.cli("keys", "generate", "log", "--out", "keys/").exit_code == 0
     return story
 
 
@@ -36,6 +37,7 @@ def projected(story: Story) -> Story:
         ("report", "standings", "--format", "csv"),
         ("keys", "list"),
         ("verify", "--trusted-key", "keys/root.pub", "--json"),
+        ("checkpoint", "--key", "keys/log.key"),
     ],
     ids=" ".join,
 )
