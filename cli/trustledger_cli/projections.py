@@ -101,6 +101,11 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
 
 
 def _report(result: CatchUp, as_json: bool) -> None:
+    if result.rebuilt_from_format is not None:
+        note(
+            f"note: the standings view held facts of format {result.rebuilt_from_format}, "
+            f"written by an older trustledger: it was emptied and rebuilt from the start"
+        )
     if as_json:
         emit_json({"applied": result.applied, "position": result.position, "head": result.head})
     else:
@@ -197,13 +202,33 @@ def standing(
         return
     click.echo(f"{value['shop_id']}: {value['status']} as of {format_timestamp(at)}")
     click.echo(f"  points {value['points']} (tier {value['points_tier']})")
-    click.echo(f"  trust purchase eligible: {'yes' if value['trust_purchase_eligible'] else 'no'}")
+    eligible = value["trust_purchase_eligible"]
+    reasons = "" if eligible else f" ({', '.join(value['ineligible_reasons'])})"
+    click.echo(f"  trust purchase eligible: {'yes' if eligible else 'no'}{reasons}")
+    programme = value["programme"]
+    click.echo(
+        f"  programme: {'enrolled' if programme['enrolled'] else 'not enrolled'}"
+        f"{', badge' if programme['badge'] else ''}"
+    )
+    for action in value["required_actions"]:
+        days = f" {action['suspend_days']} days" if action["suspend_days"] else ""
+        click.echo(
+            f"  required action: {action['measure']}{days} (tier {action['tier']} reached "
+            f"{action['reached_at']})"
+        )
+    deposit = value["deposit"]
+    click.echo(
+        f"  deposit: balance {deposit['balance']} fen (paid {deposit['paid']}, deducted "
+        f"{deposit['deducted']}, restored {deposit['restored']}, refunded "
+        f"{deposit['refunded']}, paid out {deposit['paid_out']})"
+    )
+    click.echo(f"  warnings: {value['warnings']}")
     for measure in value["active_measures"]:
         extra = "".join(
             f" {key} {measure[key]}" for key in ("product_id", "until") if key in measure
         )
         click.echo(f"  measure {measure['type']} (penalty {measure['penalty_id']}){extra}")
-    for name in ("complaints", "penalties", "appeals"):
+    for name in ("complaints", "penalties", "appeals", "remedies", "overdue"):
         counts = ", ".join(f"{k} {v}" for k, v in value[name].items())
         click.echo(f"  {name}: {counts}")
     for item in value["verifications"]:

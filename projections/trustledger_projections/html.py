@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from trustledger.domain.standing import STATUSES
 from trustledger_projections.report import StandingsReport
-from trustledger_projections.standing import STATUSES
 
 __all__ = ["format_html"]
 

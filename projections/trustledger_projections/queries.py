@@ -13,6 +13,7 @@ from trustledger.domain.rules import PublishedRules
 from trustledger.errors import NotFound
 from trustledger.storage.base import StoredCheckpoint
 from trustledger.storage.views import open_standings_view
+from trustledger_projections.projection import check_format
 from trustledger_projections.report import (
     LogSource,
     Source,
@@ -52,6 +53,7 @@ def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, i
                 f"the standings view of {ledger.store.url} is not built: run "
                 "`trustledger projections rebuild` (or pass --at-position to read the log)"
             )
+        check_format(view, ledger.store.url)
         source = ViewSource(view)
         # The chain head (one row by primary key) gives the ledger's last notification id.
         head = ledger.store.chain_head()
