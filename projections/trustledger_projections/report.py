@@ -16,10 +16,10 @@ import hashlib
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
@@ -31,6 +31,7 @@ from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
 from trustledger.storage.views import FactRow, RuleSetRow, StandingsView
 from trustledger_projections.facts import (
+    Fact,
     decode_facts,
     fact_of_document,
     group_by_shop,
@@ -158,6 +159,15 @@ def shop_standing(
     return judge(history, at=at_us, rules=rules)
 
 
+#: The decision types counted per month by the trends (the series of the HTML chart).
+TREND_SERIES: Final = {
+    "complaint.filed": "complaints",
+    "penalty.imposed": "penalties",
+    "appeal.upheld": "appeals_overturned",
+    "remedy.completed": "remedies_paid",
+}
+
+
 @dataclass
 class Summary:
     """Aggregates over every shop, for people (the HTML page)."""
@@ -179,12 +189,15 @@ class Summary:
                 counts["revoked"] += 1
             for measure in penalty.measures:
                 self.penalties_by_measure[measure["type"]] += 1
-            self.timeline[timestamp_of_micros(penalty.occurred_at)[:7]]["penalties"] += 1
         for _penalty_id, status, _at in history.appeals.values():
             self.appeals[status] += 1
-        for _penalty_id, status, at in history.appeals.values():
-            if status == "upheld":
-                self.timeline[timestamp_of_micros(at)[:7]]["appeals_upheld"] += 1
+
+    def add_facts(self, facts: Iterable[Fact], *, at: int) -> None:
+        """Count the shop's facts that occurred by ``at`` into the month they occurred in."""
+        for fact in facts:
+            series = TREND_SERIES.get(fact.type)
+            if series is not None and fact.occurred_at <= at:
+                self.timeline[timestamp_of_micros(fact.occurred_at)[:7]][series] += 1
 
     @property
     def overturn_rate(self) -> float | None:
@@ -214,9 +227,7 @@ def build_report(
         standing = judge(history, at=at_us, rules=rules)
         shops.append(standing)
         summary.add(history, standing)
-        for fact in facts:
-            if fact.type == "appeal.filed" and fact.occurred_at <= at_us:
-                summary.timeline[timestamp_of_micros(fact.occurred_at)[:7]]["appeals"] += 1
+        summary.add_facts(facts, at=at_us)
     document = {
         "as_of": format_timestamp(at),
         "ledger_size": source.ledger_size(),
