@@ -21,6 +21,8 @@ from trustledger_cli.main import main
 from trustledger_projections.projection import DEFAULT_BATCH, CatchUp, catch_up, follow, rebuild
 from trustledger_projections.queries import (
     DEFAULT_PANELS,
+    actions_page,
+    report_actions,
     report_standings,
     rules_in_force,
     standing_of,
@@ -312,6 +314,68 @@ def report_standings_command(
     else:
         data = format_csv(document).encode("utf-8")
     _write(data, out, f"{len(document['shops'])} shops")
+
+
+@report.command("actions")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "html"]),
+    default="json",
+    show_default=True,
+    help="json (RFC 8785 canonical), csv, or a self-contained html page.",
+)
+@as_of_option
+@at_position_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@click.option(
+    "--digest",
+    is_flag=True,
+    help="Print only the SHA-256 of the canonical JSON work queue.",
+)
+@panels_option
+@db_option
+def report_actions_command(
+    fmt: str,
+    as_of: str | None,
+    at_position: int | None,
+    out: str | None,
+    digest: bool,
+    max_panels: int,
+    db: str,
+) -> None:
+    """The work queue as of a time: every item a shop must act on, most urgent first.
+
+    One row per item (a measure a points tier requires, a complaint or appeal past its
+    deadline, a remedy overdue or owed) with the shop, when it was due, the amount owed and
+    the decision ids it comes from. Overdue items come first (longest overdue first), then
+    required measures (highest tier first), then remedies owed (earliest due first); ties
+    by shop (docs/PROJECTIONS.md). JSON, CSV, HTML or the digest, as `report standings`.
+
+    \b
+    Example:
+      trustledger report actions --as-of 2026-12-01T00:00:00Z --format csv --out queue.csv
+      trustledger report actions --format html --out queue.html
+    """
+    from trustledger_projections.actions import format_actions_csv
+    from trustledger_projections.report import format_json, report_digest
+
+    at = _as_of(as_of)
+    if fmt == "html" and not digest:
+        page = actions_page(db, at=at, at_position=at_position, max_panels=max_panels)
+        _behind(page.behind)
+        _write(page.value.text.encode("utf-8"), out, page.value.listed)
+        return
+    answer = report_actions(db, at=at, at_position=at_position)
+    _behind(answer.behind)
+    document = answer.value.document
+    if digest:
+        data = (report_digest(document) + "\n").encode()
+    elif fmt == "json":
+        data = format_json(document) + b"\n"
+    else:
+        data = format_actions_csv(document).encode("utf-8")
+    _write(data, out, f"{len(document['items'])} items")
 
 
 # -- rules ------------------------------------------------------------------------------------

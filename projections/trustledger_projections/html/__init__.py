@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from trustledger_projections.actions import detail_text
 from trustledger_projections.decisions import DecisionLine
 from trustledger_projections.html.chart import trends
 from trustledger_projections.html.page import page
@@ -181,6 +182,10 @@ def _in_panel_order(
     return [by_id[shop_id] for shop_id in panels if shop_id in by_id]
 
 
+def _amount(amount: int | None) -> Cell:
+    return Cell("–", sort="-1") if amount is None else Cell(f"{amount:,}", sort=str(amount))
+
+
 _ACTION_COLUMNS = (
     Column("rank", numeric=True),
     Column("shop"),
@@ -212,9 +217,9 @@ def format_actions_html(
                 item["rank"],
                 _shop_cell(item["shop_id"], panels),
                 KINDS.get(item["kind"], item["kind"]),
-                item.get("detail") or "–",
+                detail_text(item["detail"]) or "–",
                 item["due_at"],
-                Cell("–", sort="-1") if item.get("amount") is None else item["amount"],
+                _amount(item["detail"].get("amount")),
                 Cell(", ".join(item["decision_ids"]), css="mono"),
             ],
             {"kind": item["kind"]},

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
+from trustledger_projections.actions import detail_text
 from trustledger_projections.decisions import DecisionLine
 from trustledger_projections.html.tables import Cell, Column, Row, table
 
@@ -60,15 +61,17 @@ def reasons_in_words(standing: Mapping[str, Any]) -> list[str]:
 def _due(items: Sequence[Mapping[str, Any]]) -> str:
     if not items:
         return ""
-    lines = "".join(
-        f"<li>{escape(KINDS.get(item['kind'], item['kind']))}"
-        f"{' (' + escape(item['detail']) + ')' if item.get('detail') else ''}: "
-        f"{'since' if item['kind'] == 'required_action' else 'due'} "
-        f"{escape(item['due_at'])}"
-        f"{', ' + str(item['amount']) + ' fen' if item.get('amount') is not None else ''}</li>"
-        for item in items
-    )
-    return f'<h3>What is due</h3><ul class="reasons due-list">{lines}</ul>'
+    lines = []
+    for item in items:
+        detail, kind = item["detail"], item["kind"]
+        about = detail_text(detail)
+        amount = detail.get("amount")
+        lines.append(
+            f"<li>{escape(KINDS.get(kind, kind))}{f' ({escape(about)})' if about else ''}: "
+            f"{'since' if kind == 'required_action' else 'due'} {escape(item['due_at'])}"
+            f"{'' if amount is None else f', {amount:,} fen'}</li>"
+        )
+    return f'<h3>What is due</h3><ul class="reasons">{"".join(lines)}</ul>'
 
 
 def panel(
