@@ -27,14 +27,14 @@ from typing import Any, Final
 
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
 from trustledger.domain.standing import ACTION_KINDS, ActionItem, action_items, fold
-from trustledger.domain.timefmt import format_timestamp
-from trustledger_projections.facts import decode_facts, group_by_shop, micros, rule_book_of
+from trustledger.domain.timefmt import format_timestamp, micros
+from trustledger_projections.facts import decode_facts, group_by_shop, rule_book_of
 from trustledger_projections.report import Source
 
 __all__ = [
     "ACTION_COLUMNS",
-    "ActionsReport",
     "OVERDUE_KINDS",
+    "ActionsReport",
     "build_actions",
     "detail_text",
     "format_actions_csv",

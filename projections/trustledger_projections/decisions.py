@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from trustledger.domain.identity import shop_aggregate_id
+from trustledger.domain.timefmt import micros_of_text
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
-from trustledger_projections.facts import micros_of_text
 
 __all__ = ["DecisionLine", "shop_decisions", "summarize"]
 

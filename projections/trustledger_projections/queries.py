@@ -10,12 +10,13 @@ from typing import Any
 
 from trustledger.app.ledger import Ledger
 from trustledger.domain.rules import PublishedRules
+from trustledger.domain.timefmt import micros
 from trustledger.errors import NotFound
 from trustledger.storage.base import StoredCheckpoint
 from trustledger.storage.views import open_standings_view
 from trustledger_projections.actions import build_actions
 from trustledger_projections.decisions import DecisionLine, shop_decisions
-from trustledger_projections.facts import micros
+from trustledger_projections.projection import check_format
 from trustledger_projections.provenance import Provenance, read_provenance
 from trustledger_projections.report import (
     LogSource,
@@ -34,9 +35,9 @@ __all__ = [
     "DEFAULT_PANELS",
     "Answer",
     "Page",
+    "SizedStanding",
     "actions_page",
     "report_actions",
-    "SizedStanding",
     "report_standings",
     "rules_in_force",
     "standing_at_head",
@@ -73,6 +74,7 @@ def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, i
                 f"the standings view of {ledger.store.url} is not built: run "
                 "`trustledger projections rebuild` (or pass --at-position to read the log)"
             )
+        check_format(view, ledger.store.url)
         source = ViewSource(view)
         # The chain head (one row by primary key) gives the ledger's last notification id.
         head = ledger.store.chain_head()

@@ -23,7 +23,8 @@ from typing import Any, Final, Protocol
 
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
-from trustledger.domain.timefmt import format_timestamp
+from trustledger.domain.standing import Fact, History, fold, judge
+from trustledger.domain.timefmt import format_timestamp, micros, timestamp_of_micros
 from trustledger.errors import NotFound, UsageError
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import StoredEntry
@@ -31,16 +32,12 @@ from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
 from trustledger.storage.views import FactRow, RuleSetRow, StandingsView
 from trustledger_projections.facts import (
-    Fact,
     decode_facts,
     fact_of_document,
     group_by_shop,
-    micros,
     rule_book_of,
     rule_set_of_document,
-    timestamp_of_micros,
 )
-from trustledger_projections.standing import History, fold, judge
 
 __all__ = [
     "LogSource",
@@ -151,12 +148,12 @@ def shop_standing(
     source: Source, shop_id: str, *, at: datetime, default_rules: RuleSet = DEFAULT_RULES
 ) -> dict[str, Any]:
     """One shop's standing at ``at``; raises NotFound when it was not registered by then."""
-    rules = _rule_book(source, default_rules).in_force(at)
+    book = _rule_book(source, default_rules)
     at_us = micros(at)
-    history = fold(shop_id, decode_facts(source.shop_rows(shop_id)), at=at_us)
+    history = fold(shop_id, decode_facts(source.shop_rows(shop_id)), at=at_us, rules=book)
     if history.registered_at is None:
         raise NotFound(f"shop {shop_id} was not registered by {format_timestamp(at)}")
-    return judge(history, at=at_us, rules=rules)
+    return judge(history, at=at_us, rules=book.in_force(at))
 
 
 #: The decision types counted per month by the trends (the series of the HTML chart).
@@ -189,8 +186,8 @@ class Summary:
                 counts["revoked"] += 1
             for measure in penalty.measures:
                 self.penalties_by_measure[measure["type"]] += 1
-        for _penalty_id, status, _at in history.appeals.values():
-            self.appeals[status] += 1
+        for appeal in history.appeals.values():
+            self.appeals[appeal.status] += 1
 
     def add_facts(self, facts: Iterable[Fact], *, at: int) -> None:
         """Count the shop's facts that occurred by ``at`` into the month they occurred in."""
@@ -215,13 +212,14 @@ def build_report(
     source: Source, *, at: datetime, default_rules: RuleSet = DEFAULT_RULES
 ) -> StandingsReport:
     """Every shop registered by ``at``, with its standing, and the summary aggregates."""
-    rules = _rule_book(source, default_rules).in_force(at)
+    book = _rule_book(source, default_rules)
+    rules = book.in_force(at)
     at_us = micros(at)
     shops = []
     summary = Summary()
     for shop_id, rows in group_by_shop(source.iter_rows()):
         facts = decode_facts(rows)
-        history = fold(shop_id, facts, at=at_us)
+        history = fold(shop_id, facts, at=at_us, rules=book)
         if history.registered_at is None:
             continue
         standing = judge(history, at=at_us, rules=rules)

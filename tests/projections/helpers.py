@@ -8,8 +8,9 @@ from typing import Any
 from tests.domain.builders import at
 from trustledger.domain.decision import parse_decision
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
-from trustledger_projections.facts import decode_facts, fact_of_document, micros
-from trustledger_projections.standing import standing
+from trustledger.domain.standing import standing
+from trustledger.domain.timefmt import micros
+from trustledger_projections.facts import decode_facts, fact_of_document
 
 
 def facts_of(documents: Sequence[dict[str, Any]]) -> list[Any]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from trustledger.domain.standing import STATUSES
 from trustledger_projections.actions import detail_text
 from trustledger_projections.decisions import DecisionLine
 from trustledger_projections.html.chart import trends
@@ -23,7 +24,6 @@ from trustledger_projections.html.panels import KINDS, panel, panel_id
 from trustledger_projections.html.tables import Cell, Column, Row, filter_bar, table
 from trustledger_projections.provenance import Provenance
 from trustledger_projections.report import StandingsReport
-from trustledger_projections.standing import STATUSES
 
 __all__ = ["format_actions_html", "format_html"]
 
