@@ -105,8 +105,13 @@ ACTION_COLUMNS: Final = (
 
 
 def detail_text(detail: Mapping[str, Any]) -> str:
-    """``complaint_id c-1; remedy_id r-1`` (the amount has a column of its own)."""
-    return "; ".join(f"{key} {detail[key]}" for key in sorted(detail) if key != "amount")
+    """``complaint_id c-1; remedy_id r-1`` (the amount has a column of its own; members
+    without a value, such as a ``suspend_days`` of another measure, are left out)."""
+    return "; ".join(
+        f"{key} {detail[key]}"
+        for key in sorted(detail)
+        if key != "amount" and detail[key] is not None
+    )
 
 
 def format_actions_csv(document: Mapping[str, Any]) -> str:
