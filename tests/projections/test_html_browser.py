@@ -31,7 +31,7 @@ from trustledger.ledger.keys import generate_signing_key
 from trustledger.ledger.note import parse_note
 from trustledger.storage import open_store
 from trustledger_projections.projection import rebuild
-from trustledger_projections.queries import report_standings, standings_page
+from trustledger_projections.queries import actions_page, report_standings, standings_page
 from trustledger_projections.report import report_digest
 
 CHROMIUM = shutil.which("chromium") or (
@@ -109,6 +109,33 @@ class Links(HTMLParser):
                     self.outside.append((tag, name, value))
 
 
+ACTIONS_PROBE = """
+(function () {
+  function column(index) {
+    return Array.prototype.filter.call(document.querySelectorAll("#actions tbody tr"),
+      function (row) { return !row.hidden; }).map(function (row) {
+        return row.cells[index].textContent; });
+  }
+  var out = {shops: column(1), kinds: column(2), ranks: column(0)};
+  var due = document.querySelectorAll("#actions thead th button")[4];
+  due.click();
+  out.by_due = column(4);
+  var kind = document.getElementById("actions-kind");
+  kind.value = "required_action";
+  kind.dispatchEvent(new Event("change", {bubbles: true}));
+  out.required = column(1);
+  out.panels = Array.prototype.map.call(document.querySelectorAll("details.shop"),
+    function (panel) { return panel.id; });
+  var panel = document.getElementById("shop-shop-pts2");
+  out.panel_text = panel ? panel.textContent : "";
+  out.provenance = document.getElementById("provenance").textContent;
+  out.resources = performance.getEntriesByType("resource").length;
+  out.overflow = document.documentElement.scrollWidth - window.innerWidth;
+  document.body.setAttribute("data-probe", JSON.stringify(out));
+})();
+"""
+
+
 def chromium(tmp: Path, *args: str, width: int = 1280) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
     command = [
@@ -130,13 +157,13 @@ def chromium(tmp: Path, *args: str, width: int = 1280) -> subprocess.CompletedPr
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def probe(page: Path, tmp: Path, *, width: int = 1280) -> dict[str, Any]:
+def probe(page: Path, tmp: Path, *, width: int = 1280, script: str = PROBE) -> dict[str, Any]:
     """Open a copy of ``page`` with the probe appended; what the probe saw."""
     text = page.read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(PROBE.encode()).digest()).decode()
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     text = text.replace("script-src ", f"script-src 'sha256-{digest}' ", 1)
     copy = tmp / f"probe-{width}.html"
-    copy.write_text(text.replace("</body>", f"<script>{PROBE}</script></body>"), "utf-8")
+    copy.write_text(text.replace("</body>", f"<script>{script}</script></body>"), "utf-8")
     result = chromium(tmp, "--dump-dom", copy.as_uri(), width=width)
     match = re.search(r'data-probe="([^"]*)"', result.stdout)
     assert match is not None, result.stderr[-2000:]
@@ -171,7 +198,13 @@ def ledger_with_shops(tmp_path_factory: pytest.TempPathFactory) -> LedgerEnv:
     env.append_history("shop-upheld")
     env.append(shop("shop-pts6", penalty("shop-pts6", 6, "minor")))
     env.append(shop("shop-pts12", penalty("shop-pts12", 12, "serious")))
-    env.append(shop("shop-pts2", penalty("shop-pts2", 2, "minor")))
+    env.append(
+        shop(
+            "shop-pts2",
+            penalty("shop-pts2", 2, "minor"),
+            doc("complaint.filed", shop_id="shop-pts2", occurred_at=ts(days=1)),
+        )
+    )
     env.append(shop("shop-closed", doc("shop.closed", shop_id="shop-closed", reason=HOSTILE)))
     store = open_store(env.url)
     try:
@@ -268,3 +301,32 @@ def test_a_phone_needs_no_sideways_scrolling(standings: Path, tmp_path: Path) ->
     shot = tmp_path / "phone.png"
     chromium(tmp_path, f"--screenshot={shot}", standings.as_uri(), width=390)
     assert shot.read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.fixture(scope="module")
+def actions(ledger_with_shops: LedgerEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = actions_page(ledger_with_shops.url, at=AS_OF).value.text
+    path = tmp_path_factory.mktemp("page") / "actions.html"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_work_queue_page(actions: Path, tmp_path: Path, width: int) -> None:
+    seen = probe(actions, tmp_path, width=width, script=ACTIONS_PROBE)
+    # Overdue first (the complaint's two deadlines), then the measure tier 12 requires.
+    assert seen["ranks"] == ["1", "2", "3"]
+    assert seen["shops"] == ["shop-pts2", "shop-pts2", "shop-pts12"]
+    assert seen["kinds"] == [
+        "complaint not answered by the shop",
+        "complaint not resolved",
+        "measure required by the points tier",
+    ]
+    assert seen["by_due"] == [ts(days=3), ts(days=4), ts(days=16)]
+    assert seen["required"] == ["shop-pts12"]
+    assert seen["panels"] == ["shop-shop-pts2", "shop-shop-pts12"]
+    assert "What is due" in seen["panel_text"]
+    assert "complaint.filed" in seen["panel_text"]  # its decisions, in ledger order
+    assert "Report digest" in seen["provenance"]
+    assert seen["resources"] == 0
+    assert seen["overflow"] <= 0
