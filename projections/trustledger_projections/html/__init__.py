@@ -218,7 +218,7 @@ def format_actions_html(
                 _shop_cell(item["shop_id"], panels),
                 KINDS.get(item["kind"], item["kind"]),
                 detail_text(item["detail"]) or "–",
-                item["due_at"],
+                Cell(item["due_at"], css="t"),
                 _amount(item["detail"].get("amount")),
                 Cell(", ".join(item["decision_ids"]), css="mono"),
             ],

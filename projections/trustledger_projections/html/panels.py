@@ -93,7 +93,7 @@ def panel(
         Row(
             [
                 line.position,
-                line.occurred_at,
+                Cell(line.occurred_at, css="t"),
                 line.type,
                 line.ids or "–",
                 Cell(line.decision_id, css="mono"),

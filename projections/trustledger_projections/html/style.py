@@ -15,7 +15,7 @@ CSS: Final = """
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
 color:#1d2433;background:#fff}
-main{max-width:1200px;margin:0 auto;padding:1rem 1.25rem 3rem}
+main{max-width:1440px;margin:0 auto;padding:1rem 1.25rem 3rem}
 h1{font-size:1.5rem;margin:.5rem 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}
 h3{font-size:1rem;margin:1rem 0 .25rem}
 a{color:#1d4ed8}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;
@@ -27,7 +27,7 @@ margin:.75rem 0}
 .provenance dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .75rem;margin:0}
 .provenance dt{font-weight:600}.provenance dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;margin:.25rem 0 1rem}
+table{border-collapse:collapse;margin:.25rem 0 1rem;font-size:.93rem}
 th,td{border:1px solid #cbd2dc;padding:.3rem .55rem;text-align:left;vertical-align:top}
 th{background:#eef1f5}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 th button{font:inherit;font-weight:600;color:inherit;background:none;border:0;padding:0;
@@ -43,7 +43,7 @@ border-radius:4px;min-width:10rem;max-width:100%}
 .legend>span{white-space:nowrap;margin-right:1rem}
 .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
-th button{white-space:nowrap}td.id{white-space:nowrap}
+th button{white-space:nowrap}td.id,td.t{white-space:nowrap}
 .s0{background:#7c3aed}.s1{background:#c2410c}.s2{background:#15803d}.s3{background:#1d4ed8}
 svg{max-width:100%;height:auto}
 details.shop{border:1px solid #cbd2dc;border-radius:6px;margin:.5rem 0;padding:.25rem .75rem}
