@@ -53,7 +53,7 @@ details.shop summary{cursor:pointer;font-weight:600}
 @media (max-width:640px){
 main{padding:.75rem .75rem 2rem}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
-table.cards thead{display:none}
+table.cards thead{display:none}table.cards caption{display:block}
 table.cards tr{border:1px solid #cbd2dc;border-radius:6px;margin:0 0 .5rem;padding:.25rem 0}
 table.cards td{border:0;padding:.1rem .6rem;text-align:left}
 table.cards td::before{content:attr(data-label) ": ";font-weight:600;color:#374151}
