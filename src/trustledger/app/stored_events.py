@@ -20,7 +20,7 @@ control characters) with these members, in this order:
 
 Making the stored event directly, in one call and one ``orjson.dumps``, rather than an
 aggregate's event for the mapper to transcode, spares an append ~7 % of its instructions
-(docs/BENCHMARKS.md §1.3).
+(docs/BENCHMARKS.md §1).
 """
 
 from __future__ import annotations

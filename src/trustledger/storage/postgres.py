@@ -153,7 +153,7 @@ class ColumnarEventsRecorder(PostgresApplicationRecorder):
 
     eventsourcing's own statement sends one array of its composite type through a ``%s``
     placeholder, for which psycopg picks its text format, every state's bytes hex-escaped
-    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §5). The
+    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §4). The
     rows, the table lock and the NOTIFY are eventsourcing's; only the encoding on the wire
     differs.
     """
