@@ -1,14 +1,14 @@
 """The ``trustledger`` command: parse → call one library function → render.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
-line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
 """
 
 from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from trustledger.app.append import AppendOutcome, DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
@@ -205,9 +206,14 @@ def init(root_key: str, db: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the batch against the ledger as an append would; write nothing.",
+)
 @db_option
 @json_option
-def append(source: str, key: str, db: str, as_json: bool) -> None:
+def append(source: str, key: str, dry_run: bool, db: str, as_json: bool) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
     The batch is all-or-nothing: any invalid line rejects it, every invalid line is
@@ -216,8 +222,13 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
     registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
     per decision (STATUS is appended or duplicate); the counts go to stderr.
 
+    --dry-run judges the batch the same way (every rule, the key, which decisions are
+    already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
+    an append would record and exits as the append would.
+
     \b
     Example:
+      trustledger append --key keys/bot-1.key --dry-run decisions.jsonl
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
@@ -234,14 +245,21 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
         ) from exc
     signer = signing_key(key)
     with Ledger.open(db) as ledger:
-        outcomes = ledger.append(read_records(text), signer=signer)
-    appended = [o for o in outcomes if o.status == "appended"]
+        records = read_records(text)
+        outcomes: Sequence[AppendOutcome | DryRunOutcome] = (
+            ledger.check_append(records, signer=signer)
+            if dry_run
+            else ledger.append(records, signer=signer)
+        )
+    appended = [o for o in outcomes if o.status in ("appended", "new")]
     if as_json:
         emit_json([asdict(o) for o in outcomes])
     else:
         for outcome in outcomes:
-            click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
-    note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
+            where = "" if outcome.position is None else f" position {outcome.position}"
+            click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
+    done = "would be appended (dry run: nothing written)" if dry_run else "appended"
+    note(f"{len(appended)} {done}, {len(outcomes) - len(appended)} already recorded")
 
 
 @main.command()
@@ -506,6 +524,25 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
         emit_json({"subject_id": subject_id, "erased": True, "already_erased": not erased})
     else:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the decision document.
+
+    It is the schema shipped in the package: every check the append parser makes on one
+    document that JSON Schema can express (docs/DECISIONS.md says which it cannot). The rules
+    that need the ledger's history are checked by `append` (try `append --dry-run`).
+
+    \b
+    Example:
+      trustledger schema --out decision.schema.json
+    """
+    from trustledger.domain.schema import decision_schema_text
+    from trustledger_cli.verifiable import write_document
+
+    write_document(decision_schema_text().encode("utf-8"), out)
 
 
 # Commands living in their own modules register themselves on ``main`` when imported.

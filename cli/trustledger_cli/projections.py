@@ -108,6 +108,11 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
 
 
 def _report(result: CatchUp, as_json: bool) -> None:
+    if result.rebuilt_from_format is not None:
+        note(
+            f"note: the standings view held facts of format {result.rebuilt_from_format}, "
+            f"written by an older trustledger: it was emptied and rebuilt from the start"
+        )
     if as_json:
         emit_json({"applied": result.applied, "position": result.position, "head": result.head})
     else:
@@ -186,7 +191,7 @@ def projections_follow(interval: float, batch_size: int, db: str) -> None:
 def standing(
     shop_id: str, as_of: str | None, at_position: int | None, db: str, as_json: bool
 ) -> None:
-    """Show one shop's standing (DOMAIN.md) as of a time, from the standings view.
+    """Show one shop's standing (docs/DECISIONS.md) as of a time, from the standings view.
 
     With --at-position N the standing is replayed from the ledger's entries 0..N instead.
     Exit 3 when the shop was not registered by then or the view is not built.
@@ -204,13 +209,33 @@ def standing(
         return
     click.echo(f"{value['shop_id']}: {value['status']} as of {format_timestamp(at)}")
     click.echo(f"  points {value['points']} (tier {value['points_tier']})")
-    click.echo(f"  trust purchase eligible: {'yes' if value['trust_purchase_eligible'] else 'no'}")
+    eligible = value["trust_purchase_eligible"]
+    reasons = "" if eligible else f" ({', '.join(value['ineligible_reasons'])})"
+    click.echo(f"  trust purchase eligible: {'yes' if eligible else 'no'}{reasons}")
+    programme = value["programme"]
+    click.echo(
+        f"  programme: {'enrolled' if programme['enrolled'] else 'not enrolled'}"
+        f"{', badge' if programme['badge'] else ''}"
+    )
+    for action in value["required_actions"]:
+        days = f" {action['suspend_days']} days" if action["suspend_days"] else ""
+        click.echo(
+            f"  required action: {action['measure']}{days} (tier {action['tier']} reached "
+            f"{action['reached_at']})"
+        )
+    deposit = value["deposit"]
+    click.echo(
+        f"  deposit: balance {deposit['balance']} fen (paid {deposit['paid']}, deducted "
+        f"{deposit['deducted']}, restored {deposit['restored']}, refunded "
+        f"{deposit['refunded']}, paid out {deposit['paid_out']})"
+    )
+    click.echo(f"  warnings: {value['warnings']}")
     for measure in value["active_measures"]:
         extra = "".join(
             f" {key} {measure[key]}" for key in ("product_id", "until") if key in measure
         )
         click.echo(f"  measure {measure['type']} (penalty {measure['penalty_id']}){extra}")
-    for name in ("complaints", "penalties", "appeals"):
+    for name in ("complaints", "penalties", "appeals", "remedies", "overdue"):
         counts = ", ".join(f"{k} {v}" for k, v in value[name].items())
         click.echo(f"  {name}: {counts}")
     for item in value["verifications"]:
@@ -381,7 +406,7 @@ def report_actions_command(
 # -- rules ------------------------------------------------------------------------------------
 @main.group(cls=Group)
 def rules() -> None:
-    """Show and publish the versioned rule set (DOMAIN.md's (rule) numbers).
+    """Show and publish the versioned rule set (docs/DECISIONS.md's (rule) numbers).
 
     \b
     Example:

@@ -1,9 +1,10 @@
 """The work queue: every item a shop is asked to act on at T, most urgent first.
 
-Items are DOMAIN.md's v2 consequences as ``trustledger.domain.standing.action_items`` finds
-them in one shop's history: a measure its points tier requires, a complaint unanswered or
-unresolved past its deadline, an appeal undecided past its deadline, a remedy overdue or
-still owed. The queue orders them (docs/PROJECTIONS.md, "The work queue"):
+Items are the v2 consequences (docs/DECISIONS.md) as
+``trustledger.domain.standing.action_items`` finds them in one shop's history: a measure
+its points tier requires, a complaint unanswered or unresolved past its deadline, an
+appeal undecided past its deadline, a remedy overdue or still owed. The queue orders them
+(docs/PROJECTIONS.md, "The work queue"):
 
 1. overdue items (``complaint_unanswered``, ``complaint_unresolved``, ``appeal_undecided``,
    ``remedy_overdue``), the longest overdue first (earliest deadline);

@@ -2,7 +2,7 @@
 
 A fact is one ``FactRow`` (``trustledger.storage.views``): the shop, the notification id
 (ledger order), ``occurred_at`` in microseconds since the epoch, the decision type and a
-compact JSON object with only the fields DOMAIN.md's standing reads
+compact JSON object with only the fields docs/DECISIONS.md's standing reads
 (``trustledger.domain.standing.STANDING_FIELDS``: ids, kinds, severities, points, measures,
 cited complaints, amounts, ``until`` / ``valid_until`` / ``due_by``) and the decision's
 ``decision_id``. Evidence, reasons, findings and personal data never reach the view.
@@ -34,7 +34,7 @@ __all__ = [
 
 #: The version of what a fact row holds. A view written with another one is stale: catch-up
 #: rebuilds it and reads refuse it (``projection.check_format``). 2: each fact's
-#: ``decision_id`` and the fields of DOMAIN.md's v2 standing; 1 (or no marker): v1 facts.
+#: ``decision_id`` and the fields of the v2 standing; 1 (or no marker): v1 facts.
 FACTS_FORMAT: Final = 2
 
 # The data fields each type keeps (what the domain's standing reads), with the decision id.

@@ -245,6 +245,11 @@ def report_digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(format_json(document)).hexdigest()
 
 
+# v2 members flattened into columns named ``<member>_<key>``, in the standing's key order.
+_DEPOSIT = ("balance", "paid", "deducted", "restored", "refunded", "paid_out")
+_REMEDIES = ("open", "overdue", "completed", "cancelled", "owed")
+_OVERDUE = ("complaints_unanswered", "complaints_unresolved", "appeals_undecided", "remedies")
+
 CSV_COLUMNS = (
     "shop_id",
     "status",
@@ -257,6 +262,7 @@ CSV_COLUMNS = (
     "complaints_substantiated",
     "complaints_dismissed",
     "complaints_withdrawn",
+    "complaints_overturned",
     "penalties_active",
     "penalties_expired",
     "penalties_revoked",
@@ -265,6 +271,14 @@ CSV_COLUMNS = (
     "appeals_rejected",
     "appeals_withdrawn",
     "verifications_valid",
+    "ineligible_reasons",
+    "warnings",
+    "required_actions",
+    *(f"deposit_{k}" for k in _DEPOSIT),
+    *(f"remedies_{k}" for k in _REMEDIES),
+    *(f"overdue_{k}" for k in _OVERDUE),
+    "programme_enrolled",
+    "programme_badge",
     "registered_at",
     "closed_at",
     "rule_set",
@@ -288,11 +302,20 @@ def format_csv(document: dict[str, Any]) -> str:
                 ";".join(shop["delisted_products"]),
                 *(
                     shop["complaints"][k]
-                    for k in ("open", "substantiated", "dismissed", "withdrawn")
+                    for k in ("open", "substantiated", "dismissed", "withdrawn", "overturned")
                 ),
                 *(shop["penalties"][k] for k in ("active", "expired", "revoked")),
                 *(shop["appeals"][k] for k in ("open", "upheld", "rejected", "withdrawn")),
                 sum(1 for v in shop["verifications"] if v["valid"]),
+                ";".join(shop["ineligible_reasons"]),
+                shop["warnings"],
+                # tier:measure, e.g. "12:restrict_traffic;24:suspend"
+                ";".join(f"{a['tier']}:{a['measure']}" for a in shop["required_actions"]),
+                *(shop["deposit"][k] for k in _DEPOSIT),
+                *(shop["remedies"][k] for k in _REMEDIES),
+                *(shop["overdue"][k] for k in _OVERDUE),
+                "true" if shop["programme"]["enrolled"] else "false",
+                "true" if shop["programme"]["badge"] else "false",
                 shop["registered_at"] or "",
                 shop["closed_at"] or "",
                 shop["rule_set"],

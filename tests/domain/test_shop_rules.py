@@ -1,4 +1,4 @@
-"""DOMAIN.md "Rules checked on append" 1-6 and the future-skew rule, one test per path."""
+"""docs/DECISIONS.md "Rules checked on append" 1-6 and the future-skew rule, one test per path."""
 
 from __future__ import annotations
 
@@ -704,7 +704,7 @@ def test_apply_folds_whatever_check_accepts(sequence: list[Decision]) -> None:
 
 
 # ------------------------------------------------- nothing dated before what it acts on
-# DOMAIN.md is silent; an enforcement team would not expect an approval dated before its
+# docs/DECISIONS.md is silent; an enforcement team would not expect an approval dated before its
 # submission, and a standing "as of" that time would show a verification that did not exist.
 
 PRECEDES = "a decision cannot precede what it acts on"

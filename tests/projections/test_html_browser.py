@@ -250,7 +250,7 @@ def test_the_page_renders_to_a_screenshot(standings: Path, tmp_path: Path) -> No
 def test_a_reader_sorts_and_filters_the_shops(standings: Path, tmp_path: Path) -> None:
     seen = probe(standings, tmp_path)
     assert seen["rows"] == 5
-    assert seen["statuses"] == 6  # every status of DOMAIN.md's precedence
+    assert seen["statuses"] == 6  # every status of docs/DECISIONS.md's precedence
     # One month: complaints filed, penalties imposed, appeals overturned, remedies paid.
     assert seen["bars"] == 4
     assert seen["chart"] is True

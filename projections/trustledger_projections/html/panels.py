@@ -16,7 +16,7 @@ from trustledger_projections.html.tables import Cell, Column, Row, table
 
 __all__ = ["REASONS", "panel", "panel_id", "reasons_in_words"]
 
-#: DOMAIN.md's ``ineligible_reasons`` codes, for people.
+#: docs/DECISIONS.md's ``ineligible_reasons`` codes, for people.
 REASONS: Final = {
     "status": "its status is {status}, not active",
     "verification_missing": (
@@ -50,7 +50,7 @@ def panel_id(shop_id: str) -> str:
 
 
 def reasons_in_words(standing: Mapping[str, Any]) -> list[str]:
-    """The standing's ``ineligible_reasons`` as sentences, in DOMAIN.md's order."""
+    """The standing's ``ineligible_reasons`` as sentences, in docs/DECISIONS.md's order."""
     words = []
     for code in standing.get("ineligible_reasons", ()):
         template = REASONS.get(code)

@@ -1,4 +1,4 @@
-"""The standing of a shop (DOMAIN.md "Standing of a shop" and its v2 additions): a pure
+"""The standing of a shop (docs/DECISIONS.md "Standing of a shop"): a pure
 function of its facts.
 
 ``standing(shop_id, facts, at=T, rules=book)`` folds the shop's facts (in ledger order) that
@@ -6,8 +6,8 @@ occurred by T into a ``History``, then judges it at T with the rule set in force
 fold takes the whole rule book because a penalty without ``points`` counts the points of the
 rule set in force at *its* ``occurred_at``; everything else (windows, tiers, consequences,
 deadlines, eligibility) is judged with the rule set in force at T. No clock is read here: T is
-always given. Boundaries, as DOMAIN.md says: a decision with ``occurred_at`` ≤ T has happened
-by T; a measure or verification with ``until`` / ``valid_until`` is in force while T < that
+always given. Boundaries, as docs/DECISIONS.md says: a decision with ``occurred_at`` ≤ T has
+happened by T; a measure or verification with ``until`` / ``valid_until`` is in force while T < that
 time; "in the N days before T" is (T − N days, T]; a deadline that falls exactly at T is
 overdue.
 
@@ -15,7 +15,7 @@ overdue.
 ``overdue``, ``remedies.overdue``, ``remedies.owed`` and ``required_actions`` members are
 computed from the same items, so the two always agree.
 
-Where DOMAIN.md is silent (docs/PROJECTIONS.md lists these choices with their reasons):
+Where docs/DECISIONS.md is silent (docs/PROJECTIONS.md lists these choices with their reasons):
 - a penalty is *active* while it is not revoked and a measure of it is in force or its
   points still count; otherwise *expired* (or *revoked*);
 - a qualification that was approved and then expired, was revoked or passed its
@@ -63,9 +63,9 @@ STANDING_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "verification.rejected": ("verification_id",),
     "verification.expired": ("verification_id",),
     "verification.revoked": ("verification_id",),
-    "complaint.filed": ("complaint_id", "category"),
+    "complaint.filed": ("complaint_id",),
     "complaint.responded": ("complaint_id",),
-    "complaint.substantiated": ("complaint_id", "violation"),
+    "complaint.substantiated": ("complaint_id",),
     "complaint.dismissed": ("complaint_id",),
     "complaint.withdrawn": ("complaint_id",),
     "penalty.imposed": (
@@ -91,7 +91,7 @@ STANDING_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
         "due_by",
         "from_deposit",
     ),
-    "remedy.completed": ("remedy_id", "amount_paid"),
+    "remedy.completed": ("remedy_id",),
     "remedy.cancelled": ("remedy_id",),
     "programme.enrolled": (),
     "programme.exited": ("forced",),
@@ -118,7 +118,7 @@ STATUSES: Final = (
     "pending_verification",
     "active",
 )
-#: DOMAIN.md's codes, in its order.
+#: docs/DECISIONS.md's codes, in its order.
 INELIGIBLE_REASONS: Final = (
     "status",
     "verification_missing",
@@ -127,8 +127,8 @@ INELIGIBLE_REASONS: Final = (
     "remedy_overdue",
     "deposit_below_minimum",
 )
-#: Revocation causes that overturn the findings a penalty cites (DOMAIN.md "What a
-#: revocation undoes"); a ``regulator_order`` leaves them.
+#: Revocation causes that overturn the findings a penalty cites (docs/DECISIONS.md "What
+#: a revocation undoes"); a ``regulator_order`` leaves them.
 OVERTURNING_CAUSES: Final = frozenset({"appeal_upheld", "platform_error"})
 
 ActionKind = Literal[
@@ -243,17 +243,13 @@ class Remedy:
     ordered_at: int
     decision_id: str
     status: str = "open"  # open, completed, cancelled
-    amount_paid: int | None = None  # set when completed (default: the ordered amount)
 
     @property
     def paid_out(self) -> int:
-        """Fen it takes from the deposit by now: the ordered amount from the order on (rule
-        10: counted when ordered), what was paid once completed, nothing once cancelled."""
-        if not self.from_deposit or self.status == "cancelled":
-            return 0
-        if self.status == "completed" and self.amount_paid is not None:
-            return self.amount_paid
-        return self.amount
+        """Fen it takes from the deposit: the ordered amount, from the order on, whatever
+        becomes of the remedy (rule 10: "counted when ordered"; the append rules judge the
+        balance the same way)."""
+        return self.amount if self.from_deposit else 0
 
 
 @dataclass(slots=True)
@@ -413,7 +409,7 @@ def fold(shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet | RuleB
             appeal.status = kind.removeprefix("appeal.")
             appeal.decided_at = fact.occurred_at
             appeal.decision_ids.append(fact.decision_id)
-            if appeal.status == "upheld":  # DOMAIN.md: an upheld appeal also revokes the penalty
+            if appeal.status == "upheld":  # DECISIONS.md: an upheld appeal also revokes the penalty
                 _revoke(history, appeal.penalty_id, fact, "appeal_upheld")
         elif kind == "deposit.paid":
             history.deposits_paid += int(data["amount"])
@@ -435,8 +431,6 @@ def fold(shop_id: str, facts: Iterable[Fact], *, at: int, rules: RuleSet | RuleB
             if remedy is None or remedy.status != "open":
                 continue
             remedy.status = kind.removeprefix("remedy.")
-            if kind == "remedy.completed":
-                remedy.amount_paid = int(data.get("amount_paid", remedy.amount))
         elif kind == "programme.enrolled":
             history.enrolled = True
             history.enrolled_at = fact.occurred_at
@@ -460,8 +454,8 @@ def _in_force(until: str | None, at: int) -> bool:
 
 
 def overturned_complaints(history: History) -> set[str]:
-    """Complaints whose finding a revocation overturned (DOMAIN.md "What a revocation
-    undoes"): substantiated by the time a penalty citing them was revoked for
+    """Complaints whose finding a revocation overturned (docs/DECISIONS.md "What a
+    revocation undoes"): substantiated by the time a penalty citing them was revoked for
     ``appeal_upheld`` or ``platform_error``."""
     overturned: set[str] = set()
     for penalty in history.penalties.values():
@@ -601,7 +595,7 @@ def action_items(history: History, *, at: int, rules: RuleSet) -> list[ActionIte
 
 
 def judge(history: History, *, at: int, rules: RuleSet) -> dict[str, Any]:
-    """The standing (a JSON object with DOMAIN.md's field names) of a folded history at T,
+    """The standing (a JSON object with docs/DECISIONS.md's member names) of a folded history at T,
     under ``rules``, the rule set in force at T."""
     return _judge(history, at=at, rules=rules, items=action_items(history, at=at, rules=rules))
 

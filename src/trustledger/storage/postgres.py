@@ -113,7 +113,7 @@ def ledger_ddl(schema: str) -> list[Composed]:
             "seq bigserial PRIMARY KEY, checkpoint_id bigint NOT NULL, line text NOT NULL, "
             "UNIQUE (checkpoint_id, line))"
         ).format(s=s, t=Identifier(COSIGNATURES_TABLE)),
-        # Append-only, enforced by the database for every role (BRIEF.md). The SQLSTATE is
+        # Append-only, enforced by the database for every role (docs/DESIGN.md). The SQLSTATE is
         # P0001 (raise_exception), not an integrity error: an appender must not mistake it
         # for an optimistic-concurrency conflict and retry.
         SQL(
