@@ -34,7 +34,7 @@ trustledger append --key keys/enforcement-bot.key part-1.jsonl > /dev/null
 trustledger append --key keys/reviewer-17.key - < part-2.jsonl > /dev/null
 
 step "4. a retry of the same batch is a no-op that answers with the original positions"
-trustledger append --key keys/enforcement-bot.key part-1.jsonl | tail -n 2
+trustledger append --key keys/enforcement-bot.key part-1.jsonl --json | tail -n 3
 
 step "5. a bad batch is rejected whole, every bad line named, nothing written (exit 4)"
 {
