@@ -46,8 +46,9 @@ def _panels_section(
         if shop["shop_id"] in panels
     )
     note = (
-        f"<p>Decisions of {len(panels)} of the {needing} shop(s) needing attention, most "
-        "urgent first. Any shop's decisions: <code>trustledger log --shop SHOP_ID</code>.</p>"
+        f"<p>Decisions of {len(panels)} of the {needing} shop(s) needing attention (those "
+        "in the work queue first, most urgent first). Any shop's decisions: "
+        "<code>trustledger log --shop SHOP_ID</code>.</p>"
     )
     return f'<h2 id="attention">Shops needing attention</h2>{note}{shown}'
 
