@@ -10,6 +10,7 @@ from trustledger.storage import open_store
 from trustledger_projections.decisions import summarize
 from trustledger_projections.html import format_actions_html
 from trustledger_projections.html.panels import reasons_in_words
+from trustledger_projections.projection import rebuild
 from trustledger_projections.provenance import Provenance, chain_hash_at, read_provenance
 from trustledger_projections.queries import standings_page
 
@@ -107,3 +108,22 @@ def test_every_value_is_escaped() -> None:
     assert "<script>alert" not in text
     assert text.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 6
     assert text.count("<script>") == 1  # the page's own script
+
+
+def test_panels_are_bounded(sqlite_ledger: LedgerEnv) -> None:
+    for shop_id in ("shop-1", "shop-2", "shop-3"):
+        sqlite_ledger.append_history(shop_id)  # no qualification: none is eligible
+    store = open_store(sqlite_ledger.url)
+    try:
+        rebuild(store)
+    finally:
+        store.close()
+    text = standings_page(sqlite_ledger.url, at=AS_OF, max_panels=2).value.text
+    assert text.count('<details class="shop"') == 2
+    assert "Decisions of 2 of the 3 shop(s) needing attention" in text
+    # The shops come in shop_id order when none is in the work queue; only they are linked.
+    assert text.index('id="shop-shop-1"') < text.index('id="shop-shop-2"')
+    assert 'href="#shop-shop-3"' not in text
+    none = standings_page(sqlite_ledger.url, at=AS_OF, max_panels=0).value.text
+    assert '<details class="shop"' not in none
+    assert "Decisions of 0 of the 3 shop(s) needing attention" in none
