@@ -69,6 +69,9 @@ trustledger report standings --format csv --out standings.csv
 trustledger report standings --format html --out standings.html
 echo "standings digest: $(trustledger report standings --digest)"
 echo "wrote sample/standings.csv and sample/standings.html (open it in a browser)"
+trustledger report actions --format csv --out actions.csv
+trustledger report actions --format html --out actions.html
+echo "wrote sample/actions.csv and sample/actions.html: the work queue, most urgent first"
 
 step "11. the verifiable log: a signed checkpoint, cosigned by a witness, an offline bundle"
 trustledger checkpoint --key keys/log.key --out latest.checkpoint

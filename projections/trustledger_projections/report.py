@@ -16,14 +16,14 @@ import hashlib
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
-from trustledger.domain.standing import History, fold, judge
+from trustledger.domain.standing import Fact, History, fold, judge
 from trustledger.domain.timefmt import format_timestamp, micros, timestamp_of_micros
 from trustledger.errors import NotFound, UsageError
 from trustledger.ledger.canonical import canonicalize
@@ -156,6 +156,15 @@ def shop_standing(
     return judge(history, at=at_us, rules=book.in_force(at))
 
 
+#: The decision types counted per month by the trends (the series of the HTML chart).
+TREND_SERIES: Final = {
+    "complaint.filed": "complaints",
+    "penalty.imposed": "penalties",
+    "appeal.upheld": "appeals_overturned",
+    "remedy.completed": "remedies_paid",
+}
+
+
 @dataclass
 class Summary:
     """Aggregates over every shop, for people (the HTML page)."""
@@ -177,11 +186,15 @@ class Summary:
                 counts["revoked"] += 1
             for measure in penalty.measures:
                 self.penalties_by_measure[measure["type"]] += 1
-            self.timeline[timestamp_of_micros(penalty.occurred_at)[:7]]["penalties"] += 1
         for appeal in history.appeals.values():
             self.appeals[appeal.status] += 1
-            if appeal.status == "upheld" and appeal.decided_at is not None:
-                self.timeline[timestamp_of_micros(appeal.decided_at)[:7]]["appeals_upheld"] += 1
+
+    def add_facts(self, facts: Iterable[Fact], *, at: int) -> None:
+        """Count the shop's facts that occurred by ``at`` into the month they occurred in."""
+        for fact in facts:
+            series = TREND_SERIES.get(fact.type)
+            if series is not None and fact.occurred_at <= at:
+                self.timeline[timestamp_of_micros(fact.occurred_at)[:7]][series] += 1
 
     @property
     def overturn_rate(self) -> float | None:
@@ -212,9 +225,7 @@ def build_report(
         standing = judge(history, at=at_us, rules=rules)
         shops.append(standing)
         summary.add(history, standing)
-        for fact in facts:
-            if fact.type == "appeal.filed" and fact.occurred_at <= at_us:
-                summary.timeline[timestamp_of_micros(fact.occurred_at)[:7]]["appeals"] += 1
+        summary.add_facts(facts, at=at_us)
     document = {
         "as_of": format_timestamp(at),
         "ledger_size": source.ledger_size(),
