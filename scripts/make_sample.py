@@ -2,7 +2,7 @@
 
 Dozens of shops go through real-name and qualification verification, buyers' complaints
 (with the buyers' personal data), penalties of every measure, appeals upheld and rejected,
-revocations and a closure: every decision type of DOMAIN.md, and every one of them valid
+revocations and a closure: every decision type of docs/DECISIONS.md, and every one of them valid
 under its rules. Used by scripts/sample.sh and the README's first command.
 
     python scripts/make_sample.py --shops 40 --out sample/decisions.jsonl

@@ -34,7 +34,7 @@ trustledger append --key keys/enforcement-bot.key part-1.jsonl > /dev/null
 trustledger append --key keys/reviewer-17.key - < part-2.jsonl > /dev/null
 
 step "4. a retry of the same batch is a no-op that answers with the original positions"
-trustledger append --key keys/enforcement-bot.key part-1.jsonl | tail -n 2
+trustledger append --key keys/enforcement-bot.key part-1.jsonl --json | tail -n 3
 
 step "5. a bad batch is rejected whole, every bad line named, nothing written (exit 4)"
 {
@@ -69,6 +69,9 @@ trustledger report standings --format csv --out standings.csv
 trustledger report standings --format html --out standings.html
 echo "standings digest: $(trustledger report standings --digest)"
 echo "wrote sample/standings.csv and sample/standings.html (open it in a browser)"
+trustledger report actions --format csv --out actions.csv
+trustledger report actions --format html --out actions.html
+echo "wrote sample/actions.csv and sample/actions.html: the work queue, most urgent first"
 
 step "11. the verifiable log: a signed checkpoint, cosigned by a witness, an offline bundle"
 trustledger checkpoint --key keys/log.key --out latest.checkpoint

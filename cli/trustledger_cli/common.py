@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -46,22 +48,72 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
 
 
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as `git log | head` gives.
+# Not 1: that is "verification failed" here.
+CLOSED_PIPE_EXIT = 141
+
+
+def exit_on_closed_pipe() -> NoReturn:
+    """Exit quietly because the reader of stdout has gone (``log | head``).
+
+    As Python's documentation advises (signal module, "Note on SIGPIPE"): stdout is pointed
+    at /dev/null, so that the interpreter's last flush of the unwritten rest does not fail
+    again and print a traceback on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (an in-process test runner): nothing to flush
+    sys.exit(CLOSED_PIPE_EXIT)
+
+
 @contextmanager
 def reported_errors(debug: bool) -> Iterator[None]:
     try:
         yield
     except TrustledgerError as exc:
         if isinstance(exc, BatchRejected):
-            for line, decision_id, reason in exc.problems:
-                where = f"line {line}" + (f" (decision {decision_id})" if decision_id else "")
-                click.echo(f"trustledger: {where}: {reason}", err=True)
+            _report_problems(exc)
         click.echo(f"trustledger: error: {exc}", err=True)
         if debug:
             traceback.print_exc()
         sys.exit(exc.exit_code)
+    except MemoryError:
+        # Not a bug: the process hit its memory limit (ulimit -v, a container's limit).
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            "trustledger: error: out of memory: give the process more memory (ulimit -v, "
+            "the container's limit) or, for append, a smaller --batch-size",
+            err=True,
+        )
+        sys.exit(5)
     except KeyboardInterrupt:
         click.echo("trustledger: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        exit_on_closed_pipe()
+
+
+# ctx.meta key: how many of a refused batch's problems to print (all when unset).
+MAX_ERRORS = "trustledger.max_errors"
+
+
+def _report_problems(exc: BatchRejected) -> None:
+    ctx = click.get_current_context(silent=True)
+    limit = ctx.meta.get(MAX_ERRORS) if ctx is not None else None
+    shown = exc.problems if limit is None else exc.problems[:limit]
+    for line, decision_id, reason in shown:
+        where = f"line {line}" + (f" (decision {decision_id})" if decision_id else "")
+        click.echo(f"trustledger: {where}: {reason}", err=True)
+    if len(shown) < len(exc.problems):
+        more = len(exc.problems) - len(shown)
+        click.echo(
+            f"trustledger: … and {more:,} more bad line{'s' if more != 1 else ''} "
+            "(--max-errors shows more)",
+            err=True,
+        )
 
 
 def passphrase_prompt(confirm: bool = False) -> Callable[[], bytes]:
@@ -92,9 +144,14 @@ class Command(click.Command):
         debug = bool(ctx.find_root().params.get("debug"))
         with reported_errors(debug):
             try:
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
+                # What is still buffered goes now, so a closed pipe is met here too.
+                sys.stdout.flush()
+                return result
             except (
+                BrokenPipeError,  # the reader of stdout has gone: reported_errors exits quietly
                 TrustledgerError,
+                MemoryError,
                 KeyboardInterrupt,
                 click.exceptions.Exit,
                 click.ClickException,

@@ -1,15 +1,17 @@
 """The ``trustledger`` command: parse → call one library function → render.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
-line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,19 +19,27 @@ import click
 
 from trustledger.app import (
     Ledger,
+    LogEntry,
     VerifyReport,
     generate_key_files,
     load_verifier_key,
-    read_records,
 )
-from trustledger.errors import UsageError, VerificationFailed
+from trustledger.app.append import DEFAULT_BATCH_SIZE
+from trustledger.app.records import read_stream
+from trustledger.domain.timefmt import parse_timestamp
+from trustledger.errors import InvalidDecision, UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+    from trustledger.app.append import DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
+from trustledger_cli.append_report import AppendReport
 from trustledger_cli.common import (
+    MAX_ERRORS,
     Group,
     count,
     db_option,
@@ -205,43 +215,79 @@ def init(root_key: str, db: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=DEFAULT_BATCH_SIZE,
+              show_default=True, help="Decisions judged and written together: the unit of "
+              "all-or-nothing, and what the append holds in memory.")  # fmt: skip
+@click.option("--max-errors", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Print at most N invalid lines of a refused batch, then their "
+              "count.")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the input against the ledger as an append would; write nothing.",
+)
 @db_option
-@json_option
-def append(source: str, key: str, db: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON line per decision on stdout, then a summary object.")  # fmt: skip
+def append(
+    source: str,
+    key: str,
+    batch_size: int,
+    max_errors: int,
+    quiet: bool,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
+) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
-    The batch is all-or-nothing: any invalid line rejects it, every invalid line is
-    reported with its number, and nothing is written (exit 4). Re-sending a recorded
-    decision is a no-op that answers with its original position. KEY.key must be
-    registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
-    per decision (STATUS is appended or duplicate); the counts go to stderr.
+    The input is read and written in batches of --batch-size decisions, so memory does not
+    grow with it. Each batch is all-or-nothing: any invalid line rejects it, its invalid
+    lines are reported with their numbers (the first --max-errors of them), and nothing of
+    it or after it is written (exit 4); the batches before it stay written, as the summary
+    says. Re-sending a recorded decision is a no-op that answers with its original
+    position, so appending the whole file again completes it. KEY.key must be registered
+    (`keys register`) and not revoked. Prints one summary line on stderr (a progress line
+    before it on a terminal); --json prints `{"line", "decision_id", "position", "status"}`
+    per decision (status appended or duplicate), then `{"summary": {...}}`.
+
+    --dry-run judges the batch the same way (every rule, the key, which decisions are
+    already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
+    an append would record and exits as the append would.
 
     \b
     Example:
+      trustledger append --key keys/bot-1.key --dry-run decisions.jsonl
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UsageError(
-            f"{source}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the "
-            "decisions as UTF-8 (JSON text is UTF-8, RFC 8259 §8.1)"
-        ) from exc
-    signer = signing_key(key)
-    with Ledger.open(db) as ledger:
-        outcomes = ledger.append(read_records(text), signer=signer)
-    appended = [o for o in outcomes if o.status == "appended"]
+    click.get_current_context().meta[MAX_ERRORS] = max_errors
+    with stream:
+        signer = signing_key(key)
+        records = read_stream(stream, source=source)
+        if dry_run:
+            with Ledger.open(db) as ledger:
+                _render_dry_run(ledger.check_append(records, signer=signer), as_json)
+            return
+        with Ledger.open(db) as ledger, AppendReport(stream, as_json=as_json, quiet=quiet) as out:
+            for outcomes in ledger.append_batches(records, signer=signer, batch_size=batch_size):
+                out.batch(outcomes)
+
+
+def _render_dry_run(outcomes: list[DryRunOutcome], as_json: bool) -> None:
     if as_json:
         emit_json([asdict(o) for o in outcomes])
     else:
         for outcome in outcomes:
-            click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
-    note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
+            where = "" if outcome.position is None else f" position {outcome.position}"
+            click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
+    new = sum(1 for o in outcomes if o.status == "new")
+    recorded = len(outcomes) - new
+    note(f"{new} would be appended (dry run: nothing written), {recorded} already recorded")
 
 
 @main.command()
@@ -332,15 +378,18 @@ def verify(
     checkpoints = [(path, read_held_checkpoint(path, read_file)) for path in held]
     try:
         if proof is not None:
+            if not log_keys:
+                _refuse_unsigned_by_trusted(read_file(proof), policy, proof)
             proven = verify_proof(read_file(proof), policy=policy, source=proof)
             render_proof(proven, as_json)
             return
         report: VerifyReport
         if bundle is not None:
-            report = verify_bundle(
-                Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
-                workers=workers,
-            )  # fmt: skip
+            with _progress_bar(_bundle_entries(bundle), as_json) as bar:
+                report = verify_bundle(
+                    Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
+                    workers=workers, progress=bar.update,
+                )  # fmt: skip
         else:
             report = _verify_store_with_progress(db, policy, checkpoints, workers, as_json)
     except LedgerNotIntact as exc:
@@ -350,6 +399,26 @@ def verify(
             render_report(exc.report, as_json)
         sys.exit(1)
     render_report(report, as_json)
+
+
+def _refuse_unsigned_by_trusted(data: bytes, policy: TrustPolicy, source: str) -> None:
+    """With --trusted-key alone, a proof whose checkpoint none of those keys signed is a
+    usage error naming --log-key: most likely the root key was given for the log key,
+    which is no sign of tampering (with --log-key given, the verdict stands: exit 1)."""
+    from trustledger.ledger.note import parse_note
+    from trustledger.ledger.proof import parse_inclusion_proof
+
+    try:
+        signers = parse_note(parse_inclusion_proof(data).checkpoint).signatures
+    except VerificationFailed:
+        return  # not even well-formed: verify_proof reports it
+    given = {key.key_id for key in policy.log_keys}
+    if signers and not any(signer.key_id in given for signer in signers):
+        names = ", ".join(f"{signer.name}+{signer.key_id}" for signer in signers)
+        raise UsageError(
+            f"the checkpoint in {source} is signed by {names}, not by a --trusted-key given; "
+            "checkpoints are signed by the log key: pass it with --log-key LOG.pub"
+        )
 
 
 def read_held_checkpoint(path: str, read: Callable[[str], bytes]) -> bytes:
@@ -376,14 +445,30 @@ def _verify_store_with_progress(
 
     with Ledger.open(db, read_only=True) as ledger:
         size, url = ledger.size(), ledger.store.url
-    # A progress bar only for a person watching; scripts and --json get clean streams.
-    show_bar = not as_json and sys.stderr.isatty()
-    with click.progressbar(
-        length=max(size, 1), label="verifying", file=sys.stderr if show_bar else io.StringIO()
-    ) as bar:
+    with _progress_bar(size, as_json) as bar:
         return verify_store(
             url, policy=policy, checkpoints=checkpoints, workers=workers, progress=bar.update
         )
+
+
+def _progress_bar(entries: int, as_json: bool) -> ProgressBar[int]:
+    """A bar on stderr for a person watching; scripts and --json get clean streams."""
+    show = not as_json and sys.stderr.isatty()
+    return click.progressbar(
+        length=max(entries, 1), label="verifying", file=sys.stderr if show else io.StringIO()
+    )
+
+
+def _bundle_entries(path: str) -> int:
+    """The entry count a bundle's header announces (the bar's length); 0 when the file has
+    no readable header, which verify_bundle then reports."""
+    from trustledger.ledger.bundle import parse_header
+
+    try:
+        with open(path, "rb") as handle:
+            return parse_header(handle.readline(), handle.readline()).entries
+    except (OSError, VerificationFailed):
+        return 0
 
 
 def render_proof(report: ProofReport, as_json: bool) -> None:
@@ -413,7 +498,8 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
         body["intact"] = report.intact
         body["signatures_checked"] = signatures_checked
         emit_json(body)
-    elif report.intact and not signatures_checked:
+        return
+    if report.intact and not signatures_checked:
         click.echo(
             f"OK (hash-only, signatures NOT checked): {count(report.entries, 'entry', 'entries')}"
             f" chained and hashed to the signed checkpoint's root {report.root_hash}; "
@@ -446,11 +532,99 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
             click.echo("(found in the key history, which is checked before the entries)")
         else:
             click.echo(f"({count(report.entries, 'entry', 'entries')} verified before it)")
+        return
+    # What the keys and files given could not establish: an OK is no more than the rest.
+    for missing in report.not_checked:
+        click.echo(f"not checked: {missing}")
+
+
+def _timestamp_option(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value, field=option)
+    except InvalidDecision as exc:
+        raise UsageError(f"{exc} (for example 2026-11-02T00:00:00Z)") from exc
 
 
 @main.command()
 @click.option("--shop", "shop_id", help="Only this shop's decisions.")
+@click.option("--type", "types", multiple=True, metavar="TYPE",
+              help="Only entries of this type, or of types starting with a prefix ending in "
+                   "'.' (penalty.); repeatable.")  # fmt: skip
+@click.option("--after", "after", metavar="TIMESTAMP",
+              help="Only entries that occurred at or after this RFC 3339 UTC time.")  # fmt: skip
+@click.option("--before", "before", metavar="TIMESTAMP",
+              help="Only entries that occurred before this RFC 3339 UTC time.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (the first) entries.")
+@click.option("--tail", type=click.IntRange(min=1), help="Only the last N (matching) entries.")
+@click.option(
+    "--reveal-personal",
+    is_flag=True,
+    help="Decrypt personal data (where the subject is not erased).",
+)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout: one object an entry.")
+def log(
+    shop_id: str | None,
+    types: tuple[str, ...],
+    after: str | None,
+    before: str | None,
+    limit: int | None,
+    tail: int | None,
+    reveal_personal: bool,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Show recorded entries in ledger order, as they are read (memory stays flat).
+
+    Without --shop the key events (ledger.initialised, key.registered, key.revoked,
+    rules.published) are listed too. --after/--before filter on occurred_at (the time
+    a decision took effect; for key events, the time of recording): from --after on,
+    before --before. Text columns: position, occurred_at, type, shop_id, decision id.
+    --json prints JSON Lines, one object an entry.
+
+    With --reveal-personal, personal data is decrypted (where the subject is not
+    erased); otherwise it stays encrypted.
+
+    \b
+    Example:
+      trustledger log --shop shop-10086 --type penalty. --after 2026-11-01T00:00:00Z
+      trustledger log --tail 20 --json
+    """
+    if limit is not None and tail is not None:
+        raise UsageError("give --limit (the first N entries) or --tail (the last N), not both")
+    occurred_from = _timestamp_option(after, "--after")
+    occurred_before = _timestamp_option(before, "--before")
+    out = sys.stdout
+    with Ledger.open(db, read_only=True) as ledger:
+        for entry in ledger.log(
+            shop_id=shop_id, types=types, occurred_from=occurred_from,
+            occurred_before=occurred_before, limit=limit, tail=tail,
+            reveal_personal=reveal_personal,
+        ):  # fmt: skip
+            # Written as read, through stdout's own buffer (click.echo flushes every line).
+            out.write((_entry_json(entry) if as_json else _entry_line(entry)) + "\n")
+
+
+def _entry_json(entry: LogEntry) -> str:
+    # The fields by hand: asdict would deep-copy every document first (a third of the time).
+    body = {name: getattr(entry, name) for name in _LOG_FIELDS}
+    return json.dumps(body, ensure_ascii=False)
+
+
+_LOG_FIELDS = tuple(field.name for field in fields(LogEntry))
+
+
+def _entry_line(entry: LogEntry) -> str:
+    return (
+        f"{entry.position:>7}  {entry.occurred_at or '-':<20}  {entry.type:<24}  "
+        f"{entry.shop_id or '-':<16}  {entry.decision_id}"
+    )
+
+
+@main.command()
+@click.argument("ref", metavar="DECISION_ID|POSITION")
 @click.option(
     "--reveal-personal",
     is_flag=True,
@@ -458,31 +632,24 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
 )
 @db_option
 @json_option
-def log(
-    shop_id: str | None, limit: int | None, reveal_personal: bool, db: str, as_json: bool
-) -> None:
-    """Show recorded entries in ledger order: all of them, or one shop's decisions.
+def get(ref: str, reveal_personal: bool, db: str, as_json: bool) -> None:
+    """Show one entry: by its decision id, or by its position in the log (0, 1, ...).
 
-    Without --shop the key events (ledger.initialised, key.registered, key.revoked) are
-    listed too. Text columns: position, occurred_at, type, shop_id, decision id.
-
-    With --reveal-personal, personal data is decrypted (where the subject is not
-    erased); otherwise it stays encrypted.
+    Text: the entry's line as `log` prints it, then its signed document as JSON. --json:
+    the object `log --json` prints for it, indented. No such entry: exit 3.
 
     \b
     Example:
-      trustledger log --shop shop-10086 --json
+      trustledger get 5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77
+      trustledger get 0 --json
     """
     with Ledger.open(db, read_only=True) as ledger:
-        entries = list(ledger.log(shop_id=shop_id, limit=limit, reveal_personal=reveal_personal))
+        entry = ledger.entry(ref, reveal_personal=reveal_personal)
     if as_json:
-        emit_json([asdict(entry) for entry in entries])
-        return
-    for entry in entries:
-        click.echo(
-            f"{entry.position:>7}  {entry.occurred_at or '-':<20}  {entry.type:<24}  "
-            f"{entry.shop_id or '-':<16}  {entry.decision_id}"
-        )
+        emit_json(asdict(entry))
+    else:
+        click.echo(_entry_line(entry))
+        click.echo(json.dumps(entry.document, ensure_ascii=False, indent=2))
 
 
 @main.command()
@@ -506,6 +673,25 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
         emit_json({"subject_id": subject_id, "erased": True, "already_erased": not erased})
     else:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the decision document.
+
+    It is the schema shipped in the package: every check the append parser makes on one
+    document that JSON Schema can express (docs/DECISIONS.md says which it cannot). The rules
+    that need the ledger's history are checked by `append` (try `append --dry-run`).
+
+    \b
+    Example:
+      trustledger schema --out decision.schema.json
+    """
+    from trustledger.domain.schema import decision_schema_text
+    from trustledger_cli.verifiable import write_document
+
+    write_document(decision_schema_text().encode("utf-8"), out)
 
 
 # Commands living in their own modules register themselves on ``main`` when imported.

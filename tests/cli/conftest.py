@@ -36,7 +36,7 @@ class Cli(Protocol):
 
 
 def past(hours: float) -> str:
-    """A timestamp ``hours`` before now: the CLI records at the wall clock, and DOMAIN.md
+    """A timestamp ``hours`` before now: the CLI records at the wall clock, and docs/DECISIONS.md
     refuses decisions more than 5 minutes in the future."""
     return format_timestamp(datetime.now(UTC) - timedelta(hours=hours))
 
@@ -92,8 +92,8 @@ class Story:
     def log(self, *args: str) -> list[dict[str, Any]]:
         result = self.cli("log", "--json", *args)
         assert result.exit_code == 0, result.stderr
-        entries: list[dict[str, Any]] = json.loads(result.stdout)
-        return entries
+        # JSON Lines: one object an entry.
+        return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def generate(cli: Cli, name: str) -> str:

@@ -153,7 +153,7 @@ _DEFAULT_DATA: Final[dict[str, dict[str, Any]]] = {
     "programme.exited": {"reason": "left at the shop's request", "forced": False},
 }
 
-#: Every decision type, in DOMAIN.md's order.
+#: Every decision type, in docs/DECISIONS.md's order.
 ALL_TYPES: Final = tuple(_DEFAULT_DATA)
 
 

@@ -1,8 +1,8 @@
-"""DOMAIN.md "Standing of a shop", rule by rule, on the pure standing function.
+"""docs/DECISIONS.md "Standing of a shop", rule by rule, on the pure standing function.
 
-Each scenario names the DOMAIN.md rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each
-rule from DOMAIN.md, and two tests keep the catalogue honest: every quote is in DOMAIN.md
-(``../shared/DOMAIN.md``) and every rule has at least one scenario.
+Each scenario names the rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each rule
+from docs/DECISIONS.md, and two tests keep the catalogue honest: every quote is in
+docs/DECISIONS.md and every rule has at least one scenario.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import pytest
 from tests.domain.builders import doc, measure, ts
 from tests.projections.helpers import facts_of, standing_at
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
-from trustledger_projections.facts import micros
-from trustledger_projections.standing import standing
+from trustledger.domain.standing import standing
+from trustledger.domain.timefmt import micros
 
-DOMAIN_MD = Path(__file__).resolve().parents[2] / ".." / "shared" / "DOMAIN.md"
+DECISIONS_MD = Path(__file__).resolve().parents[2] / "docs" / "DECISIONS.md"
 
-#: DOMAIN.md "Standing of a shop", one rule per entry, quoted (whitespace aside) from it.
+#: docs/DECISIONS.md "Standing of a shop", one rule per entry, quoted (whitespace aside) from it.
 RULES: dict[str, str] = {
     "no-wall-clock": "Computed from the events alone, as of any time T (default: now) — no wall "
     "clock inside the logic.",
@@ -61,14 +61,15 @@ RULES: dict[str, str] = {
     "eligible-points-below-12": "and points below 12 *(rule)*",
     "rule-set-numbers": "Numbers marked *(rule)* are defaults of a versioned rule set, never "
     "constants in code.",
-    "upheld-appeal-revokes": "`appeal.upheld` | **appeal_id** — also revokes the penalty",
+    "upheld-appeal-revokes": "`appeal.upheld` (which revokes the appealed penalty at its own "
+    "`occurred_at`, cause `appeal_upheld`)",
 }
 COVERED: dict[str, list[str]] = {name: [] for name in RULES}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rule(*names: str) -> Callable[[F], F]:
-    """Mark a scenario as checking these DOMAIN.md rules (keys of ``RULES``)."""
+    """Mark a scenario as checking these docs/DECISIONS.md rules (keys of ``RULES``)."""
 
     def mark(test: F) -> F:
         for name in names:
@@ -82,12 +83,10 @@ def _words(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def test_every_rule_is_quoted_from_domain_md() -> None:
-    if not DOMAIN_MD.exists():
-        pytest.skip(f"DOMAIN.md not found at {DOMAIN_MD} (the shared/ folder beside the repo)")
-    domain = _words(DOMAIN_MD.read_text(encoding="utf-8"))
-    missing = [name for name, quote in RULES.items() if _words(quote) not in domain]
-    assert missing == [], f"rules not quoted verbatim from DOMAIN.md: {missing}"
+def test_every_rule_is_quoted_from_decisions_md() -> None:
+    decisions = _words(DECISIONS_MD.read_text(encoding="utf-8"))
+    missing = [name for name, quote in RULES.items() if _words(quote) not in decisions]
+    assert missing == [], f"rules not quoted verbatim from docs/DECISIONS.md: {missing}"
 
 
 def test_every_rule_has_a_scenario() -> None:
@@ -95,15 +94,17 @@ def test_every_rule_has_a_scenario() -> None:
 
 
 def test_no_wall_clock_is_read_by_the_projections() -> None:
-    """The CLI's --as-of default is the only clock; the projections package reads none."""
+    """The CLI's --as-of default is the only clock; the projections package and the domain's
+    standing read none."""
     import trustledger_projections
+    from trustledger.domain import standing as domain_standing
 
     package = Path(trustledger_projections.__file__).parent
     clock = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|"
                        r"time\.monotonic|perf_counter)\b")  # fmt: skip
     readers = [
         f"{path.name}:{number}"
-        for path in sorted(package.glob("*.py"))
+        for path in [*sorted(package.rglob("*.py")), Path(domain_standing.__file__)]
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if clock.search(line)
     ]
@@ -121,6 +122,17 @@ def verified(*extra: dict[str, Any]) -> list[dict[str, Any]]:
         doc("verification.approved", occurred_at=ts(hours=2)),
         *extra,
     ]
+
+
+def qualified(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """``verified`` with an approved qualification too: every kind the default rule set
+    requires for trust purchase (docs/DECISIONS.md, v2)."""
+    return verified(
+        doc("verification.submitted", verification_id="q-0", kind="qualification",
+            occurred_at=ts(hours=3)),
+        doc("verification.approved", verification_id="q-0", occurred_at=ts(hours=4)),
+        *extra,
+    )  # fmt: skip
 
 
 def penalty(days: float, *measures: dict[str, Any], **data: Any) -> dict[str, Any]:
@@ -364,6 +376,7 @@ def test_complaint_counts_follow_their_life_cycle() -> None:
         "substantiated": 1,
         "dismissed": 0,
         "withdrawn": 0,
+        "overturned": 0,
     }
     assert standing_at(history, ts(days=3))["complaints"]["dismissed"] == 1
 
@@ -404,7 +417,7 @@ def test_verifications_and_their_validity() -> None:
 @rule("eligible-status-active")
 # -- trust purchase eligibility ---------------------------------------------------------------
 def test_eligible_when_active_with_nothing_against_it() -> None:
-    assert standing_at(verified(), ts(days=1))["trust_purchase_eligible"] is True
+    assert standing_at(qualified(), ts(days=1))["trust_purchase_eligible"] is True
 
 
 @rule("eligible-status-active")
@@ -415,7 +428,7 @@ def test_not_eligible_unless_active() -> None:
 
 @rule("eligible-no-recent-serious-penalty", "N-days-before-T")
 def test_eligibility_lost_after_a_serious_penalty_and_regained_30_days_later() -> None:
-    history = verified(penalty(1, severity="serious", points=3))
+    history = qualified(penalty(1, severity="serious", points=3))
     assert standing_at(history, ts(days=1))["trust_purchase_eligible"] is False
     assert standing_at(history, ts(days=31, seconds=-1))["trust_purchase_eligible"] is False
     assert standing_at(history, ts(days=31))["trust_purchase_eligible"] is True
@@ -423,15 +436,15 @@ def test_eligibility_lost_after_a_serious_penalty_and_regained_30_days_later() -
 
 @rule("eligible-no-recent-serious-penalty")
 def test_a_critical_penalty_also_costs_eligibility_but_a_minor_one_does_not() -> None:
-    critical = verified(penalty(1, severity="critical"))
+    critical = qualified(penalty(1, severity="critical"))
     assert standing_at(critical, ts(days=2))["trust_purchase_eligible"] is False
-    minor = verified(penalty(1, severity="minor", points=3))
+    minor = qualified(penalty(1, severity="minor", points=3))
     assert standing_at(minor, ts(days=2))["trust_purchase_eligible"] is True
 
 
 @rule("eligible-no-recent-serious-penalty", "upheld-appeal-revokes")
 def test_a_revoked_serious_penalty_does_not_cost_eligibility() -> None:
-    history = verified(
+    history = qualified(
         penalty(1, severity="serious"),
         doc("appeal.filed", occurred_at=ts(days=2)),
         doc("appeal.upheld", occurred_at=ts(days=3)),
@@ -442,8 +455,8 @@ def test_a_revoked_serious_penalty_does_not_cost_eligibility() -> None:
 
 @rule("eligible-points-below-12")
 def test_eligibility_needs_points_below_12() -> None:
-    assert standing_at(verified(penalty(1, points=11)), ts(days=2))["trust_purchase_eligible"]
-    assert not standing_at(verified(penalty(1, points=12)), ts(days=2))["trust_purchase_eligible"]
+    assert standing_at(qualified(penalty(1, points=11)), ts(days=2))["trust_purchase_eligible"]
+    assert not standing_at(qualified(penalty(1, points=12)), ts(days=2))["trust_purchase_eligible"]
 
 
 @rule("eligible-qualifications-valid")
@@ -531,7 +544,7 @@ def test_an_expired_qualification_costs_eligibility() -> None:
 
 @rule("eligible-no-recent-serious-penalty", "N-days-before-T")
 def test_the_30_day_window_is_open_at_its_start() -> None:
-    history = verified(penalty(1, severity="serious"))
+    history = qualified(penalty(1, severity="serious"))
     assert standing_at(history, "2026-12-03T08:29:59.999999Z")["trust_purchase_eligible"] is False
     assert standing_at(history, "2026-12-03T08:30:00Z")["trust_purchase_eligible"] is True
     assert ts(days=31) == "2026-12-03T08:30:00Z"
@@ -544,7 +557,7 @@ def test_the_windows_come_from_the_rule_set() -> None:
         points_window=timedelta(days=10),
         eligibility_penalty_window=timedelta(days=2),
     )
-    history = verified(penalty(1, severity="serious", points=5))
+    history = qualified(penalty(1, severity="serious", points=5))
     assert standing_at(history, ts(days=11, seconds=-1), rules=short)["points"] == 5
     assert standing_at(history, ts(days=11), rules=short)["points"] == 0
     assert standing_at(history, ts(days=3), rules=short)["trust_purchase_eligible"] is True

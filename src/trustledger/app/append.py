@@ -1,17 +1,21 @@
 """Appending decisions: validate everything, then sign, then one write transaction.
 
-The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
+The order matters (docs/DECISIONS.md rules 7 and 8, docs/DESIGN.md threats T9 and T10):
 
 1. parse every record; collect every problem with its line number;
 2. the signer's key must be registered and not revoked (rule 7);
 3. idempotency: a decision id already recorded with the same content is a no-op that
    answers with the original position, with other content a conflict (T9);
-4. DOMAIN.md's rules, decision by decision, on each shop's state as this process keeps it
+4. docs/DECISIONS.md's rules, decision by decision, on each shop's state as this process keeps it
    (app.shopstates; forgotten on any failure), so that a batch is judged as a whole and
    nothing is half-applied (rule 8);
 5. only if nothing was wrong: seal personal data, canonicalise and sign (in this process,
    before the write transaction), then save every event in one transaction; the recorder
    chains them and writes the idempotency index in that same transaction (T10).
+
+A dry run (``dry_run=True``) takes steps 1 to 5 but the write: it judges the batch under
+the keyring and the shop states as recorded now, seals under throwaway keys and signs to
+learn each entry's size, and records nothing (no event, no index row, no subject key).
 
 Whatever the batch was judged on and another process may change meanwhile is checked
 again by that transaction, which then refuses the write and the batch is judged anew: the
@@ -28,14 +32,17 @@ import hmac
 import random
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from itertools import islice
+from typing import Any, Final, Protocol
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from trustledger.app.application import LedgerApplication
+from trustledger.app.eligibility import ineligible_reasons, recorded_decisions
+from trustledger.app.limits import check_size
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
 from trustledger.app.stored_events import StoredEvents
@@ -44,7 +51,7 @@ from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.keyring import KeyringState
 from trustledger.domain.rules import RuleBook, RuleSet
-from trustledger.domain.shop import ShopState
+from trustledger.domain.shop import ShopState, check_owner_not_banned
 from trustledger.errors import (
     BatchRejected,
     Conflict,
@@ -54,6 +61,7 @@ from trustledger.errors import (
     NotFound,
     RuleViolation,
     StorageUnavailable,
+    UsageError,
 )
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import entry_size
@@ -62,7 +70,13 @@ from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
 from trustledger.ledger.tiles import MAX_ENTRY_SIZE
 from trustledger.storage import Store
-from trustledger.storage.base import WRITE_KWARG, AppendWrite, KeyringChanged, RecordedDecision
+from trustledger.storage.base import (
+    WRITE_KWARG,
+    AppendWrite,
+    KeyringChanged,
+    RecordedDecision,
+    describe_failure,
+)
 
 MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
 
@@ -73,8 +87,25 @@ class AppendOutcome:
 
     line: int
     decision_id: str
-    position: int
-    status: str  # "appended" or "duplicate"
+    position: int  # -1 for a dry run's "new" decision (and its repeats in the batch)
+    status: str  # "appended" or "duplicate"; in a dry run "new" or "duplicate"
+
+
+@dataclass(frozen=True)
+class DryRunOutcome:
+    """What a dry run says of one record: ``new`` (an append would record it; no
+    position yet) or ``duplicate`` (recorded at ``position``, or a repeat of an earlier
+    line of the batch, whose position it shares)."""
+
+    line: int
+    decision_id: str
+    position: int | None
+    status: str
+
+    @classmethod
+    def of(cls, outcome: AppendOutcome) -> DryRunOutcome:
+        position = None if outcome.position == -1 else outcome.position
+        return cls(outcome.line, outcome.decision_id, position, outcome.status)
 
 
 def content_digest(canonical_document: bytes, subject_key: bytes | None) -> bytes:
@@ -162,8 +193,10 @@ def append_records(
     signer: SigningKey,
     rules: RuleSet,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
-    """Append a batch all-or-nothing; see the module docstring for the steps.
+    """Append a batch all-or-nothing; see the module docstring for the steps. With
+    ``dry_run``, judge it the same way and write nothing.
 
     Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
     Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
@@ -177,14 +210,105 @@ def append_records(
         try:
             decision = parse_decision(record.document)
             canonical = canonicalize(decision.document_view(), json_safe=True)
+            check_size(decision, canonical)
             parsed.append((record.line, decision, canonical))
         except InvalidDecision as exc:
             problems.append((record.line, _hint_decision_id(record.document), str(exc)))
     if not parsed and not problems:
         raise InvalidDecision("no decisions in the input")
     return append_parsed(
-        app, store, shop_states, parsed, problems, LocalSigning(signer), rules=rules, now=now
+        app,
+        store,
+        shop_states,
+        parsed,
+        problems,
+        LocalSigning(signer),
+        rules=rules,
+        now=now,
+        dry_run=dry_run,
     )
+
+
+DEFAULT_BATCH_SIZE: Final = 5_000
+"""Records judged and written together by a streamed append (``append_batches``): what the
+append holds in memory, and its unit of all-or-nothing."""
+
+
+def append_batches(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    records: Iterable[Record],
+    *,
+    signer: SigningKey,
+    rules: RuleSet,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    now: datetime | None = None,
+) -> Iterator[list[AppendOutcome]]:
+    """Append ``records`` in batches of ``batch_size``, each as ``append_records`` appends
+    one, and yield each batch's outcomes once it is written; the next batch is read only
+    then, so memory holds one batch whatever the input's length.
+
+    Each batch is all-or-nothing (docs/DECISIONS.md rule 8, per batch): a refused batch stops the
+    append with the batches before it written and nothing of it or after it. Appending the
+    whole input again is idempotent (recorded decision ids are no-ops), so a retry after
+    a refusal, a crash or a kill completes it. Raises what ``append_records`` raises; a
+    BatchRejected after the first batch says up to which line earlier batches were written,
+    and InvalidDecision for an input with no records.
+    """
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    written_through = 0  # the last line of the batches written
+    for batch in _batched(records, batch_size):
+        try:
+            outcomes = append_records(
+                app, store, shop_states, batch, signer=signer, rules=rules, now=now
+            )
+        except BatchRejected as exc:
+            if not written_through:
+                raise
+            raise BatchRejected(
+                exc.problems,
+                written=f"nothing from line {batch[0].line} on was written (lines up to "
+                f"{written_through} were, in earlier batches)",
+            ) from exc
+        written_through = batch[-1].line
+        yield outcomes
+    if not written_through:
+        raise InvalidDecision("no decisions in the input")
+
+
+def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@dataclass
+class AppendTally:
+    """What a streamed append has written so far: counts, the positions of the decisions it
+    appended and the last input line of the batches written."""
+
+    appended: int = 0
+    duplicates: int = 0
+    first_position: int | None = None
+    last_position: int | None = None
+    through_line: int = 0
+
+    def add(self, outcomes: list[AppendOutcome]) -> None:
+        """Count one written batch's outcomes."""
+        for outcome in outcomes:
+            if outcome.status == "appended":
+                self.appended += 1
+                position = outcome.position
+                if self.first_position is None or position < self.first_position:
+                    self.first_position = position
+                if self.last_position is None or position > self.last_position:
+                    self.last_position = position
+            else:
+                self.duplicates += 1
+        if outcomes:
+            self.through_line = max(self.through_line, outcomes[-1].line)
 
 
 # A problem with one record: (line, decision id if known, reason), as BatchRejected lists.
@@ -246,14 +370,18 @@ def append_parsed(
     *,
     rules: RuleSet,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Steps 2 to 5 for records already parsed (line, decision, canonical bytes of its
-    plaintext document), ``problems`` those that were not; signed by ``signing``.
+    plaintext document), ``problems`` those that were not; signed by ``signing``; with
+    ``dry_run``, all but the write.
 
     Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
     Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
     """
-    reread = False
+    # A dry run has no write to catch a keyring read before another appender's: it reads
+    # the keyring as recorded now.
+    reread = dry_run
     for attempt in range(1, MAX_ATTEMPTS + 1):
         keyring, fresh = _keyring(app, store, reread=reread)
         try:
@@ -275,6 +403,7 @@ def append_parsed(
                 rules=book,
                 now=now,
                 keyring_version=keyring.version,
+                dry_run=dry_run,
             )
         except (KeyRejected, BatchRejected):
             # Final if judged under the keyring as recorded; a keyring read earlier may miss
@@ -322,21 +451,42 @@ def _append_once(
     rules: RuleBook,
     now: datetime | None,
     keyring_version: int,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     recorded_at = now or datetime.now(UTC)
     recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
     subjects = [str(d.personal["subject_id"]) for _, d, _ in parsed if d.personal]
     known_keys = store.subject_keys(subjects) if subjects else {}
-    states = shop_states.load(
-        dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
+    shops = dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
+    # Rule 12: the recorded shops of every owner registering a shop here, judged on their
+    # states like the batch's own shops (one query for all owners; none without a
+    # registration).
+    owners = sorted(
+        {
+            d.data["owner_subject_id"]
+            for _, d, _ in parsed
+            if d.type == "shop.registered" and d.decision_id not in recorded
+        }
     )
+    owner_shops = store.shops_of_owners(owners) if owners else {}
+    for owned in owner_shops.values():
+        shops.update(dict.fromkeys(owned))
+    states = shop_states.load(shops)
 
     # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
     # they are remembered as committed, they must not stay cached.
     try:
         try:
             outcomes, fresh, seen = _judge(
-                parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
+                parsed,
+                parse_problems,
+                recorded,
+                known_keys,
+                states,
+                rules,
+                recorded_at,
+                {owner: list(owner_shops.get(owner, ())) for owner in owners},
+                store,
             )
         except BatchRejected:
             # A state kept warm may be stale (another appender recorded more for its shop
@@ -354,7 +504,15 @@ def _append_once(
             signing,
             recorded_at,
             keyring_version,
+            {owner: owner_shops.get(owner, []) for owner in owners},
+            dry_run=dry_run,
         )
+        if dry_run:
+            # No write checks the states judged on: they must be those recorded now. The
+            # decisions applied to them were not recorded, so they leave the cache.
+            if _any_stale(store, states):
+                raise StaleShopStates
+            shop_states.forget(states)
     except BaseException:
         shop_states.forget(states)
         raise
@@ -384,17 +542,27 @@ def _judge(
     states: dict[str, tuple[int, ShopState]],
     rules: RuleBook,
     recorded_at: datetime,
+    owner_shops: dict[str, list[str]],
+    store: Store,
 ) -> tuple[dict[int, AppendOutcome], list[_Parsed], dict[str, _Parsed]]:
     """Steps 3 and 4: each record against what is recorded, earlier lines and the rules,
     applying the accepted ones to ``states``. Returns the duplicates' outcomes by line (a
     position of -1 for a repeat within the batch), the new decisions and, by decision id,
-    the parsed record of its first occurrence. Raises BatchRejected."""
+    the parsed record of its first occurrence. Raises BatchRejected.
+
+    ``owner_shops`` (owner -> shop ids, each in ``states``) gains the shops this batch
+    registers, so that rule 12 sees a ban of an earlier line's shop; ``store`` is read for
+    rule 14's eligibility (``app.eligibility``)."""
     problems = list(parse_problems)
     outcomes: dict[int, AppendOutcome] = {}
     fresh: list[_Parsed] = []
     # The parsed tuples themselves go into ``fresh`` and ``seen``: a batch's live objects
     # are what sets off the garbage collector, which finds nothing to collect in them.
     seen: dict[str, _Parsed] = {}
+
+    def eligibility(enrolment: Decision) -> Sequence[str]:
+        return _eligibility(store, fresh, enrolment, rules)
+
     for item in parsed:
         line, decision, canonical = item
         subject = str(decision.personal["subject_id"]) if decision.personal else None
@@ -453,17 +621,36 @@ def _judge(
         state = states[decision.shop_id][1]
         try:
             state.check(
-                decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
+                decision,
+                rules=rules.in_force(decision.occurred_at),
+                recorded_at=recorded_at,
+                eligibility=eligibility,
             )
+            if decision.type == "shop.registered":
+                owned = owner_shops[decision.data["owner_subject_id"]]
+                check_owner_not_banned(decision, (states[shop][1] for shop in owned))
         except RuleViolation as exc:
             problems.append((line, decision.decision_id, str(exc)))
             continue
         state.apply(decision)
+        if decision.type == "shop.registered":
+            owner_shops[decision.data["owner_subject_id"]].append(decision.shop_id)
         fresh.append(item)
 
     if problems:
         raise BatchRejected(sorted(problems, key=lambda p: p[0]))
     return outcomes, fresh, seen
+
+
+def _eligibility(
+    store: Store, fresh: list[_Parsed], enrolment: Decision, rules: RuleBook
+) -> Sequence[str]:
+    """Rule 14: the shop's ineligible reasons at ``enrolment``'s time, over its recorded
+    decisions and those of this batch accepted before it."""
+    shop_id = enrolment.shop_id
+    history = recorded_decisions(store, shop_id)
+    history += [decision for _, decision, _ in fresh if decision.shop_id == shop_id]
+    return ineligible_reasons(shop_id, history, at=enrolment.occurred_at, rules=rules)
 
 
 def _write(
@@ -476,9 +663,14 @@ def _write(
     signing: Signing,
     recorded_at: datetime,
     keyring_version: int,
+    owners_read: dict[str, list[str]],
+    *,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Step 5: seal, sign and write the new decisions in one transaction; remember the
-    shops' states as committed. Returns their outcomes, in the order of ``fresh``."""
+    shops' states as committed. Returns their outcomes, in the order of ``fresh``. With
+    ``dry_run``, everything but the write: the new subject keys are dropped unrecorded.
+    ``owners_read``: the recorded shops of the owners rule 12 judged (owner -> shop ids)."""
     # Everything is valid: seal, sign, and write in one transaction. Events are built at
     # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
     # the store's primary key instead of being overwritten or forked.
@@ -499,6 +691,7 @@ def _write(
                 sealed_subjects[subject] = None
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
+    owner_rows: list[tuple[int, str, str]] = []
     events: list[StoredEvent] = []
     makers: dict[str, Any] = {}  # StoredEvents(...).make by key id: one key in most batches
     for line, decision, canonical in fresh:
@@ -512,6 +705,8 @@ def _write(
         aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
+        if decision.type == "shop.registered":
+            owner_rows.append((len(events), decision.data["owner_subject_id"], decision.shop_id))
         events.append(make_event(decision.type, aggregate_id, version, payload, signature))
         index.append(
             (
@@ -523,6 +718,8 @@ def _write(
         )
 
     _refuse_oversized(fresh, events)
+    if dry_run:
+        return [AppendOutcome(line, decision.decision_id, -1, "new") for line, decision, _ in fresh]
     if events:
         try:
             write = AppendWrite(
@@ -531,6 +728,12 @@ def _write(
                 subject_keys=new_keys,
                 keyring_version=keyring_version,
                 sealed_subjects=list(sealed_subjects),
+                shop_owners=owner_rows,
+                # What rule 12 read, as the store will hold it once this batch is written.
+                owners_read={
+                    owner: tuple((shop_aggregate_id(shop), shop, versions[shop]) for shop in shops)
+                    for owner, shops in owners_read.items()
+                },
             )
             app.record_stored(events, **{WRITE_KWARG: write})
         except IntegrityError:
@@ -539,7 +742,7 @@ def _write(
             raise
         except Exception as exc:  # driver errors: the transaction was rolled back whole
             raise StorageUnavailable(
-                f"append to {store.url} failed, nothing written: {exc}"
+                f"append to {store.url} failed, nothing written: {describe_failure(exc)}"
             ) from exc
         for shop_id, version in versions.items():
             shop_states.remember(shop_id, version, states[shop_id][1])
@@ -587,7 +790,7 @@ def _in_line_order(
     final = []
     for line in sorted(outcomes):
         outcome = outcomes[line]
-        if outcome.position == -1:
+        if outcome.position == -1 and outcome.status == "duplicate":
             first = seen[outcome.decision_id][0]
             outcome = AppendOutcome(
                 line, outcome.decision_id, outcomes[first].position, "duplicate"

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from trustledger.app.files import write_failure, write_file
 from trustledger.errors import UsageError
 from trustledger.ledger.keys import (
     SigningKey,
@@ -30,7 +31,9 @@ def passphrase_from_env() -> bytes | None:
 def generate_key_files(
     name: str, out_dir: Path, passphrase: bytes | PassphraseSource
 ) -> tuple[Path, Path, SigningKey]:
-    """Write ``out_dir/NAME.key`` (mode 0600) and ``out_dir/NAME.pub``; never overwrites.
+    """Write ``out_dir/NAME.key`` (mode 0600) and ``out_dir/NAME.pub``; never overwrites,
+    and writes both or neither. Raises UsageError (a file exists, a bad name, the directory
+    cannot be written) or StorageUnavailable (the disk is full).
 
     ``passphrase`` may be a callable: it is asked for only once the files can be written.
     """
@@ -38,17 +41,24 @@ def generate_key_files(
     # NAME becomes a file name: "../x" or "a/b" would write outside out_dir.
     if Path(name).name != name or name in {".", ".."}:
         raise UsageError(f"invalid key name {name!r}: it names the key files, so no '/' or '..'")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failure(out_dir, exc) from exc
     private_path, public_path = out_dir / f"{name}.key", out_dir / f"{name}.pub"
     for path in (private_path, public_path):
         if path.exists():
             raise UsageError(f"{path} already exists; refusing to overwrite a key")
     secret = passphrase() if callable(passphrase) else passphrase
     encrypted = format_private_key(key, secret)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(encrypted)
-    public_path.write_text(format_public_key_file(key.verifier))
+    # Whole files or none (trustledger.app.files): a full disk leaves no empty NAME.key
+    # behind to block the retry.
+    write_file(private_path, encrypted, exclusive=True, private=True)
+    try:
+        write_file(public_path, format_public_key_file(key.verifier).encode(), exclusive=True)
+    except BaseException:
+        private_path.unlink(missing_ok=True)  # ours, just written: the pair or nothing
+        raise
     return private_path, public_path, key
 
 

@@ -20,7 +20,7 @@ time gets its key now (``Store.ensure_subject_keys``): the key never leaves the 
 3. the key is an active decider key of the ledger (rule 7) and the signature is its
    Ed25519 signature of ``SIGNING_PREFIX ‖ payload`` (ledger.envelope);
 4. then as ``append``: idempotency by decision id (a decision recorded with the same
-   plaintext content answers with its position), DOMAIN.md's rules against the ledger as
+   plaintext content answers with its position), docs/DECISIONS.md's rules against the ledger as
    it is, all-or-nothing in one write transaction, re-judged when another appender or a
    key event came first (app.append.append_parsed).
 """
@@ -36,6 +36,7 @@ from typing import Any
 
 from trustledger.app.append import AppendOutcome, Problem, append_parsed
 from trustledger.app.application import LedgerApplication
+from trustledger.app.limits import check_size
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
 from trustledger.domain.decision import Decision, parse_decision
@@ -72,7 +73,7 @@ def prepare_records(store: Store, records: Iterable[Record]) -> list[Prepared]:
     """The canonical payloads of valid decisions, personal data sealed; nothing recorded.
 
     Raises BatchRejected listing every record that is not a valid decision or names an
-    erased subject, InvalidDecision for an empty input. DOMAIN.md's rules are judged at
+    erased subject, InvalidDecision for an empty input. docs/DECISIONS.md's rules are judged at
     commit, against the ledger as it is then.
     """
     problems: list[Problem] = []
@@ -82,7 +83,9 @@ def prepare_records(store: Store, records: Iterable[Record]) -> list[Prepared]:
             problems.append((record.line, None, record.error))
             continue
         try:
-            decisions.append((record.line, parse_decision(record.document)))
+            decision = parse_decision(record.document)
+            check_size(decision, canonicalize(decision.document_view(), json_safe=True))
+            decisions.append((record.line, decision))
         except InvalidDecision as exc:
             problems.append((record.line, _hint(record.document), str(exc)))
     if not decisions and not problems:
@@ -242,6 +245,7 @@ def _plaintext_decision(
         plaintext["personal"] = open_personal(sealed, key=key, decision_id=document["decision_id"])
     decision = parse_decision(plaintext)
     canonical = canonicalize(decision.document_view(), json_safe=True)
+    check_size(decision, canonical)
     expected = canonical
     if sealed is not None:
         view = decision.document_view()

@@ -58,7 +58,7 @@ class StoredEvents:
     def make(
         self, kind: str, originator_id: UUID, version: int, payload: str, signature: str
     ) -> StoredEvent:
-        """The stored event of a signed document of type ``kind`` (a DOMAIN.md decision
+        """The stored event of a signed document of type ``kind`` (a docs/DECISIONS.md decision
         type or a key event type) at ``version`` of the aggregate ``originator_id``:
         ``payload`` its canonical text, ``signature`` the signature's base64."""
         topic, originator_topic = _KINDS[kind]

@@ -1,10 +1,13 @@
 """Decision documents: the strict, table-driven parser and the ``Decision`` value object.
 
-A decision document is the JSON object of DOMAIN.md ("The decision document"). ``parse_decision``
-validates its shape and returns a ``Decision`` whose ``data`` is normalised (timestamps in the
-canonical form of ``timefmt``); ``Decision.to_document`` gives the document back, so that
-``parse_decision(d.to_document()) == d``. Rules that need the history of the shop (DOMAIN.md's
-"Rules checked on append") live in ``shop``; this module checks only what one document shows.
+A decision document is the JSON object of docs/DECISIONS.md ("The decision document", "The
+25 types"), which this parser is the reference implementation of; ``decision.schema.json``
+says the same in JSON Schema (``trustledger.domain.schema``). ``parse_decision`` validates its
+shape and returns a ``Decision`` whose ``data`` is normalised (timestamps in the canonical form
+of ``timefmt``); ``Decision.to_document`` gives the document back, so that
+``parse_decision(d.to_document()) == d``. Rules that need the history of the shop
+(docs/DECISIONS.md, "Rules checked on append") live in ``shop``; this module checks only what
+one document shows.
 """
 
 from __future__ import annotations
@@ -256,7 +259,7 @@ _MEASURE_FIELDS: Final[dict[str, _Spec]] = {
     "freeze_funds": {"until": _opt(_timestamp)},
     "deduct_deposit": {"amount": _req(_integer(1))},
     "suspend": {"until": _req(_timestamp)},
-    # DOMAIN.md rule 4: a permanent ban has no until (rejected as a field not allowed here).
+    # docs/DECISIONS.md rule 4: a permanent ban has no until (rejected as a field not allowed here).
     "permanent_ban": {},
 }
 _measure_type = _enum(MEASURE_TYPES, "measure type")

@@ -1,4 +1,4 @@
-"""The versioned numbers of DOMAIN.md's rules (every value marked *(rule)* there)."""
+"""The versioned numbers of docs/DECISIONS.md's rules (every value marked *(rule)* there)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The (rule) numbers of DOMAIN.md, versioned.
+    """The (rule) numbers of docs/DECISIONS.md, versioned.
 
     A rule set is identified by ``version``; changing any number means a new version, so that a
     decision checked under one rule set can always be re-checked under the same numbers.
@@ -48,7 +48,7 @@ class RuleSet:
     #: Eligible for trust-purchase only when points are below this.
     eligibility_max_points: int = 12
 
-    # ---- v2 (DOMAIN.md "v2 additions"); a rule set published without them takes these.
+    # ---- v2 (docs/DECISIONS.md "Rule sets"); a rule set published without them takes these.
     #: Points of a penalty that gives none, by severity: ((severity, points), ...).
     severity_points: tuple[tuple[str, int], ...] = (("minor", 2), ("serious", 6), ("critical", 12))
     #: Overrides of ``severity_points`` per violation code: ((violation, severity, points), ...).
@@ -75,7 +75,7 @@ class RuleSet:
     reenrolment_wait: timedelta = timedelta(days=90)
 
     def points_for(self, violation: str, severity: str) -> int:
-        """The points a penalty counts when it gives none (DOMAIN.md v2)."""
+        """The points a penalty counts when it gives none (docs/DECISIONS.md, penalty.imposed)."""
         for code, level, points in self.violation_points:
             if code == violation and level == severity:
                 return points
@@ -101,7 +101,7 @@ DEFAULT_RULES = RuleSet()
 
 # --------------------------------------------------------------------------- TOML form
 #
-# A rule set is published as a TOML document (docs/PROJECTIONS.md "Rule sets"):
+# A rule set is published as a TOML document (docs/DECISIONS.md "Rule sets", normative):
 #
 #     version = "2027-v2"
 #     effective_from = "2027-01-01T00:00:00Z"
@@ -114,7 +114,7 @@ DEFAULT_RULES = RuleSet()
 #     points_tiers = [12, 24, 36, 48]
 #     eligibility_penalty_window_days = 30
 #     eligibility_max_points = 12
-#     # v2 tables (DOMAIN.md "v2 additions"):
+#     # v2 tables (optional, each as a whole):
 #     [points]
 #     minor = 2
 #     serious = 6
@@ -139,7 +139,7 @@ DEFAULT_RULES = RuleSet()
 #
 # Every number of a table is required, so a published rule set never silently inherits a
 # default. The v2 tables are optional as wholes: a rule set published before v2 has none, and
-# takes DOMAIN.md's v2 defaults for them (docs/DECISIONS.md "Rule sets").
+# takes the v2 defaults for them (docs/DECISIONS.md "Rule sets").
 
 _VERSION = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _APPEND_KEYS = ("max_future_skew_minutes", "appeal_window_days", "max_appeals_per_penalty")
@@ -371,8 +371,11 @@ def parse_rules(text: str) -> PublishedRules:
 def format_rules(rules: RuleSet, *, effective_from: datetime) -> str:
     """The TOML text of a rule set (``parse_rules`` reads it back to equal numbers)."""
     tiers = ", ".join(str(t) for t in rules.points_tiers)
+    # A consequence of a tier the rule set does not have can never apply, and parse_rules
+    # refuses one; a RuleSet built in code may still carry the defaults' (12..48).
+    consequences = tuple(c for c in rules.tier_consequences if c[0] in rules.points_tiers)
     # TOML: a top-level key must come before the first table.
-    no_consequences = "" if rules.tier_consequences else "consequences = []\n"
+    no_consequences = "" if consequences else "consequences = []\n"
     return (
         f'version = "{rules.version}"\n'
         f'effective_from = "{format_timestamp(effective_from)}"\n'
@@ -385,18 +388,19 @@ def format_rules(rules: RuleSet, *, effective_from: datetime) -> str:
         f"points_window_days = {rules.points_window.days}\n"
         f"points_tiers = [{tiers}]\n"
         f"eligibility_penalty_window_days = {rules.eligibility_penalty_window.days}\n"
-        f"eligibility_max_points = {rules.eligibility_max_points}\n" + _format_v2_tables(rules)
+        f"eligibility_max_points = {rules.eligibility_max_points}\n"
+        + _format_v2_tables(rules, consequences)
     )
 
 
-def _format_v2_tables(rules: RuleSet) -> str:
+def _format_v2_tables(rules: RuleSet, consequences: tuple[tuple[int, str, int | None], ...]) -> str:
     lines = ["", "[points]"]
     lines += [f"{level} = {points}" for level, points in rules.severity_points]
     codes = sorted({code for code, _level, _points in rules.violation_points})
     for code in codes:
         lines += ["", f"[points.violations.{code}]"]
         lines += [f"{lv} = {p}" for c, lv, p in rules.violation_points if c == code]
-    for tier, measure, days in rules.tier_consequences:
+    for tier, measure, days in consequences:
         lines += ["", "[[consequences]]", f"tier = {tier}", f'measure = "{measure}"']
         if days is not None:
             lines.append(f"suspend_days = {days}")

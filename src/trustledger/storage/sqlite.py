@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from trustledger.domain.identity import KEYRING_ID
+from trustledger.domain.identity import KEYRING_ID, topic_of
 from trustledger.errors import Conflict, NotFound, StorageUnavailable
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
@@ -44,16 +44,20 @@ from trustledger.storage.base import (
     DERIVED_TABLES,
     EVENTS_TABLE,
     MERKLE_TABLE,
+    SHOP_OWNERS_TABLE,
     SUBJECT_KEYS_TABLE,
+    AppendWrite,
     ChainHead,
     DerivedChanges,
     DerivedRows,
     RecordedDecision,
     Store,
     StoredCheckpoint,
+    describe_failure,
     write_of,
 )
 from trustledger.storage.chaining import Frontier, append_rows
+from trustledger.storage.url import lock_timeout
 
 _TRIGGER_VERBS = ("UPDATE", "DELETE")
 
@@ -107,13 +111,33 @@ LEDGER_DDL = [
     "line TEXT NOT NULL, "
     "PRIMARY KEY (checkpoint_id, line))",
 ] + [
-    # Append-only, enforced by the database (BRIEF.md): no UPDATE or DELETE on ledger
+    # Append-only, enforced by the database (docs/DESIGN.md): no UPDATE or DELETE on ledger
     # tables. SQLite has no TRUNCATE; an unqualified DELETE still fires these triggers.
     # A migration that must touch rows (or `db repair`) drops and recreates them explicitly.
     _append_only_trigger(table, verb)
     for table in APPEND_ONLY_TABLES
     for verb in _TRIGGER_VERBS
 ]
+
+# The shop owners table (storage.base.SHOP_OWNERS_TABLE): derived from the events, so not
+# append-only (a repair rebuilds it). Made by ``SQLiteStore.ensure_shop_owners``, which also
+# fills it on a ledger created before it, in the transaction that creates it.
+SHOP_OWNERS_DDL = [
+    f"CREATE TABLE {SHOP_OWNERS_TABLE} ("
+    "notification_id INTEGER PRIMARY KEY, "
+    "owner_subject_id TEXT NOT NULL, "
+    "shop_id TEXT NOT NULL)",
+    f"CREATE INDEX {SHOP_OWNERS_TABLE}_owner ON {SHOP_OWNERS_TABLE} (owner_subject_id)",
+]
+# Every recorded registration's owner and shop, from the signed payload in its stored state
+# (docs/FORMAT.md §5): one scan of the events, in the database.
+_FILL_SHOP_OWNERS = (
+    f"INSERT INTO {SHOP_OWNERS_TABLE} (notification_id, owner_subject_id, shop_id) "
+    "SELECT n, json_extract(p, '$.data.owner_subject_id'), json_extract(p, '$.shop_id') "
+    f"FROM (SELECT rowid AS n, json_extract(CAST(state AS TEXT), '$.payload') AS p "
+    f"FROM {EVENTS_TABLE} WHERE topic = ?)"
+)
+_REGISTERED_TOPIC = topic_of("shop.registered")
 
 
 # Prepared statements a connection keeps. eventsourcing opens its connections with a cache
@@ -136,7 +160,7 @@ class LedgerSQLiteConnectionPool(SQLiteConnectionPool):
                 check_same_thread=False,
                 isolation_level=None,
                 cached_statements=STATEMENT_CACHE_SIZE,
-                timeout=self.lock_timeout or 30,
+                timeout=self.lock_timeout or lock_timeout(),
             )
         except (sqlite3.Error, TypeError) as exc:
             raise InterfaceError(exc) from exc
@@ -187,6 +211,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             # Erasure's UPDATE needs the write lock too: it cannot come between this
             # read and the commit (AppendWrite.sealed_subjects).
             write.check_subjects(_erased_among(c, write.sealed_subjects))
+        if write is not None and write.owners_read:
+            # Under the write lock, as the keyring's version (AppendWrite.owners_read).
+            _check_owners(c, write)
         c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
@@ -210,6 +237,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
                 write.index_rows(stored_events, notification_ids, position + 1, blob=bytearray),
             )
+            if write.shop_owners:
+                c.executemany(
+                    f"INSERT INTO {SHOP_OWNERS_TABLE} VALUES (?,?,?)",
+                    write.owner_rows(notification_ids),
+                )
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
                 # transaction fail whole, and the batch is judged again with that key.
@@ -266,6 +298,28 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
     if tuple(c.fetchone()) != (len(rows), first, last):
         raise PersistenceError(f"stored events did not get consecutive notification ids {first}…")
     return list(range(first, last + 1))
+
+
+def _check_owners(c: SQLiteCursor, write: AppendWrite) -> None:
+    owners = list(write.owners_read)
+    c.execute(
+        f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
+        f"WHERE owner_subject_id IN ({','.join('?' * len(owners))})",
+        owners,
+    )
+    shops_now: dict[str, set[str]] = {}
+    for owner, shop_id in c.fetchall():
+        shops_now.setdefault(owner, set()).add(shop_id)
+    ids = [a for shops in write.owners_read.values() for a, _, _ in shops]
+    versions_now: dict[Any, int] = {}
+    if ids:
+        c.execute(
+            f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
+            f"WHERE originator_id IN ({','.join('?' * len(ids))}) GROUP BY originator_id",
+            [UUID(str(i)).hex for i in ids],
+        )
+        versions_now = {UUID(row[0]): row[1] for row in c.fetchall()}
+    write.check_owners(shops_now, versions_now)
 
 
 def _erased_among(c: SQLiteCursor, subject_ids: Sequence[str]) -> list[str]:
@@ -445,6 +499,7 @@ class SQLiteStore(Store):
         self.path = path
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        self._owners_ready = False
 
     # -- connection ---------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -463,10 +518,12 @@ class SQLiteStore(Store):
                         uri, uri=True, isolation_level=None, check_same_thread=False
                     )
                 else:
-                    self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                    self._conn = sqlite3.connect(
+                        self.path, isolation_level=None, timeout=lock_timeout()
+                    )
                     # Erased subject keys must not linger in free pages (PIPL / GDPR).
                     self._conn.execute("PRAGMA secure_delete = ON")
-                self._conn.execute("PRAGMA busy_timeout = 30000")
+                self._conn.execute(f"PRAGMA busy_timeout = {lock_timeout() * 1000}")
             except sqlite3.Error as exc:
                 raise StorageUnavailable(f"cannot open {self.url}: {exc}") from exc
         return self._conn
@@ -481,13 +538,13 @@ class SQLiteStore(Store):
                     f"{self.url} is not a trustledger ledger (no ledger tables): "
                     "run `trustledger init`"
                 ) from exc
-            raise StorageUnavailable(f"{self.url}: {exc}") from exc
+            raise StorageUnavailable(f"{self.url}: {describe_failure(exc)}") from exc
 
     def application_env(self) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "trustledger.storage.sqlite:LedgerSQLiteFactory",
             "SQLITE_DBNAME": self.path,
-            "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_LOCK_TIMEOUT": str(lock_timeout()),
             "APPLICATION_RECORDER_TOPIC": "trustledger.storage.sqlite:LedgerSQLiteRecorder",
             "CREATE_TABLE": "n",
         }
@@ -505,13 +562,79 @@ class SQLiteStore(Store):
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise StorageUnavailable(f"cannot create {self.url}: {directory} does not exist")
-        datastore = SQLiteDatastore(db_name=self.path, lock_timeout=30)
+        datastore = SQLiteDatastore(db_name=self.path, lock_timeout=lock_timeout())
         try:
             LedgerSQLiteRecorder(datastore).create_table()
         except (PersistenceError, sqlite3.Error) as exc:  # eventsourcing lets DatabaseError through
             raise StorageUnavailable(f"cannot create the ledger in {self.url}: {exc}") from exc
         finally:
             datastore.close()
+        self.ensure_shop_owners()
+
+    # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
+    def _has_shop_owners(self) -> bool:
+        rows = self._query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (SHOP_OWNERS_TABLE,),
+        )
+        return bool(rows[0][0])
+
+    def ensure_shop_owners(self) -> bool:
+        if self._owners_ready or self._has_shop_owners():
+            self._owners_ready = True
+            return False
+        created = self._write_shop_owners(rebuild=False)
+        self._owners_ready = True
+        return created
+
+    def rebuild_shop_owners(self) -> int:
+        self._write_shop_owners(rebuild=True)
+        self._owners_ready = True
+        return int(self._query(f"SELECT count(*) FROM {SHOP_OWNERS_TABLE}")[0][0])
+
+    def _write_shop_owners(self, *, rebuild: bool) -> bool:
+        """Create (when missing) or empty the table and fill it from the events, under the
+        write lock (BEGIN IMMEDIATE), so no registration is appended in between."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                exists = self._has_shop_owners()
+                if exists and not rebuild:
+                    conn.execute("COMMIT")
+                    return False
+                if exists:
+                    conn.execute(f"DELETE FROM {SHOP_OWNERS_TABLE}")
+                else:
+                    for statement in SHOP_OWNERS_DDL:
+                        conn.execute(statement)
+                conn.execute(_FILL_SHOP_OWNERS, (_REGISTERED_TOPIC,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(
+                f"cannot write {SHOP_OWNERS_TABLE} in {self.url}, nothing changed: {exc}"
+            ) from exc
+        return not exists
+
+    def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
+        if not self.read_only:
+            self.ensure_shop_owners()
+        owners = list(dict.fromkeys(owner_subject_ids))
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(owners), 500):
+            chunk = owners[start : start + 500]
+            rows = self._query(
+                f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
+                f"WHERE owner_subject_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY notification_id",
+                chunk,
+            )
+            for owner, shop_id in rows:
+                found.setdefault(owner, []).append(shop_id)
+        return found
 
     # -- reads ----------------------------------------------------------------------------
     def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
@@ -534,6 +657,16 @@ class SQLiteStore(Store):
             if len(rows) < page:
                 return
             cursor_at = rows[-1][0]
+
+    def entry_at(self, position: int) -> StoredEntry | None:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM {CHAIN_TABLE} c "
+            f"LEFT JOIN {EVENTS_TABLE} e ON c.notification_id = e.rowid WHERE c.position = ?",
+            (position,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
 
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         rows = self._query(
@@ -643,15 +776,14 @@ class SQLiteStore(Store):
             raise NotFound(f"no personal data recorded for subject {subject_id!r}")
         if known[subject_id] is None:
             return False
-        conn = self._connection()
-        conn.execute(
+        self._query(
             f"UPDATE {SUBJECT_KEYS_TABLE} SET subject_key = NULL, erased_at = ? "
             "WHERE subject_id = ?",
             (_now(), subject_id),
         )
         # With secure_delete the old key bytes are zeroed in the page; checkpointing the WAL
         # makes sure no copy of the old page survives in the write-ahead log either.
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
 
     def replace_derived(self, rows: DerivedRows, *, head: ChainHead) -> DerivedChanges:
