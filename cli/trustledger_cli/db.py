@@ -85,8 +85,9 @@ def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
     key, as verify does; refuses with exit 1, changing nothing, if they do not verify or
     if a stored checkpoint contradicts them (a log truncated or rewritten after it was
     signed). Then rewrites the derived rows that differ, in one transaction holding the
-    write lock, and says what it changed. Stored checkpoints and cosignatures are signed
-    statements and are never changed. Run verify afterwards (docs/OPERATIONS.md).
+    write lock, and says what it changed; and rebuilds the shop owners table. Stored
+    checkpoints and cosignatures are signed statements and are never changed. Run verify
+    afterwards (docs/OPERATIONS.md).
 
     \b
     Example:
@@ -108,13 +109,15 @@ def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
                 "merkle_added": changes.merkle_added,
                 "index_removed": changes.index_removed,
                 "index_added": changes.index_added,
+                "shop_owners": report.shop_owners,
             }
         )
         return
     click.echo(f"entries verified: {report.entries}, root {report.root_hash}")
     if not changes.total:
         click.echo("derived rows: all right, nothing changed")
-        return
-    click.echo(f"leaf hashes rewritten: {changes.leaf_hashes}")
-    click.echo(f"Merkle nodes removed: {changes.merkle_removed}, added: {changes.merkle_added}")
-    click.echo(f"index rows removed: {changes.index_removed}, added: {changes.index_added}")
+    else:
+        click.echo(f"leaf hashes rewritten: {changes.leaf_hashes}")
+        click.echo(f"Merkle nodes removed: {changes.merkle_removed}, added: {changes.merkle_added}")
+        click.echo(f"index rows removed: {changes.index_removed}, added: {changes.index_added}")
+    click.echo(f"shop owners rebuilt: {report.shop_owners} rows")

@@ -158,6 +158,17 @@ def _update_leaf_as_writer(logged: Logged) -> None:
             conn.execute("UPDATE trustledger_chain SET leaf_hash = leaf_hash WHERE position = 1")
 
 
+def test_repair_rebuilds_the_shop_owners_table(logged: Logged) -> None:
+    with attacker(logged.env) as conn:
+        before = sorted(conn.execute("SELECT * FROM trustledger_shop_owners").fetchall())
+        conn.execute("DELETE FROM trustledger_shop_owners")
+    code, output = _repair(logged, "--json")
+    assert code == 0, output
+    assert json.loads(output)["shop_owners"] == len(before) == 2
+    with attacker(logged.env) as conn:
+        assert sorted(conn.execute("SELECT * FROM trustledger_shop_owners").fetchall()) == before
+
+
 def test_repair_of_an_intact_ledger_changes_nothing(logged: Logged) -> None:
     before = _dump(logged)
     code, output = _repair(logged)

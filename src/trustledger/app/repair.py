@@ -18,7 +18,9 @@ in order:
    derived row: one that the entries contradict (the log was truncated or rewritten after
    it was signed) is reported, and nothing is changed;
 4. in one transaction holding the write lock, and only if the log's head is still the one
-   verified, rewrite the rows that differ (Store.replace_derived).
+   verified, rewrite the rows that differ (Store.replace_derived);
+5. rebuild the shop owners table (derived from the registrations, read by append rule 12,
+   not checked by verify) in a transaction of its own (Store.rebuild_shop_owners).
 
 Stored checkpoints and cosignatures are never changed. The derived rows are held in memory
 until they are written (about 200 bytes an entry).
@@ -63,6 +65,7 @@ class RepairReport:
     entries: int
     changes: DerivedChanges
     root_hash: str  # RFC 9162 root of the verified entries
+    shop_owners: int  # rows of the rebuilt shop owners table
 
 
 @dataclass
@@ -122,9 +125,10 @@ def repair_store(url: str, *, trusted_keys: Sequence[VerifierKey]) -> RepairRepo
         rows = DerivedRows(list(enumerate(tree.leaves)), tree.emitted, index.finish())
         root = _check_checkpoints(store, tree)
         changes = store.replace_derived(rows, head=head)
+        owners = store.rebuild_shop_owners()
     finally:
         store.close()
-    return RepairReport(url, result.entries, changes, root.hex())
+    return RepairReport(url, result.entries, changes, root.hex(), owners)
 
 
 class _IndexRows:
