@@ -110,6 +110,7 @@ def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
                 "index_removed": changes.index_removed,
                 "index_added": changes.index_added,
                 "shop_owners": report.shop_owners,
+                "shop_snapshots_cleared": report.shop_snapshots_cleared,
             }
         )
         return
@@ -121,3 +122,7 @@ def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
         click.echo(f"Merkle nodes removed: {changes.merkle_removed}, added: {changes.merkle_added}")
         click.echo(f"index rows removed: {changes.index_removed}, added: {changes.index_added}")
     click.echo(f"shop owners rebuilt: {report.shop_owners} rows")
+    click.echo(
+        f"shop state snapshots cleared: {report.shop_snapshots_cleared} "
+        "(appends write them again as they write each shop)"
+    )

@@ -721,6 +721,17 @@ def _write(
     if dry_run:
         return [AppendOutcome(line, decision.decision_id, -1, "new") for line, decision, _ in fresh]
     if events:
+        # The snapshot of each shop written, as of its last event here, in the same
+        # transaction (app.shopstates reads them back on a cache miss).
+        snapshots = (
+            [
+                (shop_id, version, states[shop_id][1].to_bytes())
+                for shop_id, version in versions.items()
+                if version != states[shop_id][0]
+            ]
+            if shop_states.snapshotting
+            else []
+        )
         try:
             write = AppendWrite(
                 decisions={},
@@ -729,6 +740,7 @@ def _write(
                 keyring_version=keyring_version,
                 sealed_subjects=list(sealed_subjects),
                 shop_owners=owner_rows,
+                shop_states=snapshots,
                 # What rule 12 read, as the store will hold it once this batch is written.
                 owners_read={
                     owner: tuple((shop_aggregate_id(shop), shop, versions[shop]) for shop in shops)

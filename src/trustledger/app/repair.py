@@ -20,7 +20,10 @@ in order:
 4. in one transaction holding the write lock, and only if the log's head is still the one
    verified, rewrite the rows that differ (Store.replace_derived);
 5. rebuild the shop owners table (derived from the registrations, read by append rule 12,
-   not checked by verify) in a transaction of its own (Store.rebuild_shop_owners).
+   not checked by verify) in a transaction of its own (Store.rebuild_shop_owners);
+6. empty the shop states table (snapshots of the shops' rule states, a cache that appends
+   fill again as they write each shop: Store.clear_shop_snapshots), so that no snapshot
+   written before the repair is trusted after it.
 
 Stored checkpoints and cosignatures are never changed. The derived rows are held in memory
 until they are written (about 200 bytes an entry).
@@ -66,6 +69,7 @@ class RepairReport:
     changes: DerivedChanges
     root_hash: str  # RFC 9162 root of the verified entries
     shop_owners: int  # rows of the rebuilt shop owners table
+    shop_snapshots_cleared: int  # rows deleted from the shop states table
 
 
 @dataclass
@@ -126,9 +130,10 @@ def repair_store(url: str, *, trusted_keys: Sequence[VerifierKey]) -> RepairRepo
         root = _check_checkpoints(store, tree)
         changes = store.replace_derived(rows, head=head)
         owners = store.rebuild_shop_owners()
+        cleared = store.clear_shop_snapshots()
     finally:
         store.close()
-    return RepairReport(url, result.entries, changes, root.hex(), owners)
+    return RepairReport(url, result.entries, changes, root.hex(), owners, cleared)
 
 
 class _IndexRows:

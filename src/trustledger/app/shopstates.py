@@ -7,8 +7,15 @@ optimistically: the write itself is the check. Events are written at ``version +
 versions of an aggregate are contiguous, so if any other appender recorded anything for
 the shop since, the store's (originator_id, originator_version) key refuses the whole
 write; the appender then forgets those shops and judges the batch again from the store.
-A stale cache can therefore cost a retry, never admit a wrong decision. Shops not in the
-cache cost one query for all of them plus one replay each for those that exist.
+A stale cache can therefore cost a retry, never admit a wrong decision.
+
+Shops not in the cache are read from their snapshots (the shop states table, written with
+the shops' events: storage.base.SHOP_STATES_TABLE): one query for all of them, then per shop
+a decode and a replay of only the events recorded after its snapshot (none, when the one
+writer of the ledger wrote it), so a miss costs the same however long the shop's history.
+A shop without a usable snapshot (none yet, another SNAPSHOT_FORMAT, corrupt, or ahead of
+the events) is replayed from its first event. A snapshot is a cache, not a record: the
+optimistic write above checks whatever it says, as it checks this process's own cache.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from uuid import UUID
 
 from trustledger.domain.decision import parse_decision
 from trustledger.domain.identity import shop_aggregate_id
-from trustledger.domain.shop import ShopState
+from trustledger.domain.shop import ShopState, UnusableSnapshot
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
 
@@ -32,6 +39,15 @@ class ShopStates:
         self.store = store
         self.maxsize = maxsize
         self._cache: OrderedDict[str, tuple[int, ShopState]] = OrderedDict()
+        # Whether appends write snapshots (Store.ensure_shop_states), asked on first use.
+        self._snapshotting: bool | None = None
+
+    @property
+    def snapshotting(self) -> bool:
+        """Whether writes should carry their shops' snapshots (AppendWrite.shop_states)."""
+        if self._snapshotting is None:
+            self._snapshotting = self.store.ensure_shop_states()
+        return self._snapshotting
 
     def load(self, shop_ids: Iterable[str]) -> dict[str, tuple[int, ShopState]]:
         """Each shop's version and its state (version 0: none yet), lent to the caller.
@@ -52,13 +68,17 @@ class ShopStates:
             loaded[shop_id] = cached
         if missing:
             versions = self.store.current_versions(list(missing.values()))
+            recorded = [shop_id for shop_id, a in missing.items() if versions.get(a, 0) > 0]
+            snapshots = self.store.shop_snapshots(recorded) if recorded else {}
             for shop_id, aggregate_id in missing.items():
+                current = versions.get(aggregate_id, 0)
                 version, state = 0, ShopState(shop_id)
-                if versions.get(aggregate_id, 0) > 0:
-                    for entry in self.store.events_of(aggregate_id):
-                        payload = parse_state(entry.state).payload
-                        state.apply(parse_decision(json.loads(payload)))
-                        version = entry.originator_version
+                if current > 0:
+                    snapshot = _usable(shop_id, snapshots.get(shop_id), current)
+                    if snapshot is not None:
+                        version, state = snapshot
+                    if version < current:
+                        version = _replay(self.store, aggregate_id, state, after=version)
                 loaded[shop_id] = (version, state)
         return loaded
 
@@ -72,3 +92,32 @@ class ShopStates:
     def forget(self, shop_ids: Iterable[str]) -> None:
         for shop_id in shop_ids:
             self._cache.pop(shop_id, None)
+
+
+def _usable(
+    shop_id: str, row: tuple[int, bytes] | None, current: int
+) -> tuple[int, ShopState] | None:
+    """A stored snapshot as (version, state), or None when there is none or it cannot be
+    trusted as a starting point: of another format or corrupt (it does not decode, or is
+    another shop's), or of a version the shop's events have not reached."""
+    if row is None:
+        return None
+    version, data = row
+    if type(version) is not int or not 0 < version <= current:
+        return None
+    try:
+        state = ShopState.from_bytes(data)
+    except (UnusableSnapshot, TypeError):
+        return None
+    return (version, state) if state.shop_id == shop_id else None
+
+
+def _replay(store: Store, aggregate_id: UUID, state: ShopState, *, after: int) -> int:
+    """Apply to ``state`` the shop's recorded decisions after version ``after``; returns the
+    version of the last one applied."""
+    version = after
+    for entry in store.events_of(aggregate_id, after_version=after):
+        payload = parse_state(entry.state).payload
+        state.apply(parse_decision(json.loads(payload)))
+        version = entry.originator_version
+    return version

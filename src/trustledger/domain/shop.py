@@ -17,14 +17,32 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, TypeVar
+
+import orjson
 
 from trustledger.domain.decision import Decision
 from trustledger.domain.rules import RuleSet
-from trustledger.domain.timefmt import format_timestamp, parse_timestamp
+from trustledger.domain.timefmt import EPOCH, format_timestamp, micros, parse_timestamp
 from trustledger.errors import InternalError, RuleViolation
 
-__all__ = ["Eligibility", "ShopState", "check_owner_not_banned"]
+__all__ = [
+    "SNAPSHOT_FORMAT",
+    "Eligibility",
+    "ShopState",
+    "UnusableSnapshot",
+    "check_owner_not_banned",
+]
+
+#: The format of ``ShopState.to_bytes``. Raise it with any change to what a ShopState holds or
+#: how it is encoded: snapshots of another format are then ignored (the shop is replayed from
+#: its events), never misread.
+SNAPSHOT_FORMAT: Final = 1
+
+
+class UnusableSnapshot(ValueError):
+    """A snapshot that ``ShopState.from_bytes`` cannot use: of another format, or corrupt."""
+
 
 # Life-cycle states.
 _SUBMITTED, _APPROVED = "submitted", "approved"
@@ -174,6 +192,134 @@ class ShopState:
             f"penalties={len(self._penalties)}, appeals={len(self._appeals)}, "
             f"remedies={len(self._remedies)}, enrolled={self.enrolled})"
         )
+
+    # ------------------------------------------------------------------- snapshots
+
+    def to_bytes(self) -> bytes:
+        """The state as compact JSON (format ``SNAPSHOT_FORMAT``), for ``from_bytes``: times
+        as microseconds since the epoch, records as arrays of their fields in order."""
+        return orjson.dumps(
+            [
+                SNAPSHOT_FORMAT,
+                self.shop_id,
+                self.registered,
+                self.closed,
+                self.owner_subject_id,
+                self.enrolled,
+                _micros_or_none(self.registered_at),
+                _micros_or_none(self._forced_exit_at),
+                self._verifications,
+                self._complaints,
+                {
+                    k: [
+                        f.violation,
+                        micros(f.substantiated_at),
+                        _micros_or_none(f.overturned_at),
+                        f.overturned_by,
+                    ]
+                    for k, f in self._findings.items()
+                },
+                {
+                    k: [
+                        micros(p.occurred_at),
+                        p.permanent_ban,
+                        p.deducted,
+                        p.complaint_ids,
+                        p.appeals,
+                        p.open_appeal,
+                        p.revoked_by,
+                        _micros_or_none(p.revoked_at),
+                    ]
+                    for k, p in self._penalties.items()
+                },
+                {k: [a.penalty_id, a.status] for k, a in self._appeals.items()},
+                {k: [r.status, r.amount] for k, r in self._remedies.items()},
+                [[micros(at), fen] for at, fen in self._deposit],
+                {k: micros(at) for k, at in self._times.items()},
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ShopState:
+        """The state ``to_bytes`` encoded. Raises UnusableSnapshot when ``data`` is of
+        another ``SNAPSHOT_FORMAT`` or is not such an encoding."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise UnusableSnapshot(f"not JSON: {exc}") from exc
+        if not isinstance(value, list) or not value or value[0] != SNAPSHOT_FORMAT:
+            head = value[0] if isinstance(value, list) and value else value
+            raise UnusableSnapshot(f"not a snapshot of format {SNAPSHOT_FORMAT}: {head!r:.40}")
+        try:
+            (
+                _,
+                shop_id,
+                registered,
+                closed,
+                owner,
+                enrolled,
+                registered_at,
+                forced_exit_at,
+                verifications,
+                complaints,
+                findings,
+                penalties,
+                appeals,
+                remedies,
+                deposit,
+                times,
+            ) = value
+            state = cls.__new__(cls)
+            state.shop_id = _typed(shop_id, str)
+            state.registered = _typed(registered, bool)
+            state.closed = _typed(closed, bool)
+            state.owner_subject_id = _opt_str(owner)
+            state.enrolled = _typed(enrolled, bool)
+            state.registered_at = _time_or_none(registered_at)
+            state._forced_exit_at = _time_or_none(forced_exit_at)
+            state._verifications = _str_map(verifications)
+            state._complaints = _str_map(complaints)
+            state._findings = {
+                _typed(k, str): _Finding(
+                    _typed(v, str), _time(at), _time_or_none(over_at), _opt_str(over_by)
+                )
+                for k, (v, at, over_at, over_by) in findings.items()
+            }
+            state._penalties = {
+                _typed(k, str): _Penalty(
+                    occurred_at=_time(at),
+                    permanent_ban=_typed(ban, bool),
+                    deducted=_typed(deducted, int),
+                    complaint_ids=tuple(_typed(c, str) for c in complaint_ids),
+                    appeals=tuple(_typed(a, str) for a in penalty_appeals),
+                    open_appeal=_opt_str(open_appeal),
+                    revoked_by=_opt_str(revoked_by),
+                    revoked_at=_time_or_none(revoked_at),
+                )
+                for k, (
+                    at,
+                    ban,
+                    deducted,
+                    complaint_ids,
+                    penalty_appeals,
+                    open_appeal,
+                    revoked_by,
+                    revoked_at,
+                ) in penalties.items()
+            }
+            state._appeals = {
+                _typed(k, str): _Appeal(_typed(p, str), _typed(st, str))
+                for k, (p, st) in appeals.items()
+            }
+            state._remedies = {
+                _typed(k, str): _Remedy(_typed(st, str), _typed(amount, int))
+                for k, (st, amount) in remedies.items()
+            }
+            state._deposit = tuple((_time(at), _typed(fen, int)) for at, fen in deposit)
+            state._times = {_typed(k, str): _time(at) for k, at in times.items()}
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise UnusableSnapshot(f"malformed snapshot: {exc}") from exc
+        return state
 
     # ------------------------------------------------------------------- queries
 
@@ -719,6 +865,42 @@ class ShopState:
         if status == _UPHELD:
             # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
             self._revoke(appeal.penalty_id, at, "appeal_upheld", f"appeal {appeal_id} upheld")
+
+
+def _micros_or_none(moment: datetime | None) -> int | None:
+    return None if moment is None else micros(moment)
+
+
+def _time(value: object) -> datetime:
+    # bool is an int: refused, as everywhere a snapshot's type is checked.
+    if type(value) is not int:
+        raise TypeError(f"a time in microseconds, not {value!r:.40}")
+    return EPOCH + timedelta(microseconds=value)
+
+
+_T = TypeVar("_T")
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _typed(value, str)
+
+
+def _time_or_none(value: object) -> datetime | None:
+    return None if value is None else _time(value)
+
+
+def _typed(value: object, kind: type[_T]) -> _T:
+    if type(value) is not kind:
+        raise TypeError(f"{kind.__name__} expected, not {value!r:.40}")
+    return value  # type: ignore[return-value]
+
+
+def _str_map(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        type(k) is str and type(v) is str for k, v in value.items()
+    ):
+        raise TypeError(f"a map of strings expected, not {value!r:.40}")
+    return value
 
 
 def _deducted(data: Mapping[str, Any]) -> int:

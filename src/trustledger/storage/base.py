@@ -24,6 +24,12 @@ COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per
 # Derived, not signed: the owner of every registered shop (docs/DECISIONS.md rule 12), one row per
 # shop.registered event, written with it; rebuilt from the events by Store.rebuild_shop_owners.
 SHOP_OWNERS_TABLE = "trustledger_shop_owners"
+# A cache, not a record: the latest rule state of each shop (ShopState.to_bytes) and the
+# version of the shop it is the state at, written in the transaction of the shop's events so
+# that an appender whose own cache misses reads one row instead of replaying the shop. Never
+# signed, never read by verify; emptied by `db repair`; a missing, stale or unreadable row
+# costs a replay (docs/DESIGN.md "Shop state snapshots").
+SHOP_STATES_TABLE = "trustledger_shop_states"
 
 # The tables whose rows the database refuses to change (docs/DESIGN.md: append-only, enforced by
 # the database). Subject keys are not among them: erasure destroys a key in place.
@@ -83,6 +89,9 @@ class AppendWrite:
     #: appender registered a shop to one of these owners or recorded anything for one of
     #: their shops since (a ban recorded meanwhile must not let a registration through).
     owners_read: dict[str, tuple[tuple[Any, str, int], ...]] = field(default_factory=dict)
+    #: (shop_id, version, ShopState.to_bytes()) of each shop this write records events for,
+    #: as of its last event here: the rows of the shop states table, upserted with the events.
+    shop_states: list[tuple[str, int, bytes]] = field(default_factory=list)
 
     def check_keyring(self, recorded_version: int | None) -> None:
         """Raise KeyringChanged unless the keyring is still at ``keyring_version``
@@ -368,6 +377,21 @@ class Store(ABC):
         """Replace every row of the shop owners table by what the recorded
         ``shop.registered`` events say, in one transaction (the table is derived: a repair
         may run this at any time); returns the number of rows."""
+
+    @abstractmethod
+    def ensure_shop_states(self) -> bool:
+        """Whether appends may write the shop states table (SHOP_STATES_TABLE), creating it
+        (empty: a cache fills as shops are written) on a ledger made before it. False on a
+        read-only store or a role that may not create it: appends then write no snapshot."""
+
+    @abstractmethod
+    def shop_snapshots(self, shop_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """shop_id -> (version, snapshot bytes) of the shops among ``shop_ids`` that have a
+        row in the shop states table (none if the table is missing)."""
+
+    @abstractmethod
+    def clear_shop_snapshots(self) -> int:
+        """Empty the shop states table (if any); the number of rows deleted."""
 
     @abstractmethod
     def events_of(self, originator_id: Any, *, after_version: int = 0) -> list[StoredEntry]:

@@ -57,6 +57,7 @@ from trustledger.storage.base import (
     EVENTS_TABLE,
     MERKLE_TABLE,
     SHOP_OWNERS_TABLE,
+    SHOP_STATES_TABLE,
     SUBJECT_KEYS_TABLE,
     ChainHead,
     DerivedChanges,
@@ -176,6 +177,17 @@ def _fill_shop_owners(schema: str) -> Composed:
 _REGISTERED_TOPIC = topic_of("shop.registered")
 
 
+def shop_states_ddl(schema: str) -> Composed:
+    """The shop states table (storage.base.SHOP_STATES_TABLE): a cache, so not append-only
+    and not filled on a ledger made before it. Rows are rewritten in place at every write of
+    their shop: fillfactor 80 leaves room on each page for PostgreSQL to keep the new
+    version there (a HOT update, no index entry), so the table does not bloat."""
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {s}.{t} (shop_id text PRIMARY KEY, "
+        "version bigint NOT NULL, state bytea NOT NULL) WITH (fillfactor = 80)"
+    ).format(s=Identifier(schema), t=Identifier(SHOP_STATES_TABLE))
+
+
 def _advisory_key(schema: str) -> int:
     # One lock per schema, held while creating: concurrent `init`s run the DDL one at a time.
     return zlib.crc32(f"trustledger:{schema}".encode())
@@ -292,6 +304,12 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         self._select_owner_shops = SQL(
             "SELECT owner_subject_id, shop_id FROM {s}.{t} WHERE owner_subject_id = ANY(%b)"
         ).format(s=schema, t=Identifier(SHOP_OWNERS_TABLE))
+        self._upsert_shop_states = SQL(
+            "INSERT INTO {s}.{t} (shop_id, version, state) "
+            "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[]) "
+            "ON CONFLICT (shop_id) DO UPDATE SET version = EXCLUDED.version, "
+            "state = EXCLUDED.state"
+        ).format(s=schema, t=Identifier(SHOP_STATES_TABLE))
         self._select_versions = SQL(
             "SELECT originator_id, max(originator_version) AS version FROM {s}.{t} "
             "WHERE originator_id = ANY(%b) GROUP BY originator_id"
@@ -440,6 +458,8 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
                 curs.execute(self._insert_subject_key, _columns(write.subject_keys), prepare=True)
             if write.shop_owners:
                 curs.execute(self._insert_owners, _columns(write.owner_rows(notification_ids)))
+            if write.shop_states:
+                curs.execute(self._upsert_shop_states, _columns(write.shop_states), prepare=True)
             if positions:
                 write.note_positions(stored_events, positions[0])
         # Kept for the next insert; harmless if this transaction is rolled back, since then
@@ -558,6 +578,8 @@ class PostgresStore(Store):
         self._merkle = SQL("{0}.{1}").format(s, Identifier(MERKLE_TABLE))
         self._owners = SQL("{0}.{1}").format(s, Identifier(SHOP_OWNERS_TABLE))
         self._owners_ready = False
+        self._states = SQL("{0}.{1}").format(s, Identifier(SHOP_STATES_TABLE))
+        self._states_ready: bool | None = None  # ensure_shop_states's answer, once asked
 
     # -- connection ---------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -681,6 +703,7 @@ class PostgresStore(Store):
                 datastore.close()
         # On a complete ledger this is one query: no DDL, no lock.
         self.ensure_shop_owners()
+        self.ensure_shop_states()
 
     # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
     def _has_shop_owners(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
@@ -737,6 +760,60 @@ class PostgresStore(Store):
                 "`trustledger init --root-key ROOT.key` once as the ledger's owner"
             )
             raise StorageUnavailable(f"{exc}; {remedy}") from exc
+
+    # -- the shop states table (a cache of ShopState snapshots) ----------------------------
+    def _has_shop_states(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+            (self.schema, SHOP_STATES_TABLE),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def ensure_shop_states(self) -> bool:
+        if self._states_ready is not None:
+            return self._states_ready
+        if self.read_only:
+            self._states_ready = False
+            return False
+
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            if self._has_shop_states(conn):
+                return True  # the common case: no transaction, no lock
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key(self.schema),))
+                conn.execute(shop_states_ddl(self.schema))
+            return True
+
+        try:
+            self._states_ready = self._run(work)
+        except StorageUnavailable:
+            # A role that may not create tables appends without snapshots (cache misses
+            # replay the shop); the ledger's owner adds the table with `trustledger init`.
+            self._states_ready = False
+        return self._states_ready
+
+    def shop_snapshots(self, shop_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        ids = list(dict.fromkeys(shop_ids))
+        if not ids:
+            return {}
+        if self._states_ready is None and not self._run(self._has_shop_states):
+            return {}
+        rows = self._query(
+            SQL("SELECT shop_id, version, state FROM {0} WHERE shop_id = ANY(%s)").format(
+                self._states
+            ),
+            (ids,),
+            binary=True,
+        )
+        return {shop_id: (version, bytes(state)) for shop_id, version, state in rows}
+
+    def clear_shop_snapshots(self) -> int:
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+            if not self._has_shop_states(conn):
+                return 0
+            return conn.execute(SQL("DELETE FROM {0}").format(self._states)).rowcount
+
+        return self._run(work)
 
     def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
         if not self.read_only:

@@ -45,6 +45,7 @@ from trustledger.storage.base import (
     EVENTS_TABLE,
     MERKLE_TABLE,
     SHOP_OWNERS_TABLE,
+    SHOP_STATES_TABLE,
     SUBJECT_KEYS_TABLE,
     AppendWrite,
     ChainHead,
@@ -138,6 +139,17 @@ _FILL_SHOP_OWNERS = (
     f"FROM {EVENTS_TABLE} WHERE topic = ?)"
 )
 _REGISTERED_TOPIC = topic_of("shop.registered")
+
+# The shop states table (storage.base.SHOP_STATES_TABLE): a cache, so not append-only and
+# not filled on a ledger made before it. WITHOUT ROWID: the rows live in the primary key's
+# B-tree, one lookup and no second tree to keep.
+SHOP_STATES_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {SHOP_STATES_TABLE} ("
+    "shop_id TEXT PRIMARY KEY, "
+    "version INTEGER NOT NULL, "
+    "state BLOB NOT NULL) WITHOUT ROWID"
+)
+_UPSERT_SHOP_STATE = f"INSERT OR REPLACE INTO {SHOP_STATES_TABLE} VALUES (?,?,?)"
 
 
 # Prepared statements a connection keeps. eventsourcing opens its connections with a cache
@@ -241,6 +253,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 c.executemany(
                     f"INSERT INTO {SHOP_OWNERS_TABLE} VALUES (?,?,?)",
                     write.owner_rows(notification_ids),
+                )
+            if write.shop_states:
+                c.executemany(
+                    _UPSERT_SHOP_STATE,
+                    [
+                        (shop, version, bytearray(state))
+                        for shop, version, state in write.shop_states
+                    ],
                 )
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
@@ -500,6 +520,7 @@ class SQLiteStore(Store):
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
         self._owners_ready = False
+        self._states_ready: bool | None = None  # ensure_shop_states's answer, once asked
 
     # -- connection ---------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -570,6 +591,7 @@ class SQLiteStore(Store):
         finally:
             datastore.close()
         self.ensure_shop_owners()
+        self.ensure_shop_states()
 
     # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
     def _has_shop_owners(self) -> bool:
@@ -618,6 +640,55 @@ class SQLiteStore(Store):
                 f"cannot write {SHOP_OWNERS_TABLE} in {self.url}, nothing changed: {exc}"
             ) from exc
         return not exists
+
+    # -- the shop states table (a cache of ShopState snapshots) ----------------------------
+    def _has_shop_states(self) -> bool:
+        rows = self._query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (SHOP_STATES_TABLE,),
+        )
+        return bool(rows[0][0])
+
+    def ensure_shop_states(self) -> bool:
+        if self._states_ready is None:
+            if self.read_only or self._has_shop_states():
+                self._states_ready = not self.read_only
+            else:
+                try:
+                    self._connection().execute(SHOP_STATES_DDL)
+                except sqlite3.Error as exc:
+                    raise StorageUnavailable(
+                        f"cannot add {SHOP_STATES_TABLE} to {self.url}: {exc}"
+                    ) from exc
+                self._states_ready = True
+        return self._states_ready
+
+    def shop_snapshots(self, shop_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        if self._states_ready is None and not self._has_shop_states():
+            return {}
+        found: dict[str, tuple[int, bytes]] = {}
+        ids = list(dict.fromkeys(shop_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT shop_id, version, state FROM {SHOP_STATES_TABLE} "
+                f"WHERE shop_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for shop_id, version, state in rows:
+                found[shop_id] = (version, state)
+        return found
+
+    def clear_shop_snapshots(self) -> int:
+        if not self._has_shop_states():
+            return 0
+        try:
+            with closing(self._connection().execute(f"DELETE FROM {SHOP_STATES_TABLE}")) as cur:
+                return int(cur.rowcount)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(
+                f"cannot empty {SHOP_STATES_TABLE} in {self.url}: {describe_failure(exc)}"
+            ) from exc
 
     def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
         if not self.read_only:
