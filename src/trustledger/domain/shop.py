@@ -892,7 +892,7 @@ def _time_or_none(value: object) -> datetime | None:
 def _typed(value: object, kind: type[_T]) -> _T:
     if type(value) is not kind:
         raise TypeError(f"{kind.__name__} expected, not {value!r:.40}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _str_map(value: object) -> dict[str, str]:
