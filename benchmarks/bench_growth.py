@@ -69,14 +69,17 @@ def fresh_sqlite(args: argparse.Namespace) -> str:
 
 
 def fresh_postgres(args: argparse.Namespace) -> str:
-    """A new database ``PG_DATABASE`` on the server (one left by an earlier run is dropped)."""
+    """A new database ``--pg-database`` on the server (one left by an earlier run is
+    dropped)."""
     import psycopg
+    from psycopg.sql import SQL, Identifier
 
+    name = Identifier(args.pg_database)
     with psycopg.connect(args.url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        admin.execute(SQL("DROP DATABASE IF EXISTS {0} WITH (FORCE)").format(name))
+        admin.execute(SQL("CREATE DATABASE {0}").format(name))
     url: str = args.url
-    return urlunsplit(urlsplit(url)._replace(path=f"/{PG_DATABASE}", query=""))
+    return urlunsplit(urlsplit(url)._replace(path=f"/{args.pg_database}", query=""))
 
 
 def disk(store: str, url: str) -> dict[str, Any]:
@@ -185,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--dir", default="/tmp/trustledger-growth", help="SQLite: where")
     parser.add_argument("--url", help="PostgreSQL: a server URL (a database is made on it)")
+    parser.add_argument(
+        "--pg-database",
+        default=PG_DATABASE,
+        help="PostgreSQL: the database made (dropped first if it exists)",
+    )
     parser.add_argument("--to", type=int, default=10_000_000, help="last size measured")
     parser.add_argument("--every", type=int, default=1_000_000, help="sizes measured")
     parser.add_argument("--window", type=int, default=5_000, help="decisions a window")
