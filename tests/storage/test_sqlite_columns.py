@@ -12,11 +12,7 @@ from pathlib import Path
 from tests.conftest import make_ledger, shop_history
 from trustledger.app.application import LedgerApplication
 from trustledger.storage import open_store
-from trustledger.storage.sqlite import (
-    WRITER_CACHE_KIB,
-    LedgerSQLiteConnectionPool,
-    LedgerSQLiteRecorder,
-)
+from trustledger.storage.sqlite import LedgerSQLiteConnectionPool, LedgerSQLiteRecorder
 
 BLOB_COLUMNS = {
     "stored_events": ["state"],
@@ -44,9 +40,5 @@ def test_the_ledger_application_uses_the_ledger_infrastructure(tmp_path: Path) -
         assert isinstance(app.recorder, LedgerSQLiteRecorder)
         # Connections that keep the append's prepared statements (STATEMENT_CACHE_SIZE).
         assert isinstance(app.recorder.datastore.pool, LedgerSQLiteConnectionPool)
-        # And a page cache for the random-key indexes every append inserts into.
-        with app.recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute("PRAGMA cache_size")
-            assert cursor.fetchone()[0] == -WRITER_CACHE_KIB
     finally:
         app.close()

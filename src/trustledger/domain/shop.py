@@ -281,22 +281,21 @@ class ShopState:
             state._forced_exit_at = _time_or_none(forced_exit_at)
             state._verifications = _str_map(verifications)
             state._complaints = _str_map(complaints)
+            # JSON object keys are always text: only values need checking.
             state._findings = {
-                _typed(k, str): _Finding(
-                    _typed(v, str), _time(at), _time_or_none(over_at), _opt_str(over_by)
-                )
+                k: _Finding(_typed(v, str), _time(at), _time_or_none(over_at), _opt_str(over_by))
                 for k, (v, at, over_at, over_by) in findings.items()
             }
             state._penalties = {
-                _typed(k, str): _Penalty(
-                    occurred_at=_time(at),
-                    permanent_ban=_typed(ban, bool),
-                    deducted=_typed(deducted, int),
-                    complaint_ids=tuple(_typed(c, str) for c in complaint_ids),
-                    appeals=tuple(_typed(a, str) for a in penalty_appeals),
-                    open_appeal=_opt_str(open_appeal),
-                    revoked_by=_opt_str(revoked_by),
-                    revoked_at=_time_or_none(revoked_at),
+                k: _Penalty(
+                    _time(at),
+                    _typed(ban, bool),
+                    _typed(deducted, int),
+                    tuple(_typed(c, str) for c in complaint_ids),
+                    tuple(_typed(a, str) for a in penalty_appeals),
+                    _opt_str(open_appeal),
+                    _opt_str(revoked_by),
+                    _time_or_none(revoked_at),
                 )
                 for k, (
                     at,
@@ -310,15 +309,14 @@ class ShopState:
                 ) in penalties.items()
             }
             state._appeals = {
-                _typed(k, str): _Appeal(_typed(p, str), _typed(st, str))
-                for k, (p, st) in appeals.items()
+                k: _Appeal(_typed(p, str), _typed(st, str)) for k, (p, st) in appeals.items()
             }
             state._remedies = {
-                _typed(k, str): _Remedy(_typed(st, str), _typed(amount, int))
+                k: _Remedy(_typed(st, str), _typed(amount, int))
                 for k, (st, amount) in remedies.items()
             }
             state._deposit = tuple((_time(at), _typed(fen, int)) for at, fen in deposit)
-            state._times = {_typed(k, str): _time(at) for k, at in times.items()}
+            state._times = {k: _time(at) for k, at in times.items()}
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise UnusableSnapshot(f"malformed snapshot: {exc}") from exc
         return state

@@ -158,9 +158,6 @@ _UPSERT_SHOP_STATE = f"INSERT OR REPLACE INTO {SHOP_STATES_TABLE} VALUES (?,?,?)
 # of them on every batch cost ~3 % of an append.
 STATEMENT_CACHE_SIZE = 64
 
-# KiB of page cache for each connection that appends (PRAGMA cache_size takes -KiB).
-WRITER_CACHE_KIB = 65_536
-
 
 class LedgerSQLiteConnectionPool(SQLiteConnectionPool):
     """eventsourcing's connection pool, whose connections keep their prepared statements."""
@@ -180,10 +177,6 @@ class LedgerSQLiteConnectionPool(SQLiteConnectionPool):
         except (sqlite3.Error, TypeError) as exc:
             raise InterfaceError(exc) from exc
         connection.row_factory = sqlite3.Row
-        # The appender's page cache: each batch inserts into indexes keyed at random
-        # (decision ids, shop ids, event ids), whose pages beyond SQLite's default 2 MB cache
-        # are read again from the file at every insert (docs/BENCHMARKS.md §8).
-        connection.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
 
 
