@@ -181,3 +181,16 @@ def test_a_ledger_made_before_the_table_gets_it_on_its_first_append(tmp_path: Pa
         loaded = ShopStates(store).load(["shop-10007"])
         assert loaded["shop-10007"] == _replayed(store, "shop-10007")
         assert store.shop_snapshots(["shop-10007"]) == {}  # a cache fills as shops are written
+
+
+def test_appenders_taking_turns_leave_the_snapshot_of_the_last_write(ledger: LedgerEnv) -> None:
+    # `first` writes at versions its cache holds as current after `second` moved the shop
+    # on: the write is refused and judged again; the snapshot stored is the last commit's.
+    history = shop_history(SHOP)
+    with ledger.open() as first, ledger.open() as second:
+        first.append(history[:2], signer=ledger.bot, now=RECORDED_AT)
+        second.append(history[2:5], signer=ledger.bot, now=RECORDED_AT)
+        first.append(history[5:], signer=ledger.bot, now=RECORDED_AT)
+        version, data = first.store.shop_snapshots([SHOP])[SHOP]
+        assert (version, ShopState.from_bytes(data)) == _replayed(first.store, SHOP)
+        assert version == 8
