@@ -174,6 +174,12 @@ def test_a_ledger_made_before_the_table_gets_it_on_its_first_append(tmp_path: Pa
     # it, empty, and a write stores the snapshots of the shops it writes. Verify is unchanged.
     path = tmp_path / "ledger.db"
     shutil.copy(Path(__file__).parents[1] / "compat" / "pre_v1" / "ledger.db", path)
+    with Ledger.open(f"sqlite:///{path}", read_only=True) as reader:
+        # A reader cannot add it, and reads no snapshot: shops are replayed.
+        assert not reader.store.ensure_shop_states()
+        assert reader.store.shop_snapshots(["shop-10007"]) == {}
+        loaded = ShopStates(reader.store).load(["shop-10007"])
+        assert loaded["shop-10007"] == _replayed(reader.store, "shop-10007")
     with Ledger.open(f"sqlite:///{path}") as opened:
         store = opened.store
         assert store.shop_snapshots(["shop-10007"]) == {}

@@ -796,7 +796,8 @@ class PostgresStore(Store):
         ids = list(dict.fromkeys(shop_ids))
         if not ids:
             return {}
-        if self._states_ready is None and not self._run(self._has_shop_states):
+        # Once the table is known to be there, it stays (only init or an append adds it).
+        if not self._states_ready and not self._run(self._has_shop_states):
             return {}
         rows = self._query(
             SQL("SELECT shop_id, version, state FROM {0} WHERE shop_id = ANY(%s)").format(

@@ -664,7 +664,8 @@ class SQLiteStore(Store):
         return self._states_ready
 
     def shop_snapshots(self, shop_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
-        if self._states_ready is None and not self._has_shop_states():
+        # Once a query found the table, it stays (only a newer init or append adds it).
+        if not self._states_ready and not self._has_shop_states():
             return {}
         found: dict[str, tuple[int, bytes]] = {}
         ids = list(dict.fromkeys(shop_ids))
