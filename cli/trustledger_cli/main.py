@@ -1,4 +1,5 @@
-"""The ``trustledger`` command: parse → call one library function → render.
+"""The core commands of ``trustledger`` (keys, init, append, verify, log, erase): parse →
+call one library function → render. The group and its global options are in ``root``.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
 line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
@@ -39,25 +40,11 @@ from trustledger_cli.common import (
     passphrase_prompt,
     signing_key,
 )
+from trustledger_cli.root import main
 
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-@click.version_option(package_name="trustledger")
-def main(debug: bool) -> None:
-    """trustledger: a signed, hash-chained ledger of enforcement decisions about shops.
-
-    Enforcement tooling appends decisions; auditors verify them with public keys only.
-    The store is a SQLite file by default (./trustledger.db); pick another with --db or
-    TRUSTLEDGER_DB. Private keys are encrypted; the passphrase comes from
-    TRUSTLEDGER_KEY_PASSPHRASE or a prompt.
-
-    \b
-    Example:
-      trustledger keys generate root --out keys/
-      trustledger init --root-key keys/root.key
-      trustledger verify --trusted-key keys/root.pub
-    """
+# The group, re-exported: `from trustledger_cli.main import main` gives it with these
+# commands registered (tests, embedding scripts); the others load on first use.
+__all__ = ["main"]
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -507,12 +494,6 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
     else:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
 
-
-# Commands living in their own modules register themselves on ``main`` when imported.
-from trustledger_cli import db as _db  # noqa: E402, F401
-from trustledger_cli import projections as _projections  # noqa: E402, F401
-from trustledger_cli import serving as _serving  # noqa: E402, F401
-from trustledger_cli import verifiable as _verifiable  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

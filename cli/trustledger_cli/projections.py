@@ -1,6 +1,6 @@
 """Commands over the standings projection: ``projections``, ``standing``, ``report``, ``rules``.
 
-Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``.
+Registered on ``main`` when ``trustledger_cli.root`` loads one of them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from trustledger.domain.timefmt import format_timestamp, parse_timestamp
 from trustledger.errors import InvalidDecision, StorageUnavailable, UsageError
 from trustledger.storage import open_store
 from trustledger_cli.common import Group, db_option, emit_json, json_option, note, signing_key
-from trustledger_cli.main import main
+from trustledger_cli.root import main
 from trustledger_projections.projection import DEFAULT_BATCH, CatchUp, catch_up, follow, rebuild
 from trustledger_projections.queries import report_standings, rules_in_force, standing_of
 

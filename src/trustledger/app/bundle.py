@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from trustledger.app.paths import StrPath
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     HeldCheckpoint,
@@ -68,11 +69,12 @@ from trustledger.ledger.verify import (
 from trustledger.storage import open_store
 
 
-def export_bundle(url: str, out: Path) -> tuple[int, bytes]:
+def export_bundle(url: str, out: StrPath) -> tuple[int, bytes]:
     """Write the ledger at ``url`` up to its latest checkpoint into ``out``.
 
     Returns (entries, checkpoint note). Raises NotFound when there is no checkpoint.
     """
+    out = Path(out)
     if out.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
     tmp = out.with_name(out.name + ".partial")

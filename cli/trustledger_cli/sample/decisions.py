@@ -1,21 +1,21 @@
-"""Write a realistic, deterministic sample history of enforcement decisions as JSON Lines.
+"""A realistic, deterministic sample history of enforcement decisions (`trustledger sample`).
 
 Dozens of shops go through real-name and qualification verification, buyers' complaints
 (with the buyers' personal data), penalties of every measure, appeals upheld and rejected,
 revocations and a closure: every decision type of DOMAIN.md, and every one of them valid
-under its rules. Used by scripts/sample.sh and the README's first command.
+under its rules.
 
-    python scripts/make_sample.py --shops 40 --out sample/decisions.jsonl
+One function per part of a shop's life (``shop_history`` calls them in order): a new kind
+of decision gets its own function, called from ``shop_history``, drawing from the same
+``random.Random`` so that the whole history stays reproducible from the seed.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 VIOLATIONS = {
@@ -85,7 +85,29 @@ def person(rng: random.Random, subject_id: str) -> dict[str, Any]:
 
 
 def shop_history(rng: random.Random, index: int) -> list[dict[str, Any]]:
+    """One shop's decisions, in its own time order: onboarding, complaints and their
+    penalties, then the rare cases some shops go through."""
     shop = ShopHistory(rng, index)
+    onboard(shop, rng, index)
+    for _ in range(rng.randrange(1, 5)):
+        add_complaint(shop, rng)
+    if index in (7, 23):  # a critical case: a permanent ban, one of them overturned on appeal
+        add_penalty(
+            shop,
+            rng,
+            "counterfeit",
+            [],
+            ban=True,
+            appeal_outcome="upheld" if index == 7 else "rejected",
+        )
+    if index == 31:
+        shop.add("shop.closed", {"reason": "owner request"}, actor="seller-portal")
+    return shop.decisions
+
+
+def onboard(shop: ShopHistory, rng: random.Random, index: int) -> None:
+    """Registration with the owner's personal data, real-name and qualification
+    verification (some rejected first, revoked or expired later)."""
     owner = f"seller-{index}"
     shop.add(
         "shop.registered",
@@ -149,60 +171,51 @@ def shop_history(rng: random.Random, index: int) -> list[dict[str, Any]]:
     elif index % 13 == 5:
         shop.add("verification.expired", {"verification_id": "q-1"}, actor="expiry-job")
 
-    for _ in range(rng.randrange(1, 5)):
-        complaint = shop.next_id("c")
-        buyer = f"buyer-{rng.randrange(1, 120)}"
-        violation = rng.choice(list(VIOLATIONS))
+
+def add_complaint(shop: ShopHistory, rng: random.Random) -> None:
+    """A buyer's complaint (with the buyer's personal data): withdrawn, dismissed, or
+    substantiated with a penalty."""
+    complaint = shop.next_id("c")
+    buyer = f"buyer-{rng.randrange(1, 120)}"
+    violation = rng.choice(list(VIOLATIONS))
+    shop.add(
+        "complaint.filed",
+        {
+            "complaint_id": complaint,
+            "category": violation,
+            "order_id": f"o-{rng.randrange(10**8)}",
+            "product_id": f"sku-{rng.randrange(500)}",
+            "evidence": [f"{rng.getrandbits(256):064x}"],
+        },
+        actor="complaint-intake",
+        personal=person(rng, buyer),
+    )
+    if rng.random() < 0.6:
         shop.add(
-            "complaint.filed",
-            {
-                "complaint_id": complaint,
-                "category": violation,
-                "order_id": f"o-{rng.randrange(10**8)}",
-                "product_id": f"sku-{rng.randrange(500)}",
-                "evidence": [f"{rng.getrandbits(256):064x}"],
-            },
+            "complaint.responded",
+            {"complaint_id": complaint, "evidence": [f"{rng.getrandbits(256):064x}"]},
+            actor="seller-portal",
+        )
+    outcome = rng.random()
+    if outcome < 0.15:
+        shop.add(
+            "complaint.withdrawn",
+            {"complaint_id": complaint, "reason": "resolved with buyer"},
             actor="complaint-intake",
-            personal=person(rng, buyer),
         )
-        if rng.random() < 0.6:
-            shop.add(
-                "complaint.responded",
-                {"complaint_id": complaint, "evidence": [f"{rng.getrandbits(256):064x}"]},
-                actor="seller-portal",
-            )
-        outcome = rng.random()
-        if outcome < 0.15:
-            shop.add(
-                "complaint.withdrawn",
-                {"complaint_id": complaint, "reason": "resolved with buyer"},
-                actor="complaint-intake",
-            )
-            continue
-        if outcome < 0.4:
-            shop.add("complaint.dismissed", {"complaint_id": complaint, "reason": "no evidence"})
-            continue
-        shop.add(
-            "complaint.substantiated",
-            {
-                "complaint_id": complaint,
-                "violation": violation,
-                "findings": "confirmed by review of the order and the listing",
-            },
-        )
-        add_penalty(shop, rng, violation, [complaint])
-    if index in (7, 23):  # a critical case: a permanent ban, one of them overturned on appeal
-        add_penalty(
-            shop,
-            rng,
-            "counterfeit",
-            [],
-            ban=True,
-            appeal_outcome="upheld" if index == 7 else "rejected",
-        )
-    if index == 31:
-        shop.add("shop.closed", {"reason": "owner request"}, actor="seller-portal")
-    return shop.decisions
+        return
+    if outcome < 0.4:
+        shop.add("complaint.dismissed", {"complaint_id": complaint, "reason": "no evidence"})
+        return
+    shop.add(
+        "complaint.substantiated",
+        {
+            "complaint_id": complaint,
+            "violation": violation,
+            "findings": "confirmed by review of the order and the listing",
+        },
+    )
+    add_penalty(shop, rng, violation, [complaint])
 
 
 def add_penalty(
@@ -289,22 +302,15 @@ def add_penalty(
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shops", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    decisions = [d for i in range(args.shops) for d in shop_history(rng, i)]
+def sample_decisions(shops: int = 40, seed: int = 2026) -> list[dict[str, Any]]:
+    """Every shop's history, merged in time order (each shop's own order kept): the same
+    decisions for the same ``shops`` and ``seed``."""
+    rng = random.Random(seed)
+    decisions = [d for i in range(shops) for d in shop_history(rng, i)]
     decisions.sort(key=lambda d: d["occurred_at"])  # stable: per-shop order is kept
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as handle:
-        for decision in decisions:
-            handle.write(json.dumps(decision, ensure_ascii=False) + "\n")
-    kinds = {d["type"] for d in decisions}
-    print(f"wrote {len(decisions)} decisions, {len(kinds)} types, {args.shops} shops: {args.out}")
+    return decisions
 
 
-if __name__ == "__main__":
-    main()
+def format_json_lines(decisions: list[dict[str, Any]]) -> str:
+    """The decisions as JSON Lines, as `trustledger append` reads them."""
+    return "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in decisions)
