@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -34,11 +35,14 @@ from trustledger_cli.common import (
     Group,
     count,
     db_option,
+    detail,
     emit_json,
     json_option,
     note,
     passphrase_prompt,
+    show_progress,
     signing_key,
+    verbosity,
 )
 from trustledger_cli.root import main
 
@@ -220,12 +224,15 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
             "decisions as UTF-8 (JSON text is UTF-8, RFC 8259 §8.1)"
         ) from exc
     signer = signing_key(key)
+    detail(f"signing as {signer.name} ({signer.key_id}) into {db}")
+    started = time.monotonic()
     with Ledger.open(db) as ledger:
         outcomes = ledger.append(read_records(text), signer=signer)
+    detail(f"{count(len(outcomes), 'decision')} in {time.monotonic() - started:.2f} s")
     appended = [o for o in outcomes if o.status == "appended"]
     if as_json:
         emit_json([asdict(o) for o in outcomes])
-    else:
+    elif verbosity() >= 0:
         for outcome in outcomes:
             click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
     note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
@@ -317,6 +324,13 @@ def verify(
         roots_needed=full_ledger, log_key_needed=bool(held or bundle or proof),
     )  # fmt: skip
     checkpoints = [(path, read_held_checkpoint(path, read_file)) for path in held]
+    detail(
+        f"verifying {proof or bundle or db} with {count(len(policy.root_keys), 'root key')}, "
+        f"{count(len(policy.log_keys), 'log key')}, "
+        f"{count(len(policy.witness_keys), 'witness key')} (quorum {quorum}), "
+        f"{count(len(checkpoints), 'held checkpoint')}"
+    )
+    started = time.monotonic()
     try:
         if proof is not None:
             proven = verify_proof(read_file(proof), policy=policy, source=proof)
@@ -336,6 +350,7 @@ def verify(
         else:
             render_report(exc.report, as_json)
         sys.exit(1)
+    detail(f"verified in {time.monotonic() - started:.2f} s")
     render_report(report, as_json)
 
 
@@ -364,7 +379,7 @@ def _verify_store_with_progress(
     with Ledger.open(db, read_only=True) as ledger:
         size, url = ledger.size(), ledger.store.url
     # A progress bar only for a person watching; scripts and --json get clean streams.
-    show_bar = not as_json and sys.stderr.isatty()
+    show_bar = show_progress(as_json)
     with click.progressbar(
         length=max(size, 1), label="verifying", file=sys.stderr if show_bar else io.StringIO()
     ) as bar:
@@ -385,7 +400,7 @@ def render_proof(report: ProofReport, as_json: bool) -> None:
         emit_json(body)
     elif report.failure is not None:
         click.echo(f"FAILED: {report.proof}: {report.failure.message}")
-    else:
+    elif verbosity() >= 0:  # -q: the exit code says it
         click.echo(
             f"OK: entry {report.index} is in {report.origin} at size {report.size} "
             f"(root {report.root_hash})"
@@ -400,6 +415,8 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
         body["intact"] = report.intact
         body["signatures_checked"] = signatures_checked
         emit_json(body)
+    elif report.intact and verbosity() < 0:
+        return  # -q: the exit code says it
     elif report.intact and not signatures_checked:
         click.echo(
             f"OK (hash-only, signatures NOT checked): {count(report.entries, 'entry', 'entries')}"
@@ -462,6 +479,7 @@ def log(
     """
     with Ledger.open(db, read_only=True) as ledger:
         entries = list(ledger.log(shop_id=shop_id, limit=limit, reveal_personal=reveal_personal))
+    detail(f"{count(len(entries), 'entry', 'entries')} from {db}")
     if as_json:
         emit_json([asdict(entry) for entry in entries])
         return
