@@ -40,8 +40,8 @@ OUTPUTS = (
     "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "standings.csv", "standings.html",
     "latest.checkpoint", "cosigned.checkpoint", "one-decision.proof", "audit.bundle",
 )  # fmt: skip
-# The decision of a bad batch: a penalty for a shop the sample never registers.
-_UNKNOWN_SHOP_PENALTY = (
+# The bad batch's invalid lines: a suspension without the time it ends, a malformed id.
+_SUSPENSION_WITHOUT_END = (
     '{"decision_id": "11111111-2222-4333-8444-555555555555", "type": "penalty.imposed", '
     '"shop_id": "shop-10001", "occurred_at": "2026-06-01T00:00:00Z", "data": {"penalty_id": '
     '"p-x", "violation": "counterfeit", "severity": "serious", "measures": [{"type": '
@@ -160,7 +160,7 @@ def resend_batch(job: Sample) -> None:
 def reject_bad_batch(job: Sample) -> None:
     job.step("5. a bad batch is rejected whole, every bad line named, nothing written (exit 4)")
     first = job.path("part-2.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    text = "\n".join([first, _UNKNOWN_SHOP_PENALTY, _NOT_A_UUID]) + "\n"
+    text = "\n".join([first, _SUSPENSION_WITHOUT_END, _NOT_A_UUID]) + "\n"
     job.path("bad.jsonl").write_text(text, encoding="utf-8")
     with Ledger.open(job.url) as ledger:
         size = ledger.size()
