@@ -276,3 +276,20 @@ def test_the_table_of_no_ledger_commands_covers_every_command_with_db() -> None:
         if p not in exempt and not any(" ".join(a).startswith(p) for a in NO_LEDGER_COMMANDS)
     ]  # fmt: skip
     assert not missing, f"add these to NO_LEDGER_COMMANDS: {missing}"
+
+
+def test_a_postgresql_url_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
+    # psycopg made unimportable, as in an environment with `pip install trustledger` alone.
+    code = (
+        "import sys\nsys.modules['psycopg'] = None\n"
+        "from trustledger_cli.root import main\n"
+        "main(['--db', 'postgresql://ledger@db.example/ledger', 'log'], prog_name='trustledger')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 5
+    assert result.stderr == (
+        "trustledger: error: a postgresql:// store needs PostgreSQL support, which is not "
+        "installed (psycopg is missing): pip install 'trustledger[postgres]'\n"
+    )
