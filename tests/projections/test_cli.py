@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from tests.cli.conftest import Story, decision, error_line, past
 
 AS_OF = "2030-01-01T00:00:00Z"
@@ -57,13 +59,33 @@ def test_a_malformed_as_of_exits_2(story: Story) -> None:
     assert "--as-of: 'yesterday' is not an RFC 3339 timestamp" in error_line(result)
 
 
-def test_the_view_behind_the_ledger_is_noted(story: Story) -> None:
+def test_standing_catches_the_view_up_first(story: Story) -> None:
     story.cli("projections", "catch-up")
     history(story)
+    now = past(0)
+    result = story.cli("standing", "shop-10086", "--json", "--as-of", now)
+    assert result.exit_code == 0 and "behind" not in result.stderr
+    story.cli("projections", "catch-up")
+    caught_up = story.cli("standing", "shop-10086", "--json", "--as-of", now)
+    assert json.loads(result.stdout) == json.loads(caught_up.stdout)
+    assert json.loads(result.stdout)["penalties"]["active"] == 1
+
+
+def test_a_view_that_cannot_be_caught_up_is_noted(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustledger.errors import StorageUnavailable
+    from trustledger_projections import projection
+
+    story.cli("projections", "catch-up")
+    history(story)
+
+    def read_only(*_: object, **__: object) -> None:  # an auditor's read-only role
+        raise StorageUnavailable("attempt to write a readonly database")
+
+    monkeypatch.setattr(projection, "catch_up", read_only)
     result = story.cli("standing", "shop-10086", "--json")
     assert "the standings view is 3 notification(s) behind the ledger" in result.stderr
-    story.cli("projections", "catch-up")
-    assert "behind" not in story.cli("standing", "shop-10086", "--json").stderr
 
 
 def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
