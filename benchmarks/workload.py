@@ -3,7 +3,7 @@
 The stream registers shops first (about one shop per ten decisions), then keeps a mix of
 verifications, complaints (half of them carrying a buyer's personal data), complaint
 outcomes and penalties on shops that already exist. Some registrations carry the owner's
-personal data too. Every document is valid against DOMAIN.md's rules in stream order.
+personal data too. Every document is valid against docs/DECISIONS.md's rules in stream order.
 """
 
 from __future__ import annotations

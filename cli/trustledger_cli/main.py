@@ -2,7 +2,7 @@
 call one library function → render. The group and its global options are in ``root``.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
-line ``trustledger: error: ...`` on stderr and exit with the code of STYLE.md's table.
+line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
+    from trustledger.app.append import AppendOutcome, DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
@@ -196,9 +197,14 @@ def init(root_key: str, db: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the batch against the ledger as an append would; write nothing.",
+)
 @db_option
 @json_option
-def append(source: str, key: str, db: str, as_json: bool) -> None:
+def append(source: str, key: str, dry_run: bool, db: str, as_json: bool) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
     The batch is all-or-nothing: any invalid line rejects it, every invalid line is
@@ -207,8 +213,13 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
     registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
     per decision (STATUS is appended or duplicate); the counts go to stderr.
 
+    --dry-run judges the batch the same way (every rule, the key, which decisions are
+    already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
+    an append would record and exits as the append would.
+
     \b
     Example:
+      trustledger append --key keys/bot-1.key --dry-run decisions.jsonl
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
@@ -227,15 +238,22 @@ def append(source: str, key: str, db: str, as_json: bool) -> None:
     detail(f"signing as {signer.name} ({signer.key_id}) into {db}")
     started = time.monotonic()
     with Ledger.open(db) as ledger:
-        outcomes = ledger.append(read_records(text), signer=signer)
+        records = read_records(text)
+        outcomes: Sequence[AppendOutcome | DryRunOutcome] = (
+            ledger.check_append(records, signer=signer)
+            if dry_run
+            else ledger.append(records, signer=signer)
+        )
     detail(f"{count(len(outcomes), 'decision')} in {time.monotonic() - started:.2f} s")
-    appended = [o for o in outcomes if o.status == "appended"]
+    appended = [o for o in outcomes if o.status in ("appended", "new")]
     if as_json:
         emit_json([asdict(o) for o in outcomes])
     elif verbosity() >= 0:
         for outcome in outcomes:
-            click.echo(f"{outcome.status:<9} {outcome.decision_id} position {outcome.position}")
-    note(f"{len(appended)} appended, {len(outcomes) - len(appended)} already recorded")
+            where = "" if outcome.position is None else f" position {outcome.position}"
+            click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
+    done = "would be appended (dry run: nothing written)" if dry_run else "appended"
+    note(f"{len(appended)} {done}, {len(outcomes) - len(appended)} already recorded")
 
 
 @main.command()
@@ -511,6 +529,25 @@ def erase(subject_id: str, db: str, as_json: bool) -> None:
         emit_json({"subject_id": subject_id, "erased": True, "already_erased": not erased})
     else:
         click.echo(f"{'erased' if erased else 'already erased'}: {subject_id}")
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the decision document.
+
+    It is the schema shipped in the package: every check the append parser makes on one
+    document that JSON Schema can express (docs/DECISIONS.md says which it cannot). The rules
+    that need the ledger's history are checked by `append` (try `append --dry-run`).
+
+    \b
+    Example:
+      trustledger schema --out decision.schema.json
+    """
+    from trustledger.domain.schema import decision_schema_text
+    from trustledger_cli.verifiable import write_document
+
+    write_document(decision_schema_text().encode("utf-8"), out)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -191,7 +191,7 @@ def projections_follow(interval: float, batch_size: int, db: str) -> None:
 def standing(
     shop_id: str, as_of: str | None, at_position: int | None, db: str, as_json: bool
 ) -> None:
-    """Show one shop's standing (DOMAIN.md) as of a time, from the standings view.
+    """Show one shop's standing (docs/DECISIONS.md) as of a time, from the standings view.
 
     With --at-position N the standing is replayed from the ledger's entries 0..N instead.
     Exit 3 when the shop was not registered by then or the view is not built.
@@ -296,7 +296,7 @@ def report_standings_command(
 # -- rules ------------------------------------------------------------------------------------
 @main.group(cls=Group)
 def rules() -> None:
-    """Show and publish the versioned rule set (DOMAIN.md's (rule) numbers).
+    """Show and publish the versioned rule set (docs/DECISIONS.md's (rule) numbers).
 
     \b
     Example:

@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": "trustledger_cli.main",
     "log": "trustledger_cli.main",
     "erase": "trustledger_cli.main",
+    "schema": "trustledger_cli.main",
     "projections": "trustledger_cli.projections",
     "standing": "trustledger_cli.projections",
     "report": "trustledger_cli.projections",

@@ -2,7 +2,7 @@
 
 A fact is one ``FactRow`` (``trustledger.storage.views``): the shop, the notification id
 (ledger order), ``occurred_at`` in microseconds since the epoch, the decision type and a
-compact JSON object with only the fields DOMAIN.md's standing reads (ids, kinds, severities,
+compact JSON object with only the fields docs/DECISIONS.md's standing reads (ids, kinds, severities,
 points, measures, ``until`` / ``valid_until``). Evidence, reasons, findings and personal data
 never reach the view. ``fact_of_document`` is used both by the view writer and by the replay
 of the log up to a position, so the two can only agree.
@@ -33,7 +33,7 @@ __all__ = [
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-# The data fields each type keeps (DOMAIN.md "Standing of a shop" reads nothing else).
+# The data fields each type keeps (docs/DECISIONS.md "Standing of a shop" reads nothing else).
 _KEEP: Final[dict[str, tuple[str, ...]]] = {
     "shop.registered": (),
     "shop.closed": (),

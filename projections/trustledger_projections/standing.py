@@ -1,12 +1,12 @@
-"""The standing of a shop (DOMAIN.md "Standing of a shop"): a pure function of its facts.
+"""The standing of a shop (docs/DECISIONS.md "Standing of a shop"): a pure function of its facts.
 
 ``standing(shop_id, facts, at=T, rules=R)`` folds the shop's facts (in ledger order) that
 occurred by T, then judges them at T with the numbers of rule set R (the one in force at T).
-No clock is read here: T is always given. Boundaries, as DOMAIN.md says: a decision with
+No clock is read here: T is always given. Boundaries, as docs/DECISIONS.md says: a decision with
 ``occurred_at`` ≤ T has happened by T; a measure or verification with ``until`` /
 ``valid_until`` is in force while T < that time; "in the N days before T" is (T − N days, T].
 
-Where DOMAIN.md is silent (docs/PROJECTIONS.md lists these choices):
+Where docs/DECISIONS.md is silent (docs/PROJECTIONS.md lists these choices):
 - a penalty is *active* while it is not revoked and a measure of it is in force or its
   points still count; otherwise *expired* (or *revoked*);
 - a qualification that was approved and then expired, was revoked or passed its
@@ -136,7 +136,7 @@ def fold(shop_id: str, facts: Iterable[Fact], *, at: int) -> History:
                 continue
             status = kind.removeprefix("appeal.")
             history.appeals[data["appeal_id"]] = (appeal[0], status, fact.occurred_at)
-            if status == "upheld":  # DOMAIN.md: an upheld appeal also revokes the penalty
+            if status == "upheld":  # docs/DECISIONS.md: an upheld appeal also revokes the penalty
                 _revoke(history, appeal[0], fact.occurred_at, "appeal_upheld")
     return history
 
@@ -153,7 +153,8 @@ def _in_force(until: str | None, at: int) -> bool:
 
 
 def judge(history: History, *, at: int, rules: RuleSet) -> dict[str, Any]:
-    """The standing (a JSON object with DOMAIN.md's field names) of a folded history at T."""
+    """The standing (a JSON object, members named as in docs/DECISIONS.md) of a folded
+    history at T."""
     points_window = rules.points_window // _MICROSECOND
     eligibility_window = rules.eligibility_penalty_window // _MICROSECOND
 

@@ -16,7 +16,7 @@ from trustledger.errors import TrustledgerError
 
 PROBLEM_JSON = "application/problem+json"
 
-# Exit code (STYLE.md) → HTTP status.
+# Exit code (CONTRIBUTING.md) → HTTP status.
 _STATUS_OF_EXIT = {1: 422, 2: 400, 3: 404, 4: 409, 5: 503, 70: 500}
 
 

@@ -2,7 +2,7 @@
 
     GET /v1/shops/{shop_id}/standing?at=2026-12-01T00:00:00Z
 
-A shop's standing (DOMAIN.md, as ``trustledger standing --json`` gives it) as of ``at``
+A shop's standing (docs/DECISIONS.md, as ``trustledger standing --json`` gives it) as of ``at``
 (RFC 3339; default: now), replayed from the shop's own entries among the ledger's first
 ``size`` entries, with that ``size`` and the latest checkpoint signed when they were read
 (``null`` before the first): its ``size`` is at most the ledger's, and its ``note`` is the

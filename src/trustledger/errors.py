@@ -1,4 +1,4 @@
-"""One hierarchy of errors, each carrying the exit code of STYLE.md.
+"""One hierarchy of errors, each carrying the exit code of CONTRIBUTING.md.
 
 Library code raises these and never prints or exits; the CLI maps ``exit_code`` to the
 process status. Driver, crypto and parsing errors are re-raised as one of these at the
@@ -43,7 +43,7 @@ class InvalidDecision(InputRejected):
 
 
 class RuleViolation(InputRejected):
-    """A well-formed decision that DOMAIN.md's rules on append do not allow."""
+    """A well-formed decision that docs/DECISIONS.md's rules on append do not allow."""
 
 
 class Conflict(InputRejected):

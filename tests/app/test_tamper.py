@@ -1,4 +1,4 @@
-"""Verification against an attacker who edits the SQLite file (BRIEF.md threat model T1–T4, T8).
+"""Verification against an attacker who edits the SQLite file (docs/DESIGN.md, T1–T4, T8).
 
 Each test tampers in one way and asserts that the report is not intact and that its first
 failure names the right check, position and decision.

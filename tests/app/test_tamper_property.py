@@ -1,4 +1,4 @@
-"""Any single-byte mutation of a stored entry is detected (STYLE.md, Tests)."""
+"""Any single-byte mutation of a stored entry is detected (CONTRIBUTING.md, Tests)."""
 
 from __future__ import annotations
 

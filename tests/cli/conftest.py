@@ -36,7 +36,7 @@ class Cli(Protocol):
 
 
 def past(hours: float) -> str:
-    """A timestamp ``hours`` before now: the CLI records at the wall clock, and DOMAIN.md
+    """A timestamp ``hours`` before now: the CLI records at the wall clock, and docs/DECISIONS.md
     refuses decisions more than 5 minutes in the future."""
     return format_timestamp(datetime.now(UTC) - timedelta(hours=hours))
 

@@ -217,7 +217,7 @@ def test_verbose_log_counts_the_entries(two_ledgers: Cli) -> None:
     assert "2 entries from sqlite:///a.db" in result.stderr
 
 
-# -- "no ledger" is exit 3 (STYLE.md: not found) from every command that opens one --------------
+# -- "no ledger" is exit 3 (CONTRIBUTING.md: not found) from every command that opens one --
 NO_LEDGER_COMMANDS = [
     ["keys", "register", "keys/bot-1.pub", "--by", "keys/root.key"],
     ["keys", "revoke", "0a1b2c3d", "--by", "keys/root.key"],

@@ -136,9 +136,24 @@ _DEFAULT_DATA: Final[dict[str, dict[str, Any]]] = {
     "appeal.upheld": {"appeal_id": "a-1"},
     "appeal.rejected": {"appeal_id": "a-1", "reason": "the invoice does not cover this batch"},
     "appeal.withdrawn": {"appeal_id": "a-1"},
+    "deposit.paid": {"amount": 50_000, "reference": "pay-2026-0001"},
+    "deposit.refunded": {"amount": 20_000, "reason": "deposit reduced by agreement"},
+    "remedy.ordered": {
+        "remedy_id": "r-1",
+        "complaint_id": "c-1",
+        "kind": "refund",
+        "amount": 12_900,
+        "due_by": "2026-11-09T08:30:00Z",
+        "order_id": "order-555",
+        "from_deposit": False,
+    },
+    "remedy.completed": {"remedy_id": "r-1", "amount_paid": 12_900},
+    "remedy.cancelled": {"remedy_id": "r-1", "reason": "buyer withdrew the request"},
+    "programme.enrolled": {},
+    "programme.exited": {"reason": "left at the shop's request", "forced": False},
 }
 
-#: Every decision type, in DOMAIN.md's order.
+#: Every decision type, in docs/DECISIONS.md's order.
 ALL_TYPES: Final = tuple(_DEFAULT_DATA)
 
 

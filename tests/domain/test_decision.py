@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tests.domain.builders import ALL_TYPES, DROP, digest, doc, measure
 from trustledger.domain.decision import (
     MEASURE_TYPES,
+    REMEDY_KINDS,
     REVOCATION_CAUSES,
     SEVERITIES,
     SHOP_DECISION_TYPES,
@@ -36,7 +37,7 @@ def rejected(document: object) -> str:
 
 
 def test_vocabulary_matches_domain_md() -> None:
-    assert len(SHOP_DECISION_TYPES) == 18
+    assert len(SHOP_DECISION_TYPES) == 25  # v1's 18 and v2's 7
     assert set(ALL_TYPES) == SHOP_DECISION_TYPES
     assert {"verification.expired", "verification.revoked"} <= SHOP_DECISION_TYPES
     assert {"complaint.dismissed", "complaint.withdrawn"} <= SHOP_DECISION_TYPES
@@ -45,6 +46,7 @@ def test_vocabulary_matches_domain_md() -> None:
     assert {"minor", "serious", "critical"} == SEVERITIES
     assert {"appeal_upheld", "platform_error", "regulator_order"} == REVOCATION_CAUSES
     assert {"real_name", "qualification", "brand", "product_listing"} == VERIFICATION_KINDS
+    assert {"refund", "return_and_refund", "compensation"} == REMEDY_KINDS
 
 
 # --------------------------------------------------------------------------- happy paths
@@ -340,6 +342,17 @@ REQUIRED_FIELDS = [
     ("appeal.rejected", "appeal_id"),
     ("appeal.rejected", "reason"),
     ("appeal.withdrawn", "appeal_id"),
+    ("deposit.paid", "amount"),
+    ("deposit.refunded", "amount"),
+    ("remedy.ordered", "remedy_id"),
+    ("remedy.ordered", "complaint_id"),
+    ("remedy.ordered", "kind"),
+    ("remedy.ordered", "amount"),
+    ("remedy.ordered", "due_by"),
+    ("remedy.completed", "remedy_id"),
+    ("remedy.cancelled", "remedy_id"),
+    ("remedy.cancelled", "reason"),
+    ("programme.exited", "reason"),
 ]
 
 
@@ -350,8 +363,12 @@ def test_missing_required_data_field_rejected(type_: str, field: str) -> None:
     )
 
 
-def test_missing_required_fields_cover_every_type_but_shop_closed() -> None:
-    assert {t for t, _ in REQUIRED_FIELDS} == SHOP_DECISION_TYPES - {"shop.closed"}
+def test_missing_required_fields_cover_every_type_that_has_some() -> None:
+    # shop.closed and programme.enrolled take no required field.
+    assert {t for t, _ in REQUIRED_FIELDS} == SHOP_DECISION_TYPES - {
+        "shop.closed",
+        "programme.enrolled",
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""DOMAIN.md "Rules checked on append" 1-6 and the future-skew rule, one test per path."""
+"""docs/DECISIONS.md "Rules checked on append" 1-6 and the future-skew rule, one test per path."""
 
 from __future__ import annotations
 
@@ -388,7 +388,7 @@ def test_rule5_appeal_outside_window_rejected(when: str) -> None:
     state = with_penalty()
     assert violation(state, decision("appeal.filed", occurred_at=when)) == (
         f"appeal a-1 at {when} is outside the appeal window of penalty p-1 "
-        f"({BASE_TIME} to {ts(days=7)}, 7 days, rule set default-v1)"
+        f"({BASE_TIME} to {ts(days=7)}, 7 days, rule set default-v2)"
     )
 
 
@@ -446,7 +446,7 @@ def test_rule5_third_appeal_rejected() -> None:
     )
     assert violation(state, decision("appeal.filed", appeal_id="a-3")) == (
         "appeal a-3 targets penalty p-1, which already had 2 appeals (a-1, a-2); "
-        "at most 2 are allowed (rule set default-v1)"
+        "at most 2 are allowed (rule set default-v2)"
     )
 
 
@@ -576,7 +576,7 @@ def test_future_occurred_at_beyond_skew_rejected() -> None:
         registered().check(closing, rules=DEFAULT_RULES, recorded_at=recorded)
     assert str(info.value) == (
         f"occurred_at {ts(minutes=5, seconds=1)} is more than 5 minutes after the time of "
-        f"recording {BASE_TIME} (rule set default-v1)"
+        f"recording {BASE_TIME} (rule set default-v2)"
     )
 
 
@@ -704,7 +704,7 @@ def test_apply_folds_whatever_check_accepts(sequence: list[Decision]) -> None:
 
 
 # ------------------------------------------------- nothing dated before what it acts on
-# DOMAIN.md is silent; an enforcement team would not expect an approval dated before its
+# docs/DECISIONS.md is silent; an enforcement team would not expect an approval dated before its
 # submission, and a standing "as of" that time would show a verification that did not exist.
 
 PRECEDES = "a decision cannot precede what it acts on"

@@ -122,14 +122,14 @@ def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
 def test_rules_show_prints_the_defaults(story: Story) -> None:
     result = story.cli("rules", "show")
     assert result.exit_code == 0
-    assert result.stdout.startswith('version = "default-v1"\n')
-    assert json.loads(story.cli("rules", "show", "--json").stdout)["version"] == "default-v1"
+    assert result.stdout.startswith('version = "default-v2"\n')
+    assert json.loads(story.cli("rules", "show", "--json").stdout)["version"] == "default-v2"
 
 
 def test_rules_publish_then_show(story: Story) -> None:
     text = (
         story.cli("rules", "show")
-        .stdout.replace("default-v1", "2031-v2")
+        .stdout.replace("default-v2", "2031-v2")
         .replace("1970-01-01T00:00:00Z", "2031-01-01T00:00:00Z")
         .replace("appeal_window_days = 7", "appeal_window_days = 3")
     )
@@ -139,7 +139,7 @@ def test_rules_publish_then_show(story: Story) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["version"] == "2031-v2"
     assert story.cli("rules", "show", "--as-of", "2031-01-01T00:00:00Z").stdout == text
-    assert "default-v1" in story.cli("rules", "show").stdout
+    assert "default-v2" in story.cli("rules", "show").stdout
     again = story.cli("rules", "publish", "rules.toml", "--by", "keys/root.key")
     assert again.exit_code == 4
     assert error_line(again) == (

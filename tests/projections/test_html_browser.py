@@ -103,6 +103,6 @@ def test_the_browser_counts_one_row_per_shop(page: tuple[Path, int], tmp_path: P
     assert match is not None, result.stderr[-2000:]
     rows, statuses, bars, chart_drawn = map(int, match.groups())
     assert rows == shops == 4
-    assert statuses == 6  # every status of DOMAIN.md's precedence
+    assert statuses == 6  # every status of docs/DECISIONS.md's precedence
     assert bars == 3  # one month: penalties, appeals filed, appeals upheld
     assert chart_drawn == 1

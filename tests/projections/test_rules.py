@@ -133,7 +133,7 @@ def test_standings_are_judged_by_the_rule_set_in_force_at_t(sqlite_ledger: Ledge
         after = standing_of(sqlite_ledger.url, "shop-1", at=at(ts(days=10)), at_position=position)
         # 3 points: eligible under the defaults (below 12), not under the strict set (below 3).
         assert (before.value["rule_set"], before.value["trust_purchase_eligible"]) == (
-            "default-v1",
+            "default-v2",
             True,
         )
         assert (after.value["rule_set"], after.value["trust_purchase_eligible"]) == (

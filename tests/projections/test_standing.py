@@ -1,8 +1,8 @@
-"""DOMAIN.md "Standing of a shop", rule by rule, on the pure standing function.
+"""docs/DECISIONS.md "Standing of a shop", rule by rule, on the pure standing function.
 
-Each scenario names the DOMAIN.md rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each
-rule from DOMAIN.md, and two tests keep the catalogue honest: every quote is in DOMAIN.md
-(``../shared/DOMAIN.md``) and every rule has at least one scenario.
+Each scenario names the rule(s) it checks with ``@rule(...)``; ``RULES`` quotes each rule
+from docs/DECISIONS.md, and two tests keep the catalogue honest: every quote is in
+docs/DECISIONS.md and every rule has at least one scenario.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from trustledger.domain.rules import DEFAULT_RULES, RuleSet
 from trustledger_projections.facts import micros
 from trustledger_projections.standing import standing
 
-DOMAIN_MD = Path(__file__).resolve().parents[2] / ".." / "shared" / "DOMAIN.md"
+DECISIONS_MD = Path(__file__).resolve().parents[2] / "docs" / "DECISIONS.md"
 
-#: DOMAIN.md "Standing of a shop", one rule per entry, quoted (whitespace aside) from it.
+#: docs/DECISIONS.md "Standing of a shop", one rule per entry, quoted (whitespace aside) from it.
 RULES: dict[str, str] = {
     "no-wall-clock": "Computed from the events alone, as of any time T (default: now) — no wall "
     "clock inside the logic.",
@@ -61,14 +61,15 @@ RULES: dict[str, str] = {
     "eligible-points-below-12": "and points below 12 *(rule)*",
     "rule-set-numbers": "Numbers marked *(rule)* are defaults of a versioned rule set, never "
     "constants in code.",
-    "upheld-appeal-revokes": "`appeal.upheld` | **appeal_id** — also revokes the penalty",
+    "upheld-appeal-revokes": "`appeal.upheld` (which revokes the appealed penalty at its own "
+    "`occurred_at`, cause `appeal_upheld`)",
 }
 COVERED: dict[str, list[str]] = {name: [] for name in RULES}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def rule(*names: str) -> Callable[[F], F]:
-    """Mark a scenario as checking these DOMAIN.md rules (keys of ``RULES``)."""
+    """Mark a scenario as checking these docs/DECISIONS.md rules (keys of ``RULES``)."""
 
     def mark(test: F) -> F:
         for name in names:
@@ -82,12 +83,10 @@ def _words(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def test_every_rule_is_quoted_from_domain_md() -> None:
-    if not DOMAIN_MD.exists():
-        pytest.skip(f"DOMAIN.md not found at {DOMAIN_MD} (the shared/ folder beside the repo)")
-    domain = _words(DOMAIN_MD.read_text(encoding="utf-8"))
-    missing = [name for name, quote in RULES.items() if _words(quote) not in domain]
-    assert missing == [], f"rules not quoted verbatim from DOMAIN.md: {missing}"
+def test_every_rule_is_quoted_from_decisions_md() -> None:
+    decisions = _words(DECISIONS_MD.read_text(encoding="utf-8"))
+    missing = [name for name, quote in RULES.items() if _words(quote) not in decisions]
+    assert missing == [], f"rules not quoted verbatim from docs/DECISIONS.md: {missing}"
 
 
 def test_every_rule_has_a_scenario() -> None:

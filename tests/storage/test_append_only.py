@@ -1,4 +1,4 @@
-"""The database itself refuses UPDATE and DELETE on every ledger table (BRIEF.md)."""
+"""The database itself refuses UPDATE and DELETE on every ledger table (docs/DESIGN.md)."""
 
 from __future__ import annotations
 

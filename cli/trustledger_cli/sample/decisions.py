@@ -2,8 +2,8 @@
 
 Dozens of shops go through real-name and qualification verification, buyers' complaints
 (with the buyers' personal data), penalties of every measure, appeals upheld and rejected,
-revocations and a closure: every decision type of DOMAIN.md, and every one of them valid
-under its rules.
+revocations and a closure: every decision type of format v1 (docs/DECISIONS.md), and
+every one of them valid under its rules.
 
 One function per part of a shop's life (``shop_history`` calls them in order): a new kind
 of decision gets its own function, called from ``shop_history``, drawing from the same

@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trustledger.app.append import AppendOutcome
+    from trustledger.app.append import AppendOutcome, DryRunOutcome
     from trustledger.app.client import LedgerClient, SignedRecord
     from trustledger.app.keyfiles import generate_key_files, load_signing_key, load_verifier_key
     from trustledger.app.ledger import KeyInfo, Ledger, LogEntry
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562): see trustledger/__init__.py.
 _EXPORTS = {
     "AppendOutcome": "trustledger.app.append",
+    "DryRunOutcome": "trustledger.app.append",
     "LedgerClient": "trustledger.app.client",
     "SignedRecord": "trustledger.app.client",
     "generate_key_files": "trustledger.app.keyfiles",
@@ -43,6 +44,7 @@ _EXPORTS = {
 
 __all__ = [
     "AppendOutcome",
+    "DryRunOutcome",
     "KeyInfo",
     "Ledger",
     "LedgerClient",

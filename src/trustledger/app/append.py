@@ -1,17 +1,21 @@
 """Appending decisions: validate everything, then sign, then one write transaction.
 
-The order matters (DOMAIN.md rules 7 and 8, BRIEF.md T9 and T10):
+The order matters (docs/DECISIONS.md rules 7 and 8, docs/DESIGN.md threats T9 and T10):
 
 1. parse every record; collect every problem with its line number;
 2. the signer's key must be registered and not revoked (rule 7);
 3. idempotency: a decision id already recorded with the same content is a no-op that
    answers with the original position, with other content a conflict (T9);
-4. DOMAIN.md's rules, decision by decision, on each shop's state as this process keeps it
+4. docs/DECISIONS.md's rules, decision by decision, on each shop's state as this process keeps it
    (app.shopstates; forgotten on any failure), so that a batch is judged as a whole and
    nothing is half-applied (rule 8);
 5. only if nothing was wrong: seal personal data, canonicalise and sign (in this process,
    before the write transaction), then save every event in one transaction; the recorder
    chains them and writes the idempotency index in that same transaction (T10).
+
+A dry run (``dry_run=True``) takes steps 1 to 5 but the write: it judges the batch under
+the keyring and the shop states as recorded now, seals under throwaway keys and signs to
+learn each entry's size, and records nothing (no event, no index row, no subject key).
 
 Whatever the batch was judged on and another process may change meanwhile is checked
 again by that transaction, which then refuses the write and the batch is judged anew: the
@@ -73,8 +77,25 @@ class AppendOutcome:
 
     line: int
     decision_id: str
-    position: int
-    status: str  # "appended" or "duplicate"
+    position: int  # -1 for a dry run's "new" decision (and its repeats in the batch)
+    status: str  # "appended" or "duplicate"; in a dry run "new" or "duplicate"
+
+
+@dataclass(frozen=True)
+class DryRunOutcome:
+    """What a dry run says of one record: ``new`` (an append would record it; no
+    position yet) or ``duplicate`` (recorded at ``position``, or a repeat of an earlier
+    line of the batch, whose position it shares)."""
+
+    line: int
+    decision_id: str
+    position: int | None
+    status: str
+
+    @classmethod
+    def of(cls, outcome: AppendOutcome) -> DryRunOutcome:
+        position = None if outcome.position == -1 else outcome.position
+        return cls(outcome.line, outcome.decision_id, position, outcome.status)
 
 
 def content_digest(canonical_document: bytes, subject_key: bytes | None) -> bytes:
@@ -162,8 +183,10 @@ def append_records(
     signer: SigningKey,
     rules: RuleSet,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
-    """Append a batch all-or-nothing; see the module docstring for the steps.
+    """Append a batch all-or-nothing; see the module docstring for the steps. With
+    ``dry_run``, judge it the same way and write nothing.
 
     Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
     Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
@@ -183,7 +206,15 @@ def append_records(
     if not parsed and not problems:
         raise InvalidDecision("no decisions in the input")
     return append_parsed(
-        app, store, shop_states, parsed, problems, LocalSigning(signer), rules=rules, now=now
+        app,
+        store,
+        shop_states,
+        parsed,
+        problems,
+        LocalSigning(signer),
+        rules=rules,
+        now=now,
+        dry_run=dry_run,
     )
 
 
@@ -246,14 +277,18 @@ def append_parsed(
     *,
     rules: RuleSet,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Steps 2 to 5 for records already parsed (line, decision, canonical bytes of its
-    plaintext document), ``problems`` those that were not; signed by ``signing``.
+    plaintext document), ``problems`` those that were not; signed by ``signing``; with
+    ``dry_run``, all but the write.
 
     Raises BatchRejected (every invalid line), KeyRejected, NotFound (no ledger), or
     Conflict when concurrent appenders kept winning for MAX_ATTEMPTS attempts.
     """
-    reread = False
+    # A dry run has no write to catch a keyring read before another appender's: it reads
+    # the keyring as recorded now.
+    reread = dry_run
     for attempt in range(1, MAX_ATTEMPTS + 1):
         keyring, fresh = _keyring(app, store, reread=reread)
         try:
@@ -275,6 +310,7 @@ def append_parsed(
                 rules=book,
                 now=now,
                 keyring_version=keyring.version,
+                dry_run=dry_run,
             )
         except (KeyRejected, BatchRejected):
             # Final if judged under the keyring as recorded; a keyring read earlier may miss
@@ -322,6 +358,7 @@ def _append_once(
     rules: RuleBook,
     now: datetime | None,
     keyring_version: int,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     recorded_at = now or datetime.now(UTC)
     recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
@@ -354,7 +391,14 @@ def _append_once(
             signing,
             recorded_at,
             keyring_version,
+            dry_run=dry_run,
         )
+        if dry_run:
+            # No write checks the states judged on: they must be those recorded now. The
+            # decisions applied to them were not recorded, so they leave the cache.
+            if _any_stale(store, states):
+                raise StaleShopStates
+            shop_states.forget(states)
     except BaseException:
         shop_states.forget(states)
         raise
@@ -476,9 +520,12 @@ def _write(
     signing: Signing,
     recorded_at: datetime,
     keyring_version: int,
+    *,
+    dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Step 5: seal, sign and write the new decisions in one transaction; remember the
-    shops' states as committed. Returns their outcomes, in the order of ``fresh``."""
+    shops' states as committed. Returns their outcomes, in the order of ``fresh``. With
+    ``dry_run``, everything but the write: the new subject keys are dropped unrecorded."""
     # Everything is valid: seal, sign, and write in one transaction. Events are built at
     # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
     # the store's primary key instead of being overwritten or forked.
@@ -523,6 +570,8 @@ def _write(
         )
 
     _refuse_oversized(fresh, events)
+    if dry_run:
+        return [AppendOutcome(line, decision.decision_id, -1, "new") for line, decision, _ in fresh]
     if events:
         try:
             write = AppendWrite(
@@ -587,7 +636,7 @@ def _in_line_order(
     final = []
     for line in sorted(outcomes):
         outcome = outcomes[line]
-        if outcome.position == -1:
+        if outcome.position == -1 and outcome.status == "duplicate":
             first = seen[outcome.decision_id][0]
             outcome = AppendOutcome(
                 line, outcome.decision_id, outcomes[first].position, "duplicate"

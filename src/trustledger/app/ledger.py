@@ -18,7 +18,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from trustledger.app.append import AppendOutcome, append_records
+from trustledger.app.append import AppendOutcome, DryRunOutcome, append_records
 from trustledger.app.application import LedgerApplication
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
@@ -327,6 +327,32 @@ class Ledger:
             rules=self.rules,
             now=now,
         )
+
+    def check_append(
+        self,
+        documents: Iterable[object] | Iterable[Record],
+        *,
+        signer: SigningKey,
+        now: datetime | None = None,
+    ) -> list[DryRunOutcome]:
+        """Judge a batch exactly as ``append`` would and write nothing (a dry run): the
+        decisions an append would record are ``new``, the others ``duplicate``. Raises what
+        ``append`` raises for the same batch and ledger."""
+        records = (
+            item if isinstance(item, Record) else Record(number, item)
+            for number, item in enumerate(documents, start=1)
+        )
+        outcomes = append_records(
+            self.app,
+            self.store,
+            self._shop_states,
+            records,
+            signer=signer,
+            rules=self.rules,
+            now=now,
+            dry_run=True,
+        )
+        return [DryRunOutcome.of(outcome) for outcome in outcomes]
 
     def prepare(self, documents: Iterable[object] | Iterable[Record]) -> list[Prepared]:
         """The payloads a decider signs to append these decisions from elsewhere

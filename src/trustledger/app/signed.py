@@ -20,7 +20,7 @@ time gets its key now (``Store.ensure_subject_keys``): the key never leaves the 
 3. the key is an active decider key of the ledger (rule 7) and the signature is its
    Ed25519 signature of ``SIGNING_PREFIX ‖ payload`` (ledger.envelope);
 4. then as ``append``: idempotency by decision id (a decision recorded with the same
-   plaintext content answers with its position), DOMAIN.md's rules against the ledger as
+   plaintext content answers with its position), docs/DECISIONS.md's rules against the ledger as
    it is, all-or-nothing in one write transaction, re-judged when another appender or a
    key event came first (app.append.append_parsed).
 """
@@ -72,7 +72,7 @@ def prepare_records(store: Store, records: Iterable[Record]) -> list[Prepared]:
     """The canonical payloads of valid decisions, personal data sealed; nothing recorded.
 
     Raises BatchRejected listing every record that is not a valid decision or names an
-    erased subject, InvalidDecision for an empty input. DOMAIN.md's rules are judged at
+    erased subject, InvalidDecision for an empty input. docs/DECISIONS.md's rules are judged at
     commit, against the ledger as it is then.
     """
     problems: list[Problem] = []

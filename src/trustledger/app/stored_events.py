@@ -20,7 +20,7 @@ control characters) with these members, in this order:
 
 Making the stored event directly, in one call and one ``orjson.dumps``, rather than an
 aggregate's event for the mapper to transcode, spares an append ~7 % of its instructions
-(docs/BENCHMARKS.md §1.3).
+(docs/BENCHMARKS.md §1).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class StoredEvents:
     def make(
         self, kind: str, originator_id: UUID, version: int, payload: str, signature: str
     ) -> StoredEvent:
-        """The stored event of a signed document of type ``kind`` (a DOMAIN.md decision
+        """The stored event of a signed document of type ``kind`` (a docs/DECISIONS.md decision
         type or a key event type) at ``version`` of the aggregate ``originator_id``:
         ``payload`` its canonical text, ``signature`` the signature's base64."""
         topic, originator_topic = _KINDS[kind]

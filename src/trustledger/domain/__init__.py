@@ -1,1 +1,1 @@
-"""trustledger domain: decision documents, their events and the rules of DOMAIN.md."""
+"""trustledger domain: decision documents, their events and the rules of docs/DECISIONS.md."""

@@ -113,6 +113,27 @@ class Shop(Aggregate, created_event_name="Registered"):
     class AppealWithdrawn(Decided):
         TOPIC = topic_of("appeal.withdrawn")
 
+    class DepositPaid(Decided):
+        TOPIC = topic_of("deposit.paid")
+
+    class DepositRefunded(Decided):
+        TOPIC = topic_of("deposit.refunded")
+
+    class RemedyOrdered(Decided):
+        TOPIC = topic_of("remedy.ordered")
+
+    class RemedyCompleted(Decided):
+        TOPIC = topic_of("remedy.completed")
+
+    class RemedyCancelled(Decided):
+        TOPIC = topic_of("remedy.cancelled")
+
+    class ProgrammeEnrolled(Decided):
+        TOPIC = topic_of("programme.enrolled")
+
+    class ProgrammeExited(Decided):
+        TOPIC = topic_of("programme.exited")
+
 
 class Keyring(Aggregate, created_event_name="Initialised"):
     """The pinned root key and the decider keys registered and revoked under it."""

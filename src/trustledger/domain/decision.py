@@ -1,10 +1,13 @@
 """Decision documents: the strict, table-driven parser and the ``Decision`` value object.
 
-A decision document is the JSON object of DOMAIN.md ("The decision document"). ``parse_decision``
-validates its shape and returns a ``Decision`` whose ``data`` is normalised (timestamps in the
-canonical form of ``timefmt``); ``Decision.to_document`` gives the document back, so that
-``parse_decision(d.to_document()) == d``. Rules that need the history of the shop (DOMAIN.md's
-"Rules checked on append") live in ``shop``; this module checks only what one document shows.
+A decision document is the JSON object of docs/DECISIONS.md ("The decision document", "The
+25 types"), which this parser is the reference implementation of; ``decision.schema.json``
+says the same in JSON Schema (``trustledger.domain.schema``). ``parse_decision`` validates its
+shape and returns a ``Decision`` whose ``data`` is normalised (timestamps in the canonical form
+of ``timefmt``); ``Decision.to_document`` gives the document back, so that
+``parse_decision(d.to_document()) == d``. Rules that need the history of the shop
+(docs/DECISIONS.md, "Rules checked on append") live in ``shop``; this module checks only what
+one document shows.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from trustledger.errors import InvalidDecision
 
 __all__ = [
     "MEASURE_TYPES",
+    "REMEDY_KINDS",
     "REVOCATION_CAUSES",
     "SEVERITIES",
     "SHOP_DECISION_TYPES",
@@ -62,6 +66,7 @@ MEASURE_TYPES: Final = frozenset(
 SEVERITIES: Final = frozenset({"minor", "serious", "critical"})
 REVOCATION_CAUSES: Final = frozenset({"appeal_upheld", "platform_error", "regulator_order"})
 VERIFICATION_KINDS: Final = frozenset({"real_name", "qualification", "brand", "product_listing"})
+REMEDY_KINDS: Final = frozenset({"refund", "return_and_refund", "compensation"})
 
 MAX_ID_LENGTH: Final = 128
 MAX_TEXT_LENGTH: Final = 4096
@@ -149,6 +154,12 @@ def _integer(minimum: int) -> Validator:
         return value
 
     return validate
+
+
+def _boolean(value: Any, path: str) -> bool:
+    if type(value) is not bool:
+        raise InvalidDecision(f"{path}: must be true or false, got {_json_type(value)}")
+    return value
 
 
 def _sha256(value: Any, path: str) -> str:
@@ -248,7 +259,7 @@ _MEASURE_FIELDS: Final[dict[str, _Spec]] = {
     "freeze_funds": {"until": _opt(_timestamp)},
     "deduct_deposit": {"amount": _req(_integer(1))},
     "suspend": {"until": _req(_timestamp)},
-    # DOMAIN.md rule 4: a permanent ban has no until (rejected as a field not allowed here).
+    # docs/DECISIONS.md rule 4: a permanent ban has no until (rejected as a field not allowed here).
     "permanent_ban": {},
 }
 _measure_type = _enum(MEASURE_TYPES, "measure type")
@@ -330,6 +341,22 @@ _DATA_FIELDS: Final[dict[str, _Spec]] = {
     "appeal.upheld": {"appeal_id": _req(_id)},
     "appeal.rejected": {"appeal_id": _req(_id), "reason": _req(_text)},
     "appeal.withdrawn": {"appeal_id": _req(_id)},
+    # v2: the consequences that follow from decisions (docs/DECISIONS.md).
+    "deposit.paid": {"amount": _req(_integer(1)), "reference": _opt(_id)},
+    "deposit.refunded": {"amount": _req(_integer(1)), "reason": _opt(_text)},
+    "remedy.ordered": {
+        "remedy_id": _req(_id),
+        "complaint_id": _req(_id),
+        "kind": _req(_enum(REMEDY_KINDS, "remedy kind")),
+        "amount": _req(_integer(0)),
+        "due_by": _req(_timestamp),
+        "order_id": _opt(_id),
+        "from_deposit": _opt(_boolean),
+    },
+    "remedy.completed": {"remedy_id": _req(_id), "amount_paid": _opt(_integer(0))},
+    "remedy.cancelled": {"remedy_id": _req(_id), "reason": _req(_text)},
+    "programme.enrolled": {},
+    "programme.exited": {"reason": _req(_text), "forced": _opt(_boolean)},
 }
 
 SHOP_DECISION_TYPES: Final = frozenset(_DATA_FIELDS)

@@ -1,4 +1,4 @@
-"""The rule state of one shop: DOMAIN.md's "Rules checked on append", 1 to 6.
+"""The rule state of one shop: docs/DECISIONS.md's "Rules checked on append", 1 to 6.
 
 ``ShopState.check`` raises ``RuleViolation`` when a well-formed decision may not be appended to
 the shop's history; ``ShopState.apply`` folds an accepted decision into the state. The state is
@@ -301,7 +301,7 @@ class ShopState:
                 f"appeal {appeal_id} targets penalty {penalty_id}, which does not exist in shop "
                 f"{self.shop_id}"
             )
-        # Rule 5, in DOMAIN.md's order.
+        # Rule 5, in docs/DECISIONS.md's order.
         if penalty.revoked_by is not None:
             raise RuleViolation(
                 f"appeal {appeal_id} targets penalty {penalty_id}, which is already revoked "
@@ -423,7 +423,7 @@ class ShopState:
             return
         revoked_by = penalty.revoked_by
         if status == _UPHELD and revoked_by is None:
-            # DOMAIN.md: appeal.upheld also revokes the penalty, in the same transaction.
+            # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
             revoked_by = f"appeal {appeal_id} upheld"
         open_appeal = None if penalty.open_appeal == appeal_id else penalty.open_appeal
         self._penalties[appeal.penalty_id] = replace(

@@ -1,4 +1,4 @@
-"""Personal data sealed under a per-subject key (BRIEF.md, "Personal data").
+"""Personal data sealed under a per-subject key (docs/DECISIONS.md, "The decision document").
 
 The plaintext is the RFC 8785 canonical JSON of the personal fields (without
 ``subject_id``), encrypted with ChaCha20-Poly1305 (RFC 8439) under a random 256-bit key

@@ -21,7 +21,7 @@ MERKLE_TABLE = "trustledger_merkle"  # (level, idx) → hash of a complete perfe
 CHECKPOINTS_TABLE = "trustledger_checkpoints"  # every checkpoint the log signed, in order
 COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per checkpoint
 
-# The tables whose rows the database refuses to change (BRIEF.md: append-only, enforced by
+# The tables whose rows the database refuses to change (docs/DESIGN.md: append-only, enforced by
 # the database). Subject keys are not among them: erasure destroys a key in place.
 APPEND_ONLY_TABLES = (
     EVENTS_TABLE,

@@ -113,7 +113,7 @@ def ledger_ddl(schema: str) -> list[Composed]:
             "seq bigserial PRIMARY KEY, checkpoint_id bigint NOT NULL, line text NOT NULL, "
             "UNIQUE (checkpoint_id, line))"
         ).format(s=s, t=Identifier(COSIGNATURES_TABLE)),
-        # Append-only, enforced by the database for every role (BRIEF.md). The SQLSTATE is
+        # Append-only, enforced by the database for every role (docs/DESIGN.md). The SQLSTATE is
         # P0001 (raise_exception), not an integrity error: an appender must not mistake it
         # for an optimistic-concurrency conflict and retry.
         SQL(
@@ -153,7 +153,7 @@ class ColumnarEventsRecorder(PostgresApplicationRecorder):
 
     eventsourcing's own statement sends one array of its composite type through a ``%s``
     placeholder, for which psycopg picks its text format, every state's bytes hex-escaped
-    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §5). The
+    in Python: measured, a third of a batched append's time (docs/BENCHMARKS.md §4). The
     rows, the table lock and the NOTIFY are eventsourcing's; only the encoding on the wire
     differs.
     """

@@ -94,7 +94,7 @@ LEDGER_DDL = [
     "line TEXT NOT NULL, "
     "PRIMARY KEY (checkpoint_id, line))",
 ] + [
-    # Append-only, enforced by the database (BRIEF.md): no UPDATE or DELETE on ledger
+    # Append-only, enforced by the database (docs/DESIGN.md): no UPDATE or DELETE on ledger
     # tables. SQLite has no TRUNCATE; an unqualified DELETE still fires these triggers.
     # A migration that must touch rows drops and recreates them explicitly.
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
