@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
+
 from trustledger.app.ledger import Ledger
 from trustledger.domain.rules import PublishedRules
 from trustledger.errors import NotFound, StorageUnavailable
@@ -57,7 +59,7 @@ def _catch_up_view(url: str) -> None:
     store = open_store(url)
     try:
         projection.catch_up(store)
-    except StorageUnavailable:
+    except (StorageUnavailable, PersistenceError):  # PostgreSQL: permission denied
         pass
     finally:
         store.close()
