@@ -2,8 +2,9 @@
 
 Each command lives in a module of this package that registers it on ``main`` when
 imported (``@main.command()``). ``main`` imports a module only when one of its commands
-runs, so `trustledger --version` and completion pay for click alone, and SQLite users
-never load the PostgreSQL driver (docs/CLI.md, "Start-up").
+runs, so `trustledger --version` pays for click alone, completing a command name loads only
+the matching commands, and SQLite users never load the PostgreSQL driver (docs/CLI.md,
+"Start-up").
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from trustledger import __version__
 from trustledger.storage.url import ENV_VAR
 from trustledger_cli.common import Group
 
-# Where each command is defined. A command missing here is still found (every module is
-# imported before "no such command"); tests/cli/test_root.py keeps the table complete.
+# Where each command is defined. A command missing here still runs (every module is
+# imported before "no such command") but is not listed in --help or completion;
+# tests/cli/test_root.py keeps the table complete.
 COMMANDS = {
     "keys": "trustledger_cli.main",
     "init": "trustledger_cli.main",
@@ -55,8 +57,8 @@ class LazyGroup(Group):
         return self.commands.get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_all()
-        return sorted(self.commands)
+        # Names only: completion loads just the commands matching what was typed.
+        return sorted(set(self.commands) | set(COMMANDS))
 
     @staticmethod
     def _load_all() -> None:

@@ -293,3 +293,21 @@ def test_a_postgresql_url_without_the_extra_says_what_to_install(tmp_path: Path)
         "trustledger: error: a postgresql:// store needs PostgreSQL support, which is not "
         "installed (psycopg is missing): pip install 'trustledger[postgres]'\n"
     )
+
+
+def test_completing_a_command_name_loads_only_the_matching_commands() -> None:
+    code = (
+        "import os, sys\n"
+        "os.environ.update(_TRUSTLEDGER_COMPLETE='bash_complete', COMP_WORDS='trustledger pro',"
+        " COMP_CWORD='1')\n"
+        "from trustledger_cli.root import main\n"
+        "try:\n    main(prog_name='trustledger')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('trustledger_cli.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = result.stdout.splitlines()[-1]
+    assert "trustledger_cli.projections" in loaded and "trustledger_cli.verifiable" in loaded
+    for module in ("serving", "db", "sample", "main"):
+        assert f"trustledger_cli.{module}'" not in loaded
