@@ -19,6 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 RUNS = {
     "bench_append": ["--entries", "200", "--repeat", "1", "--single", "5"],
     "bench_append_instructions": ["--entries", "300"],
+    "bench_append_memory": ["--sizes", "200,400"],
     "bench_verify": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
     "bench_bundle": ["--entries", "300", "--repeat", "1", "--workers", "2", "--sample", "200"],
     "bench_checkpoint": ["--entries", "2000", "--repeat", "1"],

@@ -86,16 +86,44 @@ def reported_errors(debug: bool) -> Iterator[None]:
         yield
     except TrustledgerError as exc:
         if isinstance(exc, BatchRejected):
-            for line, decision_id, reason in exc.problems:
-                where = f"line {line}" + (f" (decision {decision_id})" if decision_id else "")
-                click.echo(f"trustledger: {where}: {reason}", err=True)
+            _report_problems(exc)
         click.echo(f"trustledger: error: {exc}", err=True)
         if debug:
             traceback.print_exc()
         sys.exit(exc.exit_code)
+    except MemoryError:
+        # Not a bug: the process hit its memory limit (ulimit -v, a container's limit).
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            "trustledger: error: out of memory: give the process more memory (ulimit -v, "
+            "the container's limit) or, for append, a smaller --batch-size",
+            err=True,
+        )
+        sys.exit(5)
     except KeyboardInterrupt:
         click.echo("trustledger: interrupted", err=True)
         sys.exit(130)
+
+
+# ctx.meta key: how many of a refused batch's problems to print (all when unset).
+MAX_ERRORS = "trustledger.max_errors"
+
+
+def _report_problems(exc: BatchRejected) -> None:
+    ctx = click.get_current_context(silent=True)
+    limit = ctx.meta.get(MAX_ERRORS) if ctx is not None else None
+    shown = exc.problems if limit is None else exc.problems[:limit]
+    for line, decision_id, reason in shown:
+        where = f"line {line}" + (f" (decision {decision_id})" if decision_id else "")
+        click.echo(f"trustledger: {where}: {reason}", err=True)
+    if len(shown) < len(exc.problems):
+        more = len(exc.problems) - len(shown)
+        click.echo(
+            f"trustledger: … and {more:,} more bad line{'s' if more != 1 else ''} "
+            "(--max-errors shows more)",
+            err=True,
+        )
 
 
 def passphrase_prompt(confirm: bool = False) -> Callable[[], bytes]:
@@ -133,6 +161,7 @@ class Command(click.Command):
                 return super().invoke(ctx)
             except (
                 TrustledgerError,
+                MemoryError,
                 KeyboardInterrupt,
                 click.exceptions.Exit,
                 click.ClickException,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +22,20 @@ from trustledger.app import (
     VerifyReport,
     generate_key_files,
     load_verifier_key,
-    read_records,
 )
+from trustledger.app.append import DEFAULT_BATCH_SIZE
+from trustledger.app.records import read_stream
 from trustledger.errors import UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
-    from trustledger.app.append import AppendOutcome, DryRunOutcome
+    from trustledger.app.append import DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
 
+from trustledger_cli.append_report import AppendReport
 from trustledger_cli.common import (
+    MAX_ERRORS,
     Group,
     count,
     db_option,
@@ -197,21 +200,42 @@ def init(root_key: str, db: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key", required=True, metavar="KEY.key", help="The decider's key file.")
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=DEFAULT_BATCH_SIZE,
+              show_default=True, help="Decisions judged and written together: the unit of "
+              "all-or-nothing, and what the append holds in memory.")  # fmt: skip
+@click.option("--max-errors", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Print at most N invalid lines of a refused batch, then their "
+              "count.")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Check the batch against the ledger as an append would; write nothing.",
+    help="Check the input against the ledger as an append would; write nothing.",
 )
 @db_option
-@json_option
-def append(source: str, key: str, dry_run: bool, db: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON line per decision on stdout, then a summary object.")  # fmt: skip
+def append(
+    source: str,
+    key: str,
+    batch_size: int,
+    max_errors: int,
+    quiet: bool,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
+) -> None:
     """Append decisions from FILE (one JSON object, a JSON array, or JSON Lines; - is stdin).
 
-    The batch is all-or-nothing: any invalid line rejects it, every invalid line is
-    reported with its number, and nothing is written (exit 4). Re-sending a recorded
-    decision is a no-op that answers with its original position. KEY.key must be
-    registered (`keys register`) and not revoked. Prints `STATUS DECISION_ID position N`
-    per decision (STATUS is appended or duplicate); the counts go to stderr.
+    The input is read and written in batches of --batch-size decisions, so memory does not
+    grow with it. Each batch is all-or-nothing: any invalid line rejects it, its invalid
+    lines are reported with their numbers (the first --max-errors of them), and nothing of
+    it or after it is written (exit 4); the batches before it stay written, as the summary
+    says. Re-sending a recorded decision is a no-op that answers with its original
+    position, so appending the whole file again completes it. KEY.key must be registered
+    (`keys register`) and not revoked. Prints one summary line on stderr (a progress line
+    before it on a terminal); --json prints `{"line", "decision_id", "position", "status"}`
+    per decision (status appended or duplicate), then `{"summary": {...}}`.
 
     --dry-run judges the batch the same way (every rule, the key, which decisions are
     already recorded) and writes nothing: it prints `new DECISION_ID` for each decision
@@ -223,37 +247,35 @@ def append(source: str, key: str, dry_run: bool, db: str, as_json: bool) -> None
       trustledger append --key keys/bot-1.key decisions.jsonl
     """
     try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UsageError(
-            f"{source}, line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the "
-            "decisions as UTF-8 (JSON text is UTF-8, RFC 8259 §8.1)"
-        ) from exc
-    signer = signing_key(key)
-    detail(f"signing as {signer.name} ({signer.key_id}) into {db}")
-    started = time.monotonic()
-    with Ledger.open(db) as ledger:
-        records = read_records(text)
-        outcomes: Sequence[AppendOutcome | DryRunOutcome] = (
-            ledger.check_append(records, signer=signer)
-            if dry_run
-            else ledger.append(records, signer=signer)
-        )
-    detail(f"{count(len(outcomes), 'decision')} in {time.monotonic() - started:.2f} s")
-    appended = [o for o in outcomes if o.status in ("appended", "new")]
+    click.get_current_context().meta[MAX_ERRORS] = max_errors
+    quiet = quiet or verbosity() < 0  # the global -q too
+    with stream:
+        signer = signing_key(key)
+        detail(f"signing as {signer.name} ({signer.key_id}) into {db}, batches of {batch_size}")
+        records = read_stream(stream, source=source)
+        if dry_run:
+            with Ledger.open(db) as ledger:
+                _render_dry_run(ledger.check_append(records, signer=signer), as_json)
+            return
+        with Ledger.open(db) as ledger, AppendReport(stream, as_json=as_json, quiet=quiet) as out:
+            for outcomes in ledger.append_batches(records, signer=signer, batch_size=batch_size):
+                out.batch(outcomes)
+                detail(f"batch of {len(outcomes)} written, through line {out.tally.through_line}")
+
+
+def _render_dry_run(outcomes: list[DryRunOutcome], as_json: bool) -> None:
     if as_json:
         emit_json([asdict(o) for o in outcomes])
     elif verbosity() >= 0:
         for outcome in outcomes:
             where = "" if outcome.position is None else f" position {outcome.position}"
             click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
-    done = "would be appended (dry run: nothing written)" if dry_run else "appended"
-    note(f"{len(appended)} {done}, {len(outcomes) - len(appended)} already recorded")
+    new = sum(1 for o in outcomes if o.status == "new")
+    recorded = len(outcomes) - new
+    note(f"{new} would be appended (dry run: nothing written), {recorded} already recorded")
 
 
 @main.command()

@@ -57,14 +57,17 @@ class KeyRejected(InputRejected):
 class BatchRejected(InputRejected):
     """A batch with one or more invalid records; ``problems`` lists every one of them."""
 
-    def __init__(self, problems: list[tuple[int, str | None, str]]) -> None:
-        # Each problem is (line number, decision id if known, reason).
+    def __init__(
+        self, problems: list[tuple[int, str | None, str]], *, written: str = "nothing was written"
+    ) -> None:
+        # Each problem is (line number, decision id if known, reason); ``written`` says what
+        # of the input was recorded (earlier batches of a streamed append may have been).
         self.problems = problems
         count = len(problems)
         first_line, _, first_reason = problems[0]
         super().__init__(
             f"batch rejected: {count} invalid record{'s' if count != 1 else ''}, "
-            f"first at line {first_line}: {first_reason}; nothing was written"
+            f"first at line {first_line}: {first_reason}; {written}"
         )
 
 

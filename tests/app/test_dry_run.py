@@ -111,7 +111,8 @@ def test_a_dry_run_refuses_what_an_append_refuses_line_by_line(ledger: LedgerEnv
 def test_a_dry_run_refuses_a_decision_too_large_for_the_log(ledger: LedgerEnv) -> None:
     """Entry sizes are known only once sealed and signed: the dry run does both."""
     ledger.append([doc("shop.registered", shop_id="shop-1")])
-    evidence = [digest(f"e-{i}") for i in range(1000)]  # ~67 KB of hashes
+    # ~64.5 KB canonical, under the decision limit; escaped into the entry it exceeds 65,535.
+    evidence = [digest(f"e-{i}") for i in range(960)]
     big = doc("complaint.filed", shop_id="shop-1", occurred_at=ts(days=1), evidence=evidence)
     before = table_rows(ledger)
     with pytest.raises(BatchRejected) as caught:

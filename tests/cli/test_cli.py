@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
 import stat
 from contextlib import closing
@@ -78,25 +79,34 @@ def test_user_story(cli: Cli) -> None:
     Path("decisions.jsonl").write_text(jsonl([shop, submitted]), encoding="utf-8")
     result = cli("append", "--key", "keys/bot-1.key", "decisions.jsonl")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == (
-        f"appended  {shop['decision_id']} position 2\n"
-        f"appended  {submitted['decision_id']} position 3\n"
+    assert result.stdout == ""
+    assert re.fullmatch(
+        r"appended 2, already present 0, positions 2–3, refused 0, \d+\.\d s\n", result.stderr
     )
-    assert result.stderr == "2 appended, 0 already recorded\n"
 
     complaint = decision("complaint.filed")
-    result = cli("append", "--key", "keys/bot-1.key", "-", input=json.dumps(complaint))
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"appended  {complaint['decision_id']} position 4\n"
+    result = cli("append", "--key", "keys/bot-1.key", "-", "-q", input=json.dumps(complaint))
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
     # Re-sending is a no-op answering with the original positions.
     result = cli("append", "--key", "keys/bot-1.key", "decisions.jsonl", "--json")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == [
+    *lines, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
         {"line": 1, "decision_id": shop["decision_id"], "position": 2, "status": "duplicate"},
         {"line": 2, "decision_id": submitted["decision_id"], "position": 3, "status": "duplicate"},
     ]
-    assert result.stderr == "0 appended, 2 already recorded\n"
+    assert summary["summary"] | {"elapsed_seconds": 0} == {
+        "appended": 0,
+        "duplicates": 2,
+        "refused": 0,
+        "first_position": None,
+        "last_position": None,
+        "written_through_line": 2,
+        "complete": True,
+        "elapsed_seconds": 0,
+    }
+    assert result.stderr == ""
 
     result = cli("verify", "--trusted-key", "keys/root.pub")
     assert result.exit_code == 0, result.stderr

@@ -193,6 +193,7 @@ def test_verbose_append_names_the_signer_and_the_store(two_ledgers: Cli) -> None
     result = two_ledgers(*args, input=good)
     assert result.exit_code == 0
     assert "signing as bot-1 (" in result.stderr and "sqlite:///a.db" in result.stderr
+    assert "batch of 1 written, through line 1" in result.stderr
 
 
 def test_quiet_and_verbose_together_are_a_usage_error(cli: Cli) -> None:

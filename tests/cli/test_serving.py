@@ -27,7 +27,8 @@ def _checkpoint(story: Story) -> bytes:
 
 
 def test_append_refuses_a_decision_whose_entry_exceeds_65535_bytes(story: Story) -> None:
-    evidence = [digest(f"e-{i}") for i in range(1000)]  # ~67 KB of hashes
+    # ~64.5 KB canonical, under the decision limit; escaped into the entry it exceeds 65,535.
+    evidence = [digest(f"e-{i}") for i in range(960)]
     big = decision("complaint.filed", evidence=evidence)
     before = len(story.log())
     result = story.append([decision("complaint.filed", complaint_id="c-2"), big])
@@ -35,7 +36,7 @@ def test_append_refuses_a_decision_whose_entry_exceeds_65535_bytes(story: Story)
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"trustledger: line 2 (decision {big['decision_id']}): decision ")
-    assert re.search(r"would be an entry of 69,[0-9]{3} bytes; ", first)
+    assert re.search(r"would be an entry of 66,[0-9]{3} bytes; ", first)
     assert first.endswith(
         "bytes; the log serves entries of at most 65,535 bytes (docs/FORMAT.md §17): "
         "make the decision smaller"

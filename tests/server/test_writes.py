@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import BUYER_NAME, LedgerEnv, shop_history
-from tests.domain.builders import doc, ts
+from tests.domain.builders import digest, doc, ts
 from tests.server.live import serving
 from trustledger import BatchRejected, Ledger, LedgerClient, SignatureRejected
 from trustledger.app.transparency import create_checkpoint
@@ -176,6 +176,23 @@ def test_an_invalid_document_with_personal_data_is_named_by_its_line(served: Ser
     with served.client() as client, pytest.raises(BatchRejected) as caught:
         client.append([good, bad])
     assert [line for line, _, _ in caught.value.problems] == [2]
+
+
+def test_the_decision_size_limits_hold_on_both_routes(served: Served) -> None:
+    # personal data goes through :prepare, the rest is signed by the client: both refuse.
+    chatty = doc("shop.registered", shop_id="s-1",
+                 personal={"subject_id": "owner-1", "note": "x" * 20_000})  # fmt: skip
+    big = doc("complaint.filed", shop_id="s-1", evidence=[digest(f"e-{i}") for i in range(1_100)])
+    with served.client() as client, pytest.raises(BatchRejected) as caught:
+        client.append([chatty])
+    [(line, _, detail)] = caught.value.problems
+    assert (line, detail.split(";")[0]) == (1, "personal: 20,034 bytes encoded")
+    body = signed_body(served, [doc("shop.registered", shop_id="s-1"), big])
+    problem = assert_problem(served.post("/v1/decisions", body), 409)
+    [error] = problem["errors"]
+    assert error["line"] == 2 and error["detail"].startswith("the decision is 7")
+    assert "at most 65,535 are accepted" in error["detail"]
+    assert served.ledger.entry_count() == 2
 
 
 def test_a_forged_signature_is_a_signature_rejected(served: Served) -> None:

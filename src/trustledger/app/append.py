@@ -32,14 +32,16 @@ import hmac
 import random
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from itertools import islice
+from typing import Any, Final, Protocol
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from trustledger.app.application import LedgerApplication
+from trustledger.app.limits import check_size
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
 from trustledger.app.stored_events import StoredEvents
@@ -58,6 +60,7 @@ from trustledger.errors import (
     NotFound,
     RuleViolation,
     StorageUnavailable,
+    UsageError,
 )
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import entry_size
@@ -200,6 +203,7 @@ def append_records(
         try:
             decision = parse_decision(record.document)
             canonical = canonicalize(decision.document_view(), json_safe=True)
+            check_size(decision, canonical)
             parsed.append((record.line, decision, canonical))
         except InvalidDecision as exc:
             problems.append((record.line, _hint_decision_id(record.document), str(exc)))
@@ -216,6 +220,88 @@ def append_records(
         now=now,
         dry_run=dry_run,
     )
+
+
+DEFAULT_BATCH_SIZE: Final = 5_000
+"""Records judged and written together by a streamed append (``append_batches``): what the
+append holds in memory, and its unit of all-or-nothing."""
+
+
+def append_batches(
+    app: LedgerApplication,
+    store: Store,
+    shop_states: ShopStates,
+    records: Iterable[Record],
+    *,
+    signer: SigningKey,
+    rules: RuleSet,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    now: datetime | None = None,
+) -> Iterator[list[AppendOutcome]]:
+    """Append ``records`` in batches of ``batch_size``, each as ``append_records`` appends
+    one, and yield each batch's outcomes once it is written; the next batch is read only
+    then, so memory holds one batch whatever the input's length.
+
+    Each batch is all-or-nothing (DOMAIN.md rule 8, per batch): a refused batch stops the
+    append with the batches before it written and nothing of it or after it. Appending the
+    whole input again is idempotent (recorded decision ids are no-ops), so a retry after
+    a refusal, a crash or a kill completes it. Raises what ``append_records`` raises; a
+    BatchRejected after the first batch says up to which line earlier batches were written,
+    and InvalidDecision for an input with no records.
+    """
+    if batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, got {batch_size}")
+    written_through = 0  # the last line of the batches written
+    for batch in _batched(records, batch_size):
+        try:
+            outcomes = append_records(
+                app, store, shop_states, batch, signer=signer, rules=rules, now=now
+            )
+        except BatchRejected as exc:
+            if not written_through:
+                raise
+            raise BatchRejected(
+                exc.problems,
+                written=f"nothing from line {batch[0].line} on was written (lines up to "
+                f"{written_through} were, in earlier batches)",
+            ) from exc
+        written_through = batch[-1].line
+        yield outcomes
+    if not written_through:
+        raise InvalidDecision("no decisions in the input")
+
+
+def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@dataclass
+class AppendTally:
+    """What a streamed append has written so far: counts, the positions of the decisions it
+    appended and the last input line of the batches written."""
+
+    appended: int = 0
+    duplicates: int = 0
+    first_position: int | None = None
+    last_position: int | None = None
+    through_line: int = 0
+
+    def add(self, outcomes: list[AppendOutcome]) -> None:
+        """Count one written batch's outcomes."""
+        for outcome in outcomes:
+            if outcome.status == "appended":
+                self.appended += 1
+                position = outcome.position
+                if self.first_position is None or position < self.first_position:
+                    self.first_position = position
+                if self.last_position is None or position > self.last_position:
+                    self.last_position = position
+            else:
+                self.duplicates += 1
+        if outcomes:
+            self.through_line = max(self.through_line, outcomes[-1].line)
 
 
 # A problem with one record: (line, decision id if known, reason), as BatchRejected lists.

@@ -18,7 +18,13 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from trustledger.app.append import AppendOutcome, DryRunOutcome, append_records
+from trustledger.app.append import (
+    DEFAULT_BATCH_SIZE,
+    AppendOutcome,
+    DryRunOutcome,
+    append_batches,
+    append_records,
+)
 from trustledger.app.application import LedgerApplication
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.records import Record
@@ -325,6 +331,32 @@ class Ledger:
             records,
             signer=signer,
             rules=self.rules,
+            now=now,
+        )
+
+    def append_batches(
+        self,
+        records: Iterable[object] | Iterable[Record],
+        *,
+        signer: SigningKey,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        now: datetime | None = None,
+    ) -> Iterator[list[AppendOutcome]]:
+        """Append a stream of decisions batch by batch, yielding each batch's outcomes once
+        it is written (trustledger.app.append.append_batches): memory holds one batch, each
+        batch is all-or-nothing, a retry of the whole stream is idempotent.
+
+        Raises BatchRejected listing every invalid record of the refused batch, KeyRejected,
+        Conflict, InvalidDecision for an empty stream.
+        """
+        return append_batches(
+            self.app,
+            self.store,
+            self._shop_states,
+            _records(records),
+            signer=signer,
+            rules=self.rules,
+            batch_size=batch_size,
             now=now,
         )
 

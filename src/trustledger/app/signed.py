@@ -36,6 +36,7 @@ from typing import Any
 
 from trustledger.app.append import AppendOutcome, Problem, append_parsed
 from trustledger.app.application import LedgerApplication
+from trustledger.app.limits import check_size
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
 from trustledger.domain.decision import Decision, parse_decision
@@ -82,7 +83,9 @@ def prepare_records(store: Store, records: Iterable[Record]) -> list[Prepared]:
             problems.append((record.line, None, record.error))
             continue
         try:
-            decisions.append((record.line, parse_decision(record.document)))
+            decision = parse_decision(record.document)
+            check_size(decision, canonicalize(decision.document_view(), json_safe=True))
+            decisions.append((record.line, decision))
         except InvalidDecision as exc:
             problems.append((record.line, _hint(record.document), str(exc)))
     if not decisions and not problems:
@@ -242,6 +245,7 @@ def _plaintext_decision(
         plaintext["personal"] = open_personal(sealed, key=key, decision_id=document["decision_id"])
     decision = parse_decision(plaintext)
     canonical = canonicalize(decision.document_view(), json_safe=True)
+    check_size(decision, canonical)
     expected = canonical
     if sealed is not None:
         view = decision.document_view()
