@@ -147,3 +147,14 @@ def trusting(keys: Sequence[VerifierKey], **kwargs: Any) -> TrustPolicy:
     """A policy pinning ``keys`` as root and log keys alike (what ``--trusted-key`` alone
     means), with the witness options of ``TrustPolicy.of``."""
     return TrustPolicy.of(root_keys=keys, log_keys=keys, **kwargs)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # Said once at the end even under -q, which prints skip reasons only with -rs.
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if pg_server.ENV_VAR in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} tests skipped: {pg_server.SKIP_REASON}")

@@ -27,6 +27,7 @@ RUNS = {
     "bench_proofs": ["--entries", "300", "--runs", "5"],
     "bench_projections": ["--entries", "300", "--repeat", "1", "--queries", "5"],
     "bench_monitor": ["--entries", "300", "--repeat", "1", "--workers", "2"],
+    "bench_log": ["--entries", "300"],
     "bench_startup": ["--runs", "2"],
 }
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -80,6 +82,26 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
 
 
+# What a shell reports for a process ended by SIGPIPE (128 + 13), as `git log | head` gives.
+# Not 1: that is "verification failed" here.
+CLOSED_PIPE_EXIT = 141
+
+
+def exit_on_closed_pipe() -> NoReturn:
+    """Exit quietly because the reader of stdout has gone (``log | head``).
+
+    As Python's documentation advises (signal module, "Note on SIGPIPE"): stdout is pointed
+    at /dev/null, so that the interpreter's last flush of the unwritten rest does not fail
+    again and print a traceback on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a file descriptor (an in-process test runner): nothing to flush
+    sys.exit(CLOSED_PIPE_EXIT)
+
+
 @contextmanager
 def reported_errors(debug: bool) -> Iterator[None]:
     try:
@@ -104,6 +126,8 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("trustledger: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        exit_on_closed_pipe()
 
 
 # ctx.meta key: how many of a refused batch's problems to print (all when unset).
@@ -158,8 +182,12 @@ class Command(click.Command):
         debug = bool(ctx.find_root().params.get("debug"))
         with reported_errors(debug):
             try:
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
+                # What is still buffered goes now, so a closed pipe is met here too.
+                sys.stdout.flush()
+                return result
             except (
+                BrokenPipeError,  # the reader of stdout has gone: reported_errors exits quietly
                 TrustledgerError,
                 MemoryError,
                 KeyboardInterrupt,

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from trustledger.app import Ledger
+from trustledger.app.files import write_file
 from trustledger.domain.timefmt import format_timestamp, parse_timestamp
 from trustledger.errors import InvalidDecision, NotFound, UsageError
 from trustledger.storage import open_store
@@ -286,10 +287,7 @@ def report_standings_command(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        try:
-            Path(out).write_bytes(data)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+        write_file(Path(out), data)
         note(f"wrote {out} ({len(result.document['shops'])} shops)")
 
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "append": "trustledger_cli.main",
     "verify": "trustledger_cli.main",
     "log": "trustledger_cli.main",
+    "get": "trustledger_cli.main",
     "erase": "trustledger_cli.main",
     "schema": "trustledger_cli.main",
     "projections": "trustledger_cli.projections",

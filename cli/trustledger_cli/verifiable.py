@@ -19,6 +19,7 @@ import click
 from trustledger.app import Ledger, load_verifier_key
 from trustledger.app.bundle import export_bundle
 from trustledger.app.cosigning import request_cosignatures
+from trustledger.app.files import write_file
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     attach_cosignatures,
@@ -70,10 +71,7 @@ def write_document(data: bytes, out: str | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    try:
-        Path(out).write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    write_file(Path(out), data)
     note(f"wrote {out}")
 
 
@@ -299,27 +297,35 @@ def prove() -> None:
 
 
 @prove.command("inclusion")
-@click.argument("decision_id")
+@click.argument("ref", metavar="DECISION_ID|POSITION")
 @click.option("--out", "out", metavar="FILE", help="Write the proof here instead of stdout.")
 @db_option
-def prove_inclusion_cmd(decision_id: str, out: str | None, db: str) -> None:
-    """Prove that a decision is in the latest checkpoint (c2sp.org/tlog-proof@v1).
+def prove_inclusion_cmd(ref: str, out: str | None, db: str) -> None:
+    """Prove that an entry is in the latest checkpoint (c2sp.org/tlog-proof@v1).
 
-    The proof carries the decision's entry bytes and the checkpoint (with cosignatures): it
-    verifies alone with `trustledger verify --proof FILE --trusted-key LOG.pub`.
+    The entry is a decision id, or a position in the log (0, 1, ...: key events such as
+    the ledger's initialisation have no decision id). The proof carries the entry's bytes
+    and the checkpoint (with cosignatures): it verifies alone with
+    `trustledger verify --proof FILE --log-key LOG.pub`.
 
     \b
     Example:
       trustledger prove inclusion 5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77 --out p.proof
+      trustledger prove inclusion 0 --out genesis.proof
     """
-    try:
-        decision_id = str(uuid.UUID(decision_id))  # stored ids are lowercase, hyphenated
-    except ValueError:
-        raise UsageError(
-            f"{decision_id!r} is not a decision id (a UUID, as `trustledger log` shows them)"
-        ) from None
+    entry: str | int
+    if ref.isdigit():
+        entry = int(ref)
+    else:
+        try:
+            entry = str(uuid.UUID(ref))  # stored ids are lowercase, hyphenated
+        except ValueError:
+            raise UsageError(
+                f"{ref!r} is neither a decision id (a UUID) nor a position (0, 1, ...), "
+                "as `trustledger log` shows them"
+            ) from None
     with Ledger.open(db, read_only=True) as ledger:
-        data = prove_inclusion(ledger.store, decision_id)
+        data = prove_inclusion(ledger.store, entry)
     write_document(data, out)
 
 
@@ -479,10 +485,7 @@ def export(out: str, db: str, as_json: bool) -> None:
     """
     with Ledger.open(db, read_only=True):
         pass  # a clear NotFound when there is no ledger
-    try:
-        size, _ = export_bundle(db, Path(out))
-    except OSError as exc:  # the store's errors arrive as StorageUnavailable
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+    size, _ = export_bundle(db, Path(out))
     if as_json:
         emit_json({"bundle": out, "entries": size})
     else:

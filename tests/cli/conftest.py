@@ -92,8 +92,8 @@ class Story:
     def log(self, *args: str) -> list[dict[str, Any]]:
         result = self.cli("log", "--json", *args)
         assert result.exit_code == 0, result.stderr
-        entries: list[dict[str, Any]] = json.loads(result.stdout)
-        return entries
+        # JSON Lines: one object an entry.
+        return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def generate(cli: Cli, name: str) -> str:

@@ -117,7 +117,7 @@ def test_user_story(cli: Cli) -> None:
 
     result = cli("log", "--shop", SHOP, "--json")
     assert result.exit_code == 0, result.stderr
-    entries = json.loads(result.stdout)
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(e["position"], e["type"], e["shop_id"], e["key_id"]) for e in entries] == [
         (2, "shop.registered", SHOP, bot_id),
         (3, "verification.submitted", SHOP, bot_id),
@@ -172,7 +172,7 @@ def test_user_story(cli: Cli) -> None:
 
     result = cli("log", "--shop", SHOP, "--reveal-personal", "--json")
     assert result.exit_code == 0, result.stderr
-    personal = json.loads(result.stdout)[1]["document"]["personal"]
+    personal = json.loads(result.stdout.splitlines()[1])["document"]["personal"]
     assert personal == {"subject_id": "buyer-77", "erased": True}
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,7 +136,8 @@ def test_prove_inclusion_and_verify_offline(log: Story) -> None:
 def test_prove_unknown_decision_is_not_found(log: Story) -> None:
     checkpoint(log.cli, "c1.checkpoint")
     assert run(log.cli, "prove", "inclusion", "nope", code=2) == (
-        "trustledger: error: 'nope' is not a decision id (a UUID, as `trustledger log` shows them)"
+        "trustledger: error: 'nope' is neither a decision id (a UUID) nor a position (0, 1, "
+        "...), as `trustledger log` shows them"
     )
     unknown = "5b0d1e48-8d4c-4f7e-9a51-3f2a1c0b9e77"
     assert run(log.cli, "prove", "inclusion", unknown.upper(), code=3) == (
@@ -140,6 +145,23 @@ def test_prove_unknown_decision_is_not_found(log: Story) -> None:
     )
     known = log.log()[-1]["decision_id"]
     assert run(log.cli, "prove", "inclusion", known.upper()).startswith("c2sp.org/tlog-proof@v1")
+
+
+def test_prove_inclusion_by_position_covers_the_key_events(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "prove", "inclusion", "0", "--out", "genesis.proof")
+    out = run(log.cli, "verify", "--proof", "genesis.proof", "--trusted-key", LOG)
+    assert out.startswith("OK: entry 0 is in log at size 5 (root ")
+    by_id = run(log.cli, "prove", "inclusion", log.log()[4]["decision_id"])
+    assert run(log.cli, "prove", "inclusion", "4") == by_id
+    assert run(log.cli, "prove", "inclusion", "5", code=3) == (
+        "trustledger: error: entry 5 is not in the latest checkpoint (size 5, positions 0 to 4)"
+    )
+    add_decisions(log, 1)
+    assert run(log.cli, "prove", "inclusion", "5", code=3) == (
+        "trustledger: error: entry 5 is not in the latest checkpoint (size 5, positions 0 to "
+        "4): run `trustledger checkpoint` first"
+    )
 
 
 def test_witness_cosigns_consistent_checkpoints_and_quorum_verifies(log: Story) -> None:
@@ -630,3 +652,87 @@ def test_checkpoint_verify_verifies_any_signed_note(cli: Cli) -> None:
                      "origin": "go.sum database tree", "size": 6476701, "root_hash": root,
                      "verified_by": ["sum.golang.org+033de0ae"]}  # fmt: skip
     assert second["verified"] is False and "no verifiable signatures" in second["error"]
+
+
+def test_a_store_verify_says_which_checks_it_did_not_make(log: Story) -> None:
+    out = run(log.cli, "verify", "--trusted-key", ROOT).splitlines()
+    assert out[0].startswith("OK: 5 entries verified")
+    assert out[1:] == [
+        "not checked: no checkpoint held: a log cut short or rewritten since an earlier audit "
+        "would pass (give --checkpoint FILE, a checkpoint you kept)",
+        "not checked: the store holds no checkpoint: no log signature over its size and root "
+        "was checked (the operator runs `trustledger checkpoint`)",
+        "not checked: no witness quorum: no checkpoint was checked for witness cosignatures, "
+        "so a split view would pass (give --witness-key W.pub --quorum N)",
+    ]
+    checkpoint(log.cli, "c1.checkpoint")
+    out = run(log.cli, "verify", "--trusted-key", ROOT).splitlines()
+    assert out[2] == (
+        "not checked: no log key: the signatures of the store's checkpoints were not checked "
+        "(give --log-key LOG.pub)"
+    )
+    given = ["--trusted-key", ROOT, "--log-key", LOG, "--checkpoint", "c1.checkpoint"]
+    report = json.loads(run(log.cli, "verify", *given, "--json"))
+    assert report["not_checked"] == [
+        "no witness quorum: no checkpoint was checked for witness cosignatures, so a split "
+        "view would pass (give --witness-key W.pub --quorum N)"
+    ]
+
+
+def test_a_bundle_or_proof_checked_with_the_root_key_alone_names_the_flag(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    run(log.cli, "prove", "inclusion", "2", "--out", "p.proof")
+    flag = (
+        "trustledger: error: checkpoints are signed by the log key, and only the root key was "
+        "given: pass the log key with --log-key LOG.pub"
+    )
+    assert run(log.cli, "verify", "--bundle", "audit.bundle", "--trusted-key", ROOT, code=2) == (
+        flag
+    )
+    assert run(log.cli, "verify", "--checkpoint", "c1.checkpoint", "--trusted-key", ROOT,
+               code=2) == flag  # fmt: skip
+    line = run(log.cli, "verify", "--proof", "p.proof", "--trusted-key", ROOT, code=2)
+    assert line.startswith("trustledger: error: the checkpoint in p.proof is signed by log+")
+    assert line.endswith(
+        ", not by a --trusted-key given; checkpoints are signed by the log key: pass it with "
+        "--log-key LOG.pub"
+    )
+    # Given as the log key, the wrong key is a verdict on the proof: exit 1.
+    out = run(log.cli, "verify", "--proof", "p.proof", "--log-key", ROOT, code=1)
+    assert out.startswith("FAILED: p.proof: checkpoint in p.proof: note has no verifiable ")
+
+
+def _verify_bundle_stderr(*, terminal: bool) -> str:
+    """`verify --bundle` in a subprocess, its stderr a terminal (a pty) or a pipe."""
+    args = [str(Path(sys.executable).with_name("trustledger")), "verify", "--bundle",
+            "audit.bundle", "--trusted-key", ROOT, "--log-key", LOG]  # fmt: skip
+    if not terminal:
+        done = subprocess.run(args, capture_output=True, timeout=120, check=True)
+        return done.stderr.decode()
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other end closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=120) == 0
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_verify_bundle_shows_progress_on_a_terminal_only(log: Story) -> None:
+    checkpoint(log.cli, "c1.checkpoint")
+    run(log.cli, "export", "--out", "audit.bundle")
+    shown = _verify_bundle_stderr(terminal=True)
+    assert "verifying" in shown
+    assert "100%" in shown
+    assert _verify_bundle_stderr(terminal=False) == ""

@@ -21,6 +21,11 @@ import psycopg
 import pytest
 
 ENV_VAR = "TRUSTLEDGER_TEST_POSTGRES_URL"
+SKIP_REASON = (
+    f"{ENV_VAR} is not set: PostgreSQL tests skipped; to run them, "
+    f"export {ENV_VAR}=postgresql://postgres@127.0.0.1:5432/postgres "
+    "(a server where the tests may create and drop databases)"
+)
 _counter = itertools.count(1)
 
 
@@ -28,7 +33,7 @@ def admin_url() -> str:
     """The URL from the environment; skips the calling test when it is not set."""
     url = os.environ.get(ENV_VAR)
     if not url:
-        pytest.skip(f"{ENV_VAR} is not set: PostgreSQL tests skipped")
+        pytest.skip(SKIP_REASON)
     return url
 
 

@@ -156,3 +156,22 @@ def test_an_auditor_s_standing_says_how_far_behind_the_view_is(
     result = _cli("standing", "shop-1", "--db", _as_role(pg_ledger.url, role), "--json")
     assert result.exit_code == 0, result.stderr
     assert "the standings view is 2 notification(s) behind the ledger" in result.stderr
+
+
+def test_grant_auditor_without_createrole_says_what_it_needs(
+    pg_ledger: LedgerEnv, role: str
+) -> None:
+    # The role that runs grant-auditor (`role`) may read the ledger but not create roles,
+    # as a database owner made without CREATEROLE.
+    dsn, schema = split_schema(pg_ledger.url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEROLE')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+    result = _cli("db", "grant-auditor", "tl_never_created", "--db", _as_role(pg_ledger.url, role))
+    assert (result.exit_code, result.stdout) == (5, "")
+    assert result.stderr.splitlines()[-1] == (
+        f"trustledger: error: role {role} may not create role tl_never_created: grant-auditor "
+        f"needs a role with CREATEROLE (as a superuser: ALTER ROLE {role} CREATEROLE) or a "
+        "superuser; nothing was changed"
+    )

@@ -69,7 +69,13 @@ from trustledger.ledger.keys import SigningKey
 from trustledger.ledger.sealing import new_subject_key, seal_personal
 from trustledger.ledger.tiles import MAX_ENTRY_SIZE
 from trustledger.storage import Store
-from trustledger.storage.base import WRITE_KWARG, AppendWrite, KeyringChanged, RecordedDecision
+from trustledger.storage.base import (
+    WRITE_KWARG,
+    AppendWrite,
+    KeyringChanged,
+    RecordedDecision,
+    describe_failure,
+)
 
 MAX_ATTEMPTS = 10  # optimistic-concurrency retries when another appender wins a race
 
@@ -674,7 +680,7 @@ def _write(
             raise
         except Exception as exc:  # driver errors: the transaction was rolled back whole
             raise StorageUnavailable(
-                f"append to {store.url} failed, nothing written: {exc}"
+                f"append to {store.url} failed, nothing written: {describe_failure(exc)}"
             ) from exc
         for shop_id, version in versions.items():
             shop_states.remember(shop_id, version, states[shop_id][1])

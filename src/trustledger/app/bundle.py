@@ -18,11 +18,14 @@ import errno
 import functools
 import io
 import itertools
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from trustledger.app.files import write_failure, write_file
 from trustledger.app.paths import StrPath
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
@@ -72,11 +75,13 @@ from trustledger.storage import open_store
 def export_bundle(url: str, out: StrPath) -> tuple[int, bytes]:
     """Write the ledger at ``url`` up to its latest checkpoint into ``out``.
 
-    Returns (entries, checkpoint note). Raises NotFound when there is no checkpoint.
+    Returns (entries, checkpoint note). Raises NotFound when there is no checkpoint,
+    StorageUnavailable when the disk is full, UsageError when ``out`` cannot be written;
+    ``out`` is then left as it was (trustledger.app.files).
     """
     out = Path(out)
     if out.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
+        raise write_failure(out, IsADirectoryError(errno.EISDIR, "Is a directory", str(out)))
     tmp = out.with_name(out.name + ".partial")
     store = open_store(url, read_only=True)
     try:
@@ -102,11 +107,17 @@ def export_bundle(url: str, out: StrPath) -> tuple[int, bytes]:
             raise VerificationFailed(
                 f"the checkpoint signs {size} entries, the store has {written}"
             )
-        with out.open("wb") as final, tmp.open("rb") as entries:
-            final.write(format_header(BundleHeader(size, checkpoint, head, erased)))
-            while chunk := entries.read(1 << 20):
-                final.write(chunk)
+        header = format_header(BundleHeader(size, checkpoint, head, erased))
+
+        def write_bundle(final: BinaryIO) -> None:
+            final.write(header)
+            with tmp.open("rb") as entries:
+                shutil.copyfileobj(entries, final, 1 << 20)
+
+        write_file(out, write_bundle)  # whole or not at all
         return size, checkpoint
+    except OSError as exc:  # the spool of entries met a full disk or a missing directory
+        raise write_failure(out, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
         store.close()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from trustledger.app.files import write_failure, write_file
 from trustledger.app.paths import StrPath
 from trustledger.errors import UsageError
 from trustledger.ledger.keys import (
@@ -40,7 +41,9 @@ def _secret(passphrase: Passphrase | PassphraseSource) -> bytes:
 def generate_key_files(
     name: str, out_dir: StrPath, passphrase: Passphrase | PassphraseSource
 ) -> tuple[Path, Path, SigningKey]:
-    """Write ``out_dir/NAME.key`` (mode 0600) and ``out_dir/NAME.pub``; never overwrites.
+    """Write ``out_dir/NAME.key`` (mode 0600) and ``out_dir/NAME.pub``; never overwrites,
+    and writes both or neither. Raises UsageError (a file exists, a bad name, the directory
+    cannot be written) or StorageUnavailable (the disk is full).
 
     ``passphrase`` (text or bytes) may be a callable: it is asked for only once the files
     can be written.
@@ -50,16 +53,23 @@ def generate_key_files(
     # NAME becomes a file name: "../x" or "a/b" would write outside out_dir.
     if Path(name).name != name or name in {".", ".."}:
         raise UsageError(f"invalid key name {name!r}: it names the key files, so no '/' or '..'")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failure(out_dir, exc) from exc
     private_path, public_path = out_dir / f"{name}.key", out_dir / f"{name}.pub"
     for path in (private_path, public_path):
         if path.exists():
             raise UsageError(f"{path} already exists; refusing to overwrite a key")
     encrypted = format_private_key(key, _secret(passphrase))
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(encrypted)
-    public_path.write_text(format_public_key_file(key.verifier))
+    # Whole files or none (trustledger.app.files): a full disk leaves no empty NAME.key
+    # behind to block the retry.
+    write_file(private_path, encrypted, exclusive=True, private=True)
+    try:
+        write_file(public_path, format_public_key_file(key.verifier).encode(), exclusive=True)
+    except BaseException:
+        private_path.unlink(missing_ok=True)  # ours, just written: the pair or nothing
+        raise
     return private_path, public_path, key
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,8 +34,15 @@ from trustledger.app.signed import Prepared, commit_signed, prepare_records
 from trustledger.app.stored_events import StoredEvents
 from trustledger.app.verification import Progress, VerifyReport, check_store
 from trustledger.domain.aggregates import Keyring
+from trustledger.domain.decision import SHOP_DECISION_TYPES
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
-from trustledger.domain.keyring import KeyEvent, KeyRecord, KeyringState, parse_key_event
+from trustledger.domain.keyring import (
+    KEY_EVENT_TYPES,
+    KeyEvent,
+    KeyRecord,
+    KeyringState,
+    parse_key_event,
+)
 from trustledger.domain.rules import (
     DEFAULT_RULES,
     PublishedRules,
@@ -42,14 +50,23 @@ from trustledger.domain.rules import (
     RuleSet,
     parse_rules,
 )
-from trustledger.domain.timefmt import format_timestamp
-from trustledger.errors import Conflict, KeyRejected, NotFound, TrustledgerError
+from trustledger.domain.timefmt import format_timestamp, parse_timestamp
+from trustledger.errors import (
+    Conflict,
+    KeyRejected,
+    NotFound,
+    StorageUnavailable,
+    TrustledgerError,
+    UsageError,
+)
+from trustledger.ledger.chain import StoredEntry
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.envelope import canonical_payload, parse_state, sign_payload
 from trustledger.ledger.keys import KeyId, SigningKey, VerifierKey, format_verifier_key
 from trustledger.ledger.note import parse_note
 from trustledger.ledger.sealing import is_sealed, open_personal
 from trustledger.storage import Store, open_store
+from trustledger.storage.base import describe_failure
 
 
 @dataclass(frozen=True)
@@ -215,6 +232,13 @@ class Ledger:
                 if attempt == KEY_EVENT_ATTEMPTS - 1:
                     raise
                 continue
+            except TrustledgerError:
+                raise
+            except Exception as exc:  # driver errors: the transaction was rolled back whole
+                raise StorageUnavailable(
+                    f"{event_type} not recorded in {self.store.url}, nothing written: "
+                    f"{describe_failure(exc)}"
+                ) from exc
             # As replaying the stored event applies it (domain.aggregates.Keyring), to this
             # copy of the keyring (the repository hands out deep copies of what it caches).
             keyring.state.apply(parse_key_event(json.loads(signed.payload)))
@@ -414,42 +438,112 @@ class Ledger:
         after: int = 0,
         limit: int | None = None,
         reveal_personal: bool = False,
+        types: Sequence[str] = (),
+        occurred_from: datetime | None = None,
+        occurred_before: datetime | None = None,
+        tail: int | None = None,
     ) -> Iterator[LogEntry]:
-        """Recorded entries in order, optionally of one shop; personal data stays sealed
-        unless ``reveal_personal`` (then decrypted where the subject is not erased)."""
+        """Recorded entries in ledger order, read from the store page by page (memory does
+        not grow with the ledger); personal data stays sealed unless ``reveal_personal``
+        (then decrypted where the subject is not erased).
+
+        Filters: ``shop_id`` (that shop's decisions), ``after`` (notification ids above it),
+        ``types`` (exact types, or prefixes ending in ``.``: ``penalty.``), ``occurred_from``
+        (at or after) and ``occurred_before`` (strictly before) on ``occurred_at``.
+        ``limit`` keeps the first N matching entries, ``tail`` the last N (holding at most
+        N in memory). Raises UsageError for a type no entry can have.
+        """
+        match_type = _type_matcher(types)
+        filtered = bool(types) or occurred_from is not None or occurred_before is not None
         if shop_id is not None:
-            entries: Iterable[Any] = self.store.events_of(shop_aggregate_id(shop_id))
+            entries: Iterable[StoredEntry] = self.store.events_of(shop_aggregate_id(shop_id))
+        elif tail is not None and not filtered:
+            entries = self._last_entries(tail, after)
         else:
             entries = self.store.iter_entries(after=after)
-        count = 0
-        for entry in entries:
-            if limit is not None and count >= limit:
+        selected: Iterator[LogEntry] = (
+            entry
+            for entry in map(self._log_entry_sealed, entries)
+            if match_type(entry.type) and _occurred_within(entry, occurred_from, occurred_before)
+        )
+        if tail is not None:
+            selected = iter(deque(selected, maxlen=tail))
+        for number, entry in enumerate(selected):
+            if limit is not None and number >= limit:
                 return
-            envelope = parse_state(entry.state)
-            state = json.loads(entry.state)
-            document = json.loads(envelope.payload)
-            personal = document.get("personal")
-            if reveal_personal and isinstance(personal, dict) and is_sealed(personal):
-                key = self.store.subject_keys([personal["subject_id"]]).get(personal["subject_id"])
-                document["personal"] = (
-                    open_personal(personal, key=key, decision_id=document["decision_id"])
-                    if key
-                    else {"subject_id": personal["subject_id"], "erased": True}
+            yield self._revealed(entry) if reveal_personal else entry
+
+    def _last_entries(self, n: int, after: int) -> Iterator[StoredEntry]:
+        """The last ``n`` entries (past notification id ``after``), from the chain's end."""
+        size = self.size()
+        first = self.store.entry_at(max(size - n, 0)) if size else None
+        if first is None:
+            return iter(())
+        return self.store.iter_entries(after=max(after, first.notification_id - 1))
+
+    def entry(self, ref: str | int, *, reveal_personal: bool = False) -> LogEntry:
+        """One entry, by its position in the log (an int or a string of digits) or by its
+        decision id (shop decisions and key events alike); personal data as in ``log``.
+        Raises NotFound when there is none."""
+        entry = self._find_entry(ref)
+        return self._revealed(entry) if reveal_personal else entry
+
+    def _find_entry(self, ref: str | int) -> LogEntry:
+        if isinstance(ref, int) or ref.isdigit():
+            position = int(ref)
+            size = self.size()
+            stored = self.store.entry_at(position)
+            if stored is None:
+                raise NotFound(
+                    f"no entry at position {position} in {self.store.url}: positions run "
+                    + (f"from 0 to {size - 1}" if size else "from 0, and the log is empty")
                 )
-            timestamp = state.get("timestamp")
-            recorded_at = timestamp.get("_data_") if isinstance(timestamp, dict) else None
-            yield LogEntry(
-                entry.position,
-                entry.notification_id,
-                document.get("decision_id"),
-                document.get("type", "?"),
-                document.get("shop_id"),
-                document.get("occurred_at"),
-                recorded_at,
-                str(envelope.key_id),
-                document,
+            return self._log_entry_sealed(stored)
+        found = self.store.find_decisions([ref]).get(ref)
+        if found is not None:
+            stored = self.store.entry_at(found.position)
+            if stored is not None:
+                return self._log_entry_sealed(stored)
+        for key_event in self.store.key_entries():
+            entry = self._log_entry_sealed(key_event)
+            if entry.decision_id == ref:
+                return entry
+        raise NotFound(
+            f"no decision {ref} in {self.store.url}: give a recorded decision id or a "
+            "position (`trustledger log` lists both)"
+        )
+
+    def _log_entry_sealed(self, entry: StoredEntry) -> LogEntry:
+        envelope = parse_state(entry.state)
+        state = json.loads(entry.state)
+        document = json.loads(envelope.payload)
+        timestamp = state.get("timestamp")
+        recorded_at = timestamp.get("_data_") if isinstance(timestamp, dict) else None
+        return LogEntry(
+            entry.position,
+            entry.notification_id,
+            document.get("decision_id"),
+            document.get("type", "?"),
+            document.get("shop_id"),
+            document.get("occurred_at"),
+            recorded_at,
+            str(envelope.key_id),
+            document,
+        )
+
+    def _revealed(self, entry: LogEntry) -> LogEntry:
+        """``entry`` with its personal data decrypted, or marked erased."""
+        document = entry.document
+        personal = document.get("personal")
+        if isinstance(personal, dict) and is_sealed(personal):
+            subject_id = personal["subject_id"]
+            key = self.store.subject_keys([subject_id]).get(subject_id)
+            document["personal"] = (
+                open_personal(personal, key=key, decision_id=document["decision_id"])
+                if key
+                else {"subject_id": subject_id, "erased": True}
             )
-            count += 1  # noqa: SIM113 (entries are read lazily; enumerate would count skipped)
+        return entry
 
     def size(self) -> int:
         """How many entries the ledger holds (its chain's length)."""
@@ -495,6 +589,32 @@ class Ledger:
             progress=progress,
             checkpoints=checkpoints,
         )
+
+
+def _type_matcher(types: Sequence[str]) -> Callable[[str], bool]:
+    """A test of an entry's type: equal to one of ``types`` or, for those ending in ``.``,
+    starting with it. UsageError for a type (or prefix) that no entry can have."""
+    if not types:
+        return lambda _type: True
+    known = SHOP_DECISION_TYPES | KEY_EVENT_TYPES
+    for wanted in types:
+        if not any(t == wanted or (wanted.endswith(".") and t.startswith(wanted)) for t in known):
+            raise UsageError(
+                f"no entry has type {wanted!r}: give one of {', '.join(sorted(known))}, "
+                "or a prefix ending in '.' (penalty.)"
+            )
+    exact = frozenset(t for t in types if not t.endswith("."))
+    prefixes = tuple(t for t in types if t.endswith("."))
+    return lambda type_: type_ in exact or type_.startswith(prefixes)
+
+
+def _occurred_within(entry: LogEntry, start: datetime | None, end: datetime | None) -> bool:
+    if start is None and end is None:
+        return True
+    if entry.occurred_at is None:
+        return False
+    when = parse_timestamp(entry.occurred_at, field="occurred_at")
+    return (start is None or when >= start) and (end is None or when < end)
 
 
 def _records(items: Iterable[object] | Iterable[Record]) -> Iterator[Record]:

@@ -17,12 +17,12 @@ for them. A width beyond the checkpoint's, or a tile with no node yet, is NotFou
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from trustledger.app.files import write_failure, write_file
 from trustledger.app.paths import StrPath
 from trustledger.app.transparency import latest_checkpoint, note_with_cosignatures
 from trustledger.errors import Conflict, NotFound, UsageError, VerificationFailed
@@ -234,12 +234,10 @@ def _changed_tiles(store: Store, size: int, since: int) -> Iterator[tuple[Tile, 
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` at ``path`` atomically: a temporary file beside it, flushed to disk,
-    then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    """Write ``data`` at ``path`` whole or not at all (trustledger.app.files), creating its
+    directories."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failure(path.parent, exc) from exc
+    write_file(path, data)

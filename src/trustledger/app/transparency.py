@@ -146,28 +146,40 @@ def attach_cosignatures(store: Store, cosigned: bytes) -> int:
     raise NotFound("the log never signed this checkpoint")
 
 
-def prove_inclusion(store: Store, decision_id: str) -> bytes:
-    """A c2sp.org/tlog-proof@v1 of a decision in the latest checkpoint; its ``extra`` is
-    the entry's bytes (docs/FORMAT.md §6). Raises NotFound."""
-    found = store.find_decisions([decision_id]).get(decision_id)
-    if found is None:
-        raise NotFound(f"no decision {decision_id} in this ledger")
+def prove_inclusion(store: Store, entry: str | int) -> bytes:
+    """A c2sp.org/tlog-proof@v1 of an entry in the latest checkpoint: ``entry`` is a
+    decision id (str) or a position (int; the log's first entries are key events, which
+    have no decision row). Its ``extra`` is the entry's bytes (docs/FORMAT.md §6). Raises
+    NotFound."""
+    if isinstance(entry, int):
+        what = f"entry {entry}"
+        position = entry
+    else:
+        found = store.find_decisions([entry]).get(entry)
+        if found is None:
+            raise NotFound(f"no decision {entry} in this ledger")
+        what, position = f"decision {entry} (position {found.position})", found.position
     stored = latest_checkpoint(store)
     size = _body(stored).size
-    if found.position >= size:
+    if position >= size:
         raise NotFound(
-            f"decision {decision_id} (position {found.position}) is newer than the latest "
-            f"checkpoint (size {size}): run `trustledger checkpoint` first"
+            f"{what} is not in the latest checkpoint (size {size}, positions 0 to {size - 1})"
+            + (": run `trustledger checkpoint` first" if position < _size(store) else "")
         )
-    entries = list(store.iter_entries(after=found.notification_id - 1, up_to=found.notification_id))
-    if len(entries) != 1:
-        raise NotFound(f"decision {decision_id}: its entry is missing")
-    entry = entries[0]
-    data = encode_entry(entry.originator_id, entry.originator_version, entry.topic, entry.state)
-    hashes = materialise(inclusion_plan(found.position, size), store.merkle_nodes)
-    proof = InclusionProof(found.position, tuple(hashes), note_with_cosignatures(store, stored),
-                           data)  # fmt: skip
+    chained = store.entry_at(position)
+    if chained is None:
+        raise NotFound(f"{what}: its entry is missing")
+    data = encode_entry(
+        chained.originator_id, chained.originator_version, chained.topic, chained.state
+    )
+    hashes = materialise(inclusion_plan(position, size), store.merkle_nodes)
+    proof = InclusionProof(position, tuple(hashes), note_with_cosignatures(store, stored), data)
     return format_inclusion_proof(proof)
+
+
+def _size(store: Store) -> int:
+    head = store.chain_head()
+    return head.size if head is not None else 0
 
 
 def prove_consistency(store: Store, old: bytes) -> bytes:

@@ -63,6 +63,9 @@ class VerifyReport:
     failure: Failure | None
     root_hash: str | None = None  # RFC 9162 root recomputed from the entries
     checkpoints: int = 0  # held checkpoints the log was shown to extend
+    # Checks a store verify did not make for want of what the auditor gave (a held
+    # checkpoint, a log key, a witness quorum), each saying what passes unseen without it.
+    not_checked: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -208,6 +211,10 @@ def check_store(
             head.size - 1,
             head.notification_id,
         )
+    # A log key is never a ledger key (transparency.create_checkpoint).
+    log_keys = [
+        key for key in policy.log_keys if key != keyring.root and key.key_id not in keyring.deciders
+    ]
     if failure is None:
         # The side tables, once every entry verified: a Merkle node is reported before
         # what a held checkpoint would make of it (history rewritten).
@@ -219,11 +226,7 @@ def check_store(
                 size=tree.end,
                 up_to=high,
                 checkpoints_up_to=latest_checkpoint.id if latest_checkpoint else 0,
-                # A log key is never a ledger key (transparency.create_checkpoint).
-                log_keys=[
-                    key for key in policy.log_keys
-                    if key != keyring.root and key.key_id not in keyring.deciders
-                ],
+                log_keys=log_keys,
                 witnesses=policy.witness_keys,
             )  # fmt: skip
         finally:
@@ -255,7 +258,39 @@ def check_store(
         base,
         root_hash=root.hex() if root is not None and failure is None else None,
         checkpoints=len(checkpoints) if failure is None else 0,
-    )
+        not_checked=_not_checked(
+            held=bool(checkpoints), log_keys=bool(log_keys), quorum=policy.quorum,
+            stored_checkpoint=latest_checkpoint is not None,
+        ) if failure is None else (),
+    )  # fmt: skip
+
+
+def _not_checked(
+    *, held: bool, log_keys: bool, quorum: int, stored_checkpoint: bool
+) -> tuple[str, ...]:
+    """What a store verify could not check with what it was given (docs/AUDITOR.md §4)."""
+    missing = []
+    if not held:
+        missing.append(
+            "no checkpoint held: a log cut short or rewritten since an earlier audit would "
+            "pass (give --checkpoint FILE, a checkpoint you kept)"
+        )
+    if not stored_checkpoint:
+        missing.append(
+            "the store holds no checkpoint: no log signature over its size and root was "
+            "checked (the operator runs `trustledger checkpoint`)"
+        )
+    elif not log_keys:
+        missing.append(
+            "no log key: the signatures of the store's checkpoints were not checked "
+            "(give --log-key LOG.pub)"
+        )
+    if quorum == 0:
+        missing.append(
+            "no witness quorum: no checkpoint was checked for witness cosignatures, so a "
+            "split view would pass (give --witness-key W.pub --quorum N)"
+        )
+    return tuple(missing)
 
 
 def _tables_apart(

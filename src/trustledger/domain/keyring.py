@@ -29,6 +29,8 @@ _DATA_FIELDS = {
     "key.revoked": ({"key_id"}, {"reason"}),
     "rules.published": ({"version", "sha256", "effective_from", "toml"}, set()),
 }
+# Every type of event the keyring records (the entries of a log that are not shop decisions).
+KEY_EVENT_TYPES = frozenset(_DATA_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from trustledger.ledger.chain import StoredEntry
+from trustledger.storage.url import LOCK_TIMEOUT_ENV, lock_timeout
 
 # Table names shared by every backend (docs/FORMAT.md §Storage).
 CHAIN_TABLE = "trustledger_chain"
@@ -135,6 +136,41 @@ class AppendWrite:
         return self.positions[(aggregate, version)]
 
 
+# SQLSTATE 55P03 lock_not_available: PostgreSQL's lock_timeout expired (its appendix A).
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A database error in words for a message, never empty.
+
+    A write lock waited on past the timeout (SQLite's "database is locked", PostgreSQL's
+    SQLSTATE 55P03) says so and what to do. Otherwise the error's text, else its cause's,
+    else its type and SQLSTATE: a session the server terminated can come with no text.
+    """
+    chain = [e for e in (exc, exc.__cause__, exc.__context__) if e is not None]
+    for error in chain:
+        if getattr(error, "sqlstate", None) == _LOCK_NOT_AVAILABLE or "database is locked" in str(
+            error
+        ):
+            return (
+                f"another session held the ledger's write lock for more than {lock_timeout()} s "
+                f"(a long append or an open transaction); retry when it has finished, or wait "
+                f"longer with {LOCK_TIMEOUT_ENV}=SECONDS"
+            )
+    for error in chain:
+        text = str(error).strip()
+        if text:
+            return text
+    sqlstate = next(
+        (getattr(e, "sqlstate", None) for e in chain if getattr(e, "sqlstate", None)), None
+    )
+    return (
+        f"{type(exc).__name__}"
+        + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+        + (" with no message from the database driver")
+    )
+
+
 class KeyringChanged(IntegrityError):
     """The write of a batch judged under another version of the keyring (AppendWrite):
     nothing was written, and the appender judges the batch again under the keyring as it is
@@ -202,6 +238,10 @@ class Store(ABC):
     @abstractmethod
     def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
         """Stored events with notification id in (after, up_to], in order, with chain rows."""
+
+    @abstractmethod
+    def entry_at(self, position: int) -> StoredEntry | None:
+        """The entry at chain ``position`` (0 is the ledger's initialisation), or None."""
 
     @abstractmethod
     def entry_before(self, notification_id: int) -> StoredEntry | None:

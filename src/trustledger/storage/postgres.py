@@ -60,14 +60,14 @@ from trustledger.storage.base import (
     RecordedDecision,
     Store,
     StoredCheckpoint,
+    describe_failure,
     write_of,
 )
 from trustledger.storage.chaining import Frontier, append_rows
+from trustledger.storage.url import lock_timeout
 
 REFUSE_FUNCTION = "trustledger_refuse_change"
 TRIGGER_VERBS = ("UPDATE", "DELETE", "TRUNCATE")
-# Seconds an appender waits for the table lock before failing with a clear error.
-LOCK_TIMEOUT = 30
 
 
 def trigger_name(table: str, verb: str) -> str:
@@ -578,7 +578,7 @@ class PostgresStore(Store):
             "POSTGRES_PASSWORD": p.get("password") or "",
             "POSTGRES_SCHEMA": self.schema,
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+            "POSTGRES_LOCK_TIMEOUT": str(lock_timeout()),
             # A pooled connection that died with a server restart is replaced, not used.
             "POSTGRES_PRE_PING": "y",
             # One pooled connection opened per Ledger (psycopg_pool opens min_size at once),
@@ -689,6 +689,14 @@ class PostgresStore(Store):
             if len(rows) < page:
                 return
             cursor_at = rows[-1][0]
+
+    def entry_at(self, position: int) -> StoredEntry | None:
+        rows = self._query(
+            self._entry_select(from_chain=True) + SQL("WHERE c.position = %s"), (position,)
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
 
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         rows = self._query(
@@ -1020,7 +1028,15 @@ class PostgresStore(Store):
                     statement = SQL("CREATE ROLE {r} LOGIN NOINHERIT").format(r=r)
                     if password:
                         statement += SQL(" PASSWORD {p}").format(p=psycopg.sql.Literal(password))
-                    cursor.execute(statement)
+                    try:
+                        cursor.execute(statement)
+                    except pg_errors.InsufficientPrivilege as exc:
+                        me = self._params.get("user") or getpass.getuser()
+                        raise StorageUnavailable(
+                            f"role {me} may not create role {role}: grant-auditor needs a "
+                            f"role with CREATEROLE (as a superuser: ALTER ROLE {me} "
+                            "CREATEROLE) or a superuser; nothing was changed"
+                        ) from exc
                 dbname = conn.info.dbname
                 cursor.execute(
                     SQL("GRANT CONNECT ON DATABASE {d} TO {r}").format(d=Identifier(dbname), r=r)
@@ -1091,5 +1107,4 @@ def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return describe_failure(exc).splitlines()[0]

@@ -48,9 +48,11 @@ from trustledger.storage.base import (
     RecordedDecision,
     Store,
     StoredCheckpoint,
+    describe_failure,
     write_of,
 )
 from trustledger.storage.chaining import Frontier, append_rows
+from trustledger.storage.url import lock_timeout
 
 LEDGER_DDL = [
     f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
@@ -124,7 +126,7 @@ class LedgerSQLiteConnectionPool(SQLiteConnectionPool):
                 check_same_thread=False,
                 isolation_level=None,
                 cached_statements=STATEMENT_CACHE_SIZE,
-                timeout=self.lock_timeout or 30,
+                timeout=self.lock_timeout or lock_timeout(),
             )
         except (sqlite3.Error, TypeError) as exc:
             raise InterfaceError(exc) from exc
@@ -385,10 +387,12 @@ class SQLiteStore(Store):
                         uri, uri=True, isolation_level=None, check_same_thread=False
                     )
                 else:
-                    self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                    self._conn = sqlite3.connect(
+                        self.path, isolation_level=None, timeout=lock_timeout()
+                    )
                     # Erased subject keys must not linger in free pages (PIPL / GDPR).
                     self._conn.execute("PRAGMA secure_delete = ON")
-                self._conn.execute("PRAGMA busy_timeout = 30000")
+                self._conn.execute(f"PRAGMA busy_timeout = {lock_timeout() * 1000}")
             except sqlite3.Error as exc:
                 raise StorageUnavailable(f"cannot open {self.url}: {exc}") from exc
         return self._conn
@@ -403,13 +407,13 @@ class SQLiteStore(Store):
                     f"{self.url} is not a trustledger ledger (no ledger tables): "
                     "run `trustledger init`"
                 ) from exc
-            raise StorageUnavailable(f"{self.url}: {exc}") from exc
+            raise StorageUnavailable(f"{self.url}: {describe_failure(exc)}") from exc
 
     def application_env(self) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "trustledger.storage.sqlite:LedgerSQLiteFactory",
             "SQLITE_DBNAME": self.path,
-            "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_LOCK_TIMEOUT": str(lock_timeout()),
             "APPLICATION_RECORDER_TOPIC": "trustledger.storage.sqlite:LedgerSQLiteRecorder",
             "CREATE_TABLE": "n",
         }
@@ -427,7 +431,7 @@ class SQLiteStore(Store):
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise StorageUnavailable(f"cannot create {self.url}: {directory} does not exist")
-        datastore = SQLiteDatastore(db_name=self.path, lock_timeout=30)
+        datastore = SQLiteDatastore(db_name=self.path, lock_timeout=lock_timeout())
         try:
             LedgerSQLiteRecorder(datastore).create_table()
         except (PersistenceError, sqlite3.Error) as exc:  # eventsourcing lets DatabaseError through
@@ -456,6 +460,16 @@ class SQLiteStore(Store):
             if len(rows) < page:
                 return
             cursor_at = rows[-1][0]
+
+    def entry_at(self, position: int) -> StoredEntry | None:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM {CHAIN_TABLE} c "
+            f"LEFT JOIN {EVENTS_TABLE} e ON c.notification_id = e.rowid WHERE c.position = ?",
+            (position,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return _entry(rows[0])
 
     def entry_before(self, notification_id: int) -> StoredEntry | None:
         rows = self._query(
@@ -565,15 +579,14 @@ class SQLiteStore(Store):
             raise NotFound(f"no personal data recorded for subject {subject_id!r}")
         if known[subject_id] is None:
             return False
-        conn = self._connection()
-        conn.execute(
+        self._query(
             f"UPDATE {SUBJECT_KEYS_TABLE} SET subject_key = NULL, erased_at = ? "
             "WHERE subject_id = ?",
             (_now(), subject_id),
         )
         # With secure_delete the old key bytes are zeroed in the page; checkpointing the WAL
         # makes sure no copy of the old page survives in the write-ahead log either.
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
 
     def erased_subjects(self) -> frozenset[str]:

@@ -9,6 +9,27 @@ from trustledger.errors import StorageUnavailable, UsageError
 
 DEFAULT_URL = "sqlite:///trustledger.db"
 ENV_VAR = "TRUSTLEDGER_DB"
+# Seconds a writer waits for the ledger's write lock (SQLite's database lock, PostgreSQL's
+# table lock) before failing with a clear error, exit 5.
+LOCK_TIMEOUT_ENV = "TRUSTLEDGER_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30
+
+
+def lock_timeout() -> int:
+    """Whole seconds a writer waits for the write lock: $TRUSTLEDGER_LOCK_TIMEOUT, else 30.
+
+    Raises UsageError when the variable is set to anything but a whole number of seconds
+    of at least 1.
+    """
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(
+            f"{LOCK_TIMEOUT_ENV}={text!r}: give whole seconds of at least 1 (default "
+            f"{DEFAULT_LOCK_TIMEOUT})"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from trustledger.errors import NotFound, StorageUnavailable
 from trustledger.storage.base import CHAIN_TABLE
+from trustledger.storage.url import lock_timeout
 from trustledger.storage.views import (
     FACTS_TABLE,
     RULE_SETS_TABLE,
@@ -47,7 +48,7 @@ class SQLiteStandingsView(SQLiteTrackingRecorder, StandingsView):
 
     @classmethod
     def for_path(cls, path: str) -> SQLiteStandingsView:
-        return cls(SQLiteDatastore(db_name=path, lock_timeout=30))
+        return cls(SQLiteDatastore(db_name=path, lock_timeout=lock_timeout()))
 
     def construct_create_table_statements(self) -> list[str]:
         statements = [
