@@ -226,6 +226,7 @@ NO_LEDGER_COMMANDS = [
     ["append", "--key", "keys/bot-1.key", "batch.jsonl"],
     ["verify", "--trusted-key", "keys/root.pub"],
     ["log"],
+    ["get", "0"],
     ["erase", "buyer-1"],
     ["projections", "rebuild"],
     ["projections", "catch-up"],
