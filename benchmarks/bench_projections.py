@@ -16,6 +16,12 @@ Then, per repetition and in the same run, in alternating order:
 
 Target: rebuild rate >= 0.5 x read rate (median of the per-repetition ratios).
 
+* ``actions``: ``report_actions`` then its canonical JSON, what `trustledger report actions`
+  runs (opens the ledger and the view, reads every shop's facts, folds each shop, lists and
+  orders the work queue), on the view the repetition's rebuild just wrote.
+
+Target: ``actions`` seconds < ``rebuild`` seconds (median of the per-repetition ratios < 1).
+
 Then ``standing``: --queries random shops of the view, each answered two ways:
 ``standing_of`` (the function `trustledger standing SHOP` calls: opens the ledger and the
 view, reads the rule sets, the head and the shop's facts, folds and judges) and
@@ -45,8 +51,8 @@ from trustledger.app.application import LedgerApplication
 from trustledger.storage import open_store
 from trustledger.storage.views import FACTS_TABLE, open_standings_view
 from trustledger_projections.projection import rebuild
-from trustledger_projections.queries import standing_of
-from trustledger_projections.report import ViewSource, shop_standing
+from trustledger_projections.queries import report_actions, standing_of
+from trustledger_projections.report import ViewSource, format_json, shop_standing
 from workload import machine, median, remove_db, write_json
 
 AS_OF = datetime(2026, 12, 1, tzinfo=UTC)
@@ -112,6 +118,19 @@ def run_rebuild(path: str, batch: int) -> dict[str, float]:
     }
     store.close()
     return result
+
+
+def run_actions(path: str) -> dict[str, float]:
+    """Wall and CPU seconds of the work queue over every shop; items listed."""
+    start, cpu = time.perf_counter(), time.process_time()
+    answer = report_actions(f"sqlite:///{path}", at=AS_OF)
+    format_json(answer.value.document)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "items": len(answer.value.document["items"]),
+        "shops_with_items": len(answer.value.shop_ids),
+    }
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -192,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             built = run_rebuild(path, args.batch)
             read = run_read(path, args.batch)
+        actions = run_actions(path)
         row = {
+            "actions": actions,
+            "actions_to_rebuild": actions["seconds"] / built["seconds"],
             "read_per_s": read["events"] / read["seconds"],
             "rebuild_per_s": built["events"] / built["seconds"],
             "ratio": read["seconds"] / built["seconds"] * built["events"] / read["events"],
@@ -203,11 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(
             f"  rep {repetition + 1}/{args.repeat}: read {row['read_per_s']:,.0f}/s, rebuild "
-            f"{row['rebuild_per_s']:,.0f}/s, ratio {row['ratio']:.2f}",
+            f"{row['rebuild_per_s']:,.0f}/s, ratio {row['ratio']:.2f}; report actions "
+            f"{actions['seconds']:.1f} s = {row['actions_to_rebuild']:.2f} x the rebuild",
             file=sys.stderr,
         )
     standing = run_standing(path, args.queries)
     ratio = median([r["ratio"] for r in rows])
+    actions_ratio = median([r["actions_to_rebuild"] for r in rows])
     results = {
         "machine": machine(),
         "args": vars(args),
@@ -219,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         "median_ratio": ratio,
         "median_cpu_ratio": median([r["cpu_ratio"] for r in rows]),
         "rebuild_target_met": ratio >= 0.5,
+        "median_actions_seconds": median([r["actions"]["seconds"] for r in rows]),
+        "median_rebuild_seconds": median([r["rebuild"]["seconds"] for r in rows]),
+        "median_actions_to_rebuild": actions_ratio,
+        "actions_target_met": actions_ratio < 1,
         "standing": standing,
         "standing_target_met": standing["standing_of_ms_median"] < 10,
     }
@@ -228,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  rebuild       {results['median_rebuild_per_s']:>10,.0f} events/s (median)")
     print(f"  ratio         {ratio:>10.2f} (target >= 0.50: "
           f"{'met' if results['rebuild_target_met'] else 'MISSED'})")  # fmt: skip
+    print(f"report actions  {results['median_actions_seconds']:>8.1f} s against rebuild "
+          f"{results['median_rebuild_seconds']:.1f} s: {actions_ratio:.2f} x (target < 1: "
+          f"{'met' if results['actions_target_met'] else 'MISSED'}); "
+          f"{rows[0]['actions']['items']:,} items, {rows[0]['actions']['shops_with_items']:,} "
+          "shops")  # fmt: skip
     print(f"standing of one shop, {standing['queries']} random of {standing['shops']:,} shops")
     print(f"  standing_of   median {standing['standing_of_ms_median']:.2f} ms, p95 "
           f"{standing['standing_of_ms_p95']:.2f} ms (target median < 10 ms: "

@@ -29,7 +29,15 @@ from trustledger_cli.common import (
 )
 from trustledger_cli.root import main
 from trustledger_projections.projection import DEFAULT_BATCH, CatchUp, catch_up, follow, rebuild
-from trustledger_projections.queries import report_standings, rules_in_force, standing_of
+from trustledger_projections.queries import (
+    DEFAULT_PANELS,
+    actions_page,
+    report_actions,
+    report_standings,
+    rules_in_force,
+    standing_of,
+    standings_page,
+)
 
 as_of_option = click.option(
     "--as-of",
@@ -111,6 +119,11 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
 
 
 def _report(result: CatchUp, as_json: bool) -> None:
+    if result.rebuilt_from_format is not None:
+        note(
+            f"note: the standings view held facts of format {result.rebuilt_from_format}, "
+            f"written by an older trustledger: it was emptied and rebuilt from the start"
+        )
     if as_json:
         emit_json({"applied": result.applied, "position": result.position, "head": result.head})
     else:
@@ -210,13 +223,33 @@ def standing(
         return
     click.echo(f"{value['shop_id']}: {value['status']} as of {format_timestamp(at)}")
     click.echo(f"  points {value['points']} (tier {value['points_tier']})")
-    click.echo(f"  trust purchase eligible: {'yes' if value['trust_purchase_eligible'] else 'no'}")
+    eligible = value["trust_purchase_eligible"]
+    reasons = "" if eligible else f" ({', '.join(value['ineligible_reasons'])})"
+    click.echo(f"  trust purchase eligible: {'yes' if eligible else 'no'}{reasons}")
+    programme = value["programme"]
+    click.echo(
+        f"  programme: {'enrolled' if programme['enrolled'] else 'not enrolled'}"
+        f"{', badge' if programme['badge'] else ''}"
+    )
+    for action in value["required_actions"]:
+        days = f" {action['suspend_days']} days" if action["suspend_days"] else ""
+        click.echo(
+            f"  required action: {action['measure']}{days} (tier {action['tier']} reached "
+            f"{action['reached_at']})"
+        )
+    deposit = value["deposit"]
+    click.echo(
+        f"  deposit: balance {deposit['balance']} fen (paid {deposit['paid']}, deducted "
+        f"{deposit['deducted']}, restored {deposit['restored']}, refunded "
+        f"{deposit['refunded']}, paid out {deposit['paid_out']})"
+    )
+    click.echo(f"  warnings: {value['warnings']}")
     for measure in value["active_measures"]:
         extra = "".join(
             f" {key} {measure[key]}" for key in ("product_id", "until") if key in measure
         )
         click.echo(f"  measure {measure['type']} (penalty {measure['penalty_id']}){extra}")
-    for name in ("complaints", "penalties", "appeals"):
+    for name in ("complaints", "penalties", "appeals", "remedies", "overdue"):
         counts = ", ".join(f"{k} {v}" for k, v in value[name].items())
         click.echo(f"  {name}: {counts}")
     for item in value["verifications"]:
@@ -238,6 +271,27 @@ def report() -> None:
     """
 
 
+panels_option = click.option(
+    "--panels",
+    "max_panels",
+    type=click.IntRange(min=0),
+    default=DEFAULT_PANELS,
+    show_default=True,
+    metavar="N",
+    help="html: show the decisions of at most N shops needing attention (0: none).",
+)
+
+
+def _write(data: bytes, out: str | None, what: str) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    # Whole or not at all: a full disk is exit 5 and leaves no 0-byte file.
+    write_file(Path(out), data)
+    note(f"wrote {out} ({what})")
+
+
 @report.command("standings")
 @click.option(
     "--format",
@@ -255,40 +309,110 @@ def report() -> None:
     is_flag=True,
     help="Print only the SHA-256 of the canonical JSON report (what auditors compare).",
 )
+@panels_option
 @db_option
 def report_standings_command(
-    fmt: str, as_of: str | None, at_position: int | None, out: str | None, digest: bool, db: str
+    fmt: str,
+    as_of: str | None,
+    at_position: int | None,
+    out: str | None,
+    digest: bool,
+    max_panels: int,
+    db: str,
 ) -> None:
     """Every shop's standing as of a time: JSON, CSV or HTML, or just its digest.
 
     The JSON is RFC 8785 canonical JSON; --digest prints SHA-256 over exactly those bytes,
-    so two parties holding the same ledger get the same digest (docs/PROJECTIONS.md).
+    so two parties holding the same ledger get the same digest (docs/PROJECTIONS.md). The
+    HTML page adds its provenance (ledger size, head, latest checkpoint, digest), sortable
+    and filterable tables, trends per month and the decisions of the shops needing
+    attention.
 
     \b
     Example:
       trustledger report standings --format html --as-of 2026-12-01T00:00:00Z --out s.html
       trustledger report standings --as-of 2026-12-01T00:00:00Z --digest
     """
-    from trustledger_projections.html import format_html
     from trustledger_projections.report import format_csv, format_json, report_digest
 
-    answer = report_standings(db, at=_as_of(as_of), at_position=at_position)
+    at = _as_of(as_of)
+    if fmt == "html" and not digest:
+        page = standings_page(db, at=at, at_position=at_position, max_panels=max_panels)
+        _behind(page.behind)
+        _write(page.value.text.encode("utf-8"), out, page.value.listed)
+        return
+    answer = report_standings(db, at=at, at_position=at_position)
     _behind(answer.behind)
-    result = answer.value
+    document = answer.value.document
     if digest:
-        data = (report_digest(result.document) + "\n").encode()
+        data = (report_digest(document) + "\n").encode()
     elif fmt == "json":
-        data = format_json(result.document) + b"\n"
-    elif fmt == "csv":
-        data = format_csv(result.document).encode("utf-8")
+        data = format_json(document) + b"\n"
     else:
-        data = format_html(result).encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        data = format_csv(document).encode("utf-8")
+    _write(data, out, f"{len(document['shops'])} shops")
+
+
+@report.command("actions")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "html"]),
+    default="json",
+    show_default=True,
+    help="json (RFC 8785 canonical), csv, or a self-contained html page.",
+)
+@as_of_option
+@at_position_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@click.option(
+    "--digest",
+    is_flag=True,
+    help="Print only the SHA-256 of the canonical JSON work queue.",
+)
+@panels_option
+@db_option
+def report_actions_command(
+    fmt: str,
+    as_of: str | None,
+    at_position: int | None,
+    out: str | None,
+    digest: bool,
+    max_panels: int,
+    db: str,
+) -> None:
+    """The work queue as of a time: every item a shop must act on, most urgent first.
+
+    One row per item (a measure a points tier requires, a complaint or appeal past its
+    deadline, a remedy overdue or owed) with the shop, when it was due, the amount owed and
+    the decision ids it comes from. Overdue items come first (longest overdue first), then
+    required measures (highest tier first), then remedies owed (earliest due first); ties
+    by shop (docs/PROJECTIONS.md). JSON, CSV, HTML or the digest, as `report standings`.
+
+    \b
+    Example:
+      trustledger report actions --as-of 2026-12-01T00:00:00Z --format csv --out queue.csv
+      trustledger report actions --format html --out queue.html
+    """
+    from trustledger_projections.actions import format_actions_csv
+    from trustledger_projections.report import format_json, report_digest
+
+    at = _as_of(as_of)
+    if fmt == "html" and not digest:
+        page = actions_page(db, at=at, at_position=at_position, max_panels=max_panels)
+        _behind(page.behind)
+        _write(page.value.text.encode("utf-8"), out, page.value.listed)
+        return
+    answer = report_actions(db, at=at, at_position=at_position)
+    _behind(answer.behind)
+    document = answer.value.document
+    if digest:
+        data = (report_digest(document) + "\n").encode()
+    elif fmt == "json":
+        data = format_json(document) + b"\n"
     else:
-        write_file(Path(out), data)
-        note(f"wrote {out} ({len(result.document['shops'])} shops)")
+        data = format_actions_csv(document).encode("utf-8")
+    _write(data, out, f"{len(document['items'])} items")
 
 
 # -- rules ------------------------------------------------------------------------------------

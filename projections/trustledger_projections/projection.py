@@ -22,13 +22,28 @@ from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.projection import Projection
 
 from trustledger.app.application import LedgerApplication
-from trustledger.errors import StorageUnavailable
+from trustledger.errors import NotFound, StorageUnavailable
 from trustledger.ledger.envelope import decode_json
 from trustledger.storage import Store
 from trustledger.storage.views import FactRow, RuleSetRow, StandingsView, open_standings_view
-from trustledger_projections.facts import fact_of_document, rule_set_of_document
+from trustledger_projections.facts import FACTS_FORMAT, fact_of_document, rule_set_of_document
 
-__all__ = ["CatchUp", "Reduced", "StandingsProjection", "catch_up", "follow", "rebuild"]
+__all__ = [
+    "FORMAT_TRACKING",
+    "CatchUp",
+    "Reduced",
+    "StandingsProjection",
+    "catch_up",
+    "check_format",
+    "follow",
+    "rebuild",
+]
+
+#: The view records the format of its facts (``facts.FACTS_FORMAT``) as a tracking record of
+#: its own under this name, written with the first batch after a reset (reset removes it), so
+#: an old view is recognised without a schema change in any backend. A view without one was
+#: written before formats were recorded (format 1).
+FORMAT_TRACKING = "trustledger-standings-facts-format"
 
 DEFAULT_BATCH = 5_000
 
@@ -99,6 +114,8 @@ class CatchUp:
     applied: int  # events applied by this call
     position: int  # notification id the view has reached
     head: int  # the ledger's last notification id when the call started
+    #: The facts format of the view this catch-up found stale and rebuilt (None: it was not).
+    rebuilt_from_format: int | None = None
 
 
 def catch_up(
@@ -112,9 +129,10 @@ def catch_up(
 ) -> CatchUp:
     """Apply every event after the view's tracking position, ``batch_size`` per transaction.
 
-    Safe to repeat and to interrupt: each batch commits with its tracking record.
-    ``max_batches`` stops early, ``up_to`` stops at that notification id (tests,
-    benchmarks). Raises StorageUnavailable / NotFound.
+    Safe to repeat and to interrupt: each batch commits with its tracking record. A view
+    whose facts have another format than this code writes (``FACTS_FORMAT``) is emptied and
+    rebuilt from position 0. ``max_batches`` stops early, ``up_to`` stops at that
+    notification id (tests, benchmarks). Raises StorageUnavailable / NotFound.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -122,8 +140,11 @@ def catch_up(
     view = open_standings_view(store)
     try:
         view.create_table()
-        if _reset:
+        held = view.max_tracking_id(FORMAT_TRACKING) or 1
+        stale = held != FACTS_FORMAT and (view.max_tracking_id(app.name) or 0) > 0
+        if _reset or held != FACTS_FORMAT:
             view.reset()
+            view.insert_tracking(Tracking(FORMAT_TRACKING, FACTS_FORMAT))
         projection = StandingsProjection(view)
         start = view.max_tracking_id(app.name) or 0
         head = app.recorder.max_notification_id() or 0
@@ -151,10 +172,21 @@ def catch_up(
             if progress is not None:
                 progress(position, head)
         view.build_indexes()
-        return CatchUp(applied, position, head)
+        return CatchUp(applied, position, head, held if stale else None)
     finally:
         view.close()
         app.close()
+
+
+def check_format(view: StandingsView, url: str) -> None:
+    """Raise NotFound, saying what to run, when the view's facts are of another format."""
+    held = view.max_tracking_id(FORMAT_TRACKING) or 1
+    if held != FACTS_FORMAT:
+        raise NotFound(
+            f"the standings view of {url} holds facts of format {held}, this trustledger "
+            f"reads format {FACTS_FORMAT}: run `trustledger projections rebuild` (or "
+            "`projections catch-up`, which rebuilds it)"
+        )
 
 
 def rebuild(

@@ -16,14 +16,15 @@ import hashlib
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
-from trustledger.domain.timefmt import format_timestamp
+from trustledger.domain.standing import Fact, History, fold, judge
+from trustledger.domain.timefmt import format_timestamp, micros, timestamp_of_micros
 from trustledger.errors import NotFound, UsageError
 from trustledger.ledger.canonical import canonicalize
 from trustledger.ledger.chain import StoredEntry
@@ -34,12 +35,9 @@ from trustledger_projections.facts import (
     decode_facts,
     fact_of_document,
     group_by_shop,
-    micros,
     rule_book_of,
     rule_set_of_document,
-    timestamp_of_micros,
 )
-from trustledger_projections.standing import History, fold, judge
 
 __all__ = [
     "LogSource",
@@ -150,12 +148,21 @@ def shop_standing(
     source: Source, shop_id: str, *, at: datetime, default_rules: RuleSet = DEFAULT_RULES
 ) -> dict[str, Any]:
     """One shop's standing at ``at``; raises NotFound when it was not registered by then."""
-    rules = _rule_book(source, default_rules).in_force(at)
+    book = _rule_book(source, default_rules)
     at_us = micros(at)
-    history = fold(shop_id, decode_facts(source.shop_rows(shop_id)), at=at_us)
+    history = fold(shop_id, decode_facts(source.shop_rows(shop_id)), at=at_us, rules=book)
     if history.registered_at is None:
         raise NotFound(f"shop {shop_id} was not registered by {format_timestamp(at)}")
-    return judge(history, at=at_us, rules=rules)
+    return judge(history, at=at_us, rules=book.in_force(at))
+
+
+#: The decision types counted per month by the trends (the series of the HTML chart).
+TREND_SERIES: Final = {
+    "complaint.filed": "complaints",
+    "penalty.imposed": "penalties",
+    "appeal.upheld": "appeals_overturned",
+    "remedy.completed": "remedies_paid",
+}
 
 
 @dataclass
@@ -179,12 +186,15 @@ class Summary:
                 counts["revoked"] += 1
             for measure in penalty.measures:
                 self.penalties_by_measure[measure["type"]] += 1
-            self.timeline[timestamp_of_micros(penalty.occurred_at)[:7]]["penalties"] += 1
-        for _penalty_id, status, _at in history.appeals.values():
-            self.appeals[status] += 1
-        for _penalty_id, status, at in history.appeals.values():
-            if status == "upheld":
-                self.timeline[timestamp_of_micros(at)[:7]]["appeals_upheld"] += 1
+        for appeal in history.appeals.values():
+            self.appeals[appeal.status] += 1
+
+    def add_facts(self, facts: Iterable[Fact], *, at: int) -> None:
+        """Count the shop's facts that occurred by ``at`` into the month they occurred in."""
+        for fact in facts:
+            series = TREND_SERIES.get(fact.type)
+            if series is not None and fact.occurred_at <= at:
+                self.timeline[timestamp_of_micros(fact.occurred_at)[:7]][series] += 1
 
     @property
     def overturn_rate(self) -> float | None:
@@ -202,21 +212,20 @@ def build_report(
     source: Source, *, at: datetime, default_rules: RuleSet = DEFAULT_RULES
 ) -> StandingsReport:
     """Every shop registered by ``at``, with its standing, and the summary aggregates."""
-    rules = _rule_book(source, default_rules).in_force(at)
+    book = _rule_book(source, default_rules)
+    rules = book.in_force(at)
     at_us = micros(at)
     shops = []
     summary = Summary()
     for shop_id, rows in group_by_shop(source.iter_rows()):
         facts = decode_facts(rows)
-        history = fold(shop_id, facts, at=at_us)
+        history = fold(shop_id, facts, at=at_us, rules=book)
         if history.registered_at is None:
             continue
         standing = judge(history, at=at_us, rules=rules)
         shops.append(standing)
         summary.add(history, standing)
-        for fact in facts:
-            if fact.type == "appeal.filed" and fact.occurred_at <= at_us:
-                summary.timeline[timestamp_of_micros(fact.occurred_at)[:7]]["appeals"] += 1
+        summary.add_facts(facts, at=at_us)
     document = {
         "as_of": format_timestamp(at),
         "ledger_size": source.ledger_size(),
@@ -236,6 +245,11 @@ def report_digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(format_json(document)).hexdigest()
 
 
+# v2 members flattened into columns named ``<member>_<key>``, in the standing's key order.
+_DEPOSIT = ("balance", "paid", "deducted", "restored", "refunded", "paid_out")
+_REMEDIES = ("open", "overdue", "completed", "cancelled", "owed")
+_OVERDUE = ("complaints_unanswered", "complaints_unresolved", "appeals_undecided", "remedies")
+
 CSV_COLUMNS = (
     "shop_id",
     "status",
@@ -248,6 +262,7 @@ CSV_COLUMNS = (
     "complaints_substantiated",
     "complaints_dismissed",
     "complaints_withdrawn",
+    "complaints_overturned",
     "penalties_active",
     "penalties_expired",
     "penalties_revoked",
@@ -256,6 +271,14 @@ CSV_COLUMNS = (
     "appeals_rejected",
     "appeals_withdrawn",
     "verifications_valid",
+    "ineligible_reasons",
+    "warnings",
+    "required_actions",
+    *(f"deposit_{k}" for k in _DEPOSIT),
+    *(f"remedies_{k}" for k in _REMEDIES),
+    *(f"overdue_{k}" for k in _OVERDUE),
+    "programme_enrolled",
+    "programme_badge",
     "registered_at",
     "closed_at",
     "rule_set",
@@ -279,11 +302,20 @@ def format_csv(document: dict[str, Any]) -> str:
                 ";".join(shop["delisted_products"]),
                 *(
                     shop["complaints"][k]
-                    for k in ("open", "substantiated", "dismissed", "withdrawn")
+                    for k in ("open", "substantiated", "dismissed", "withdrawn", "overturned")
                 ),
                 *(shop["penalties"][k] for k in ("active", "expired", "revoked")),
                 *(shop["appeals"][k] for k in ("open", "upheld", "rejected", "withdrawn")),
                 sum(1 for v in shop["verifications"] if v["valid"]),
+                ";".join(shop["ineligible_reasons"]),
+                shop["warnings"],
+                # tier:measure, e.g. "12:restrict_traffic;24:suspend"
+                ";".join(f"{a['tier']}:{a['measure']}" for a in shop["required_actions"]),
+                *(shop["deposit"][k] for k in _DEPOSIT),
+                *(shop["remedies"][k] for k in _REMEDIES),
+                *(shop["overdue"][k] for k in _OVERDUE),
+                "true" if shop["programme"]["enrolled"] else "false",
+                "true" if shop["programme"]["badge"] else "false",
                 shop["registered_at"] or "",
                 shop["closed_at"] or "",
                 shop["rule_set"],

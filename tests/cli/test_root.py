@@ -233,6 +233,7 @@ NO_LEDGER_COMMANDS = [
     ["projections", "follow"],
     ["standing", "shop-1"],
     ["report", "standings"],
+    ["report", "actions"],
     ["rules", "show"],
     ["rules", "publish", "rules.toml", "--by", "keys/root.key"],
     ["checkpoint", "--key", "keys/root.key"],

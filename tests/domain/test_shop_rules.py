@@ -205,7 +205,11 @@ def test_rule2_reference_to_missing_thing_rejected(
     type_: str, fields: dict[str, Any], message: str
 ) -> None:
     state = with_penalty()
-    accept(state, decision("complaint.filed", complaint_id="c-1"))
+    accept(
+        state,
+        decision("complaint.filed", complaint_id="c-1"),
+        decision("complaint.substantiated", complaint_id="c-1"),
+    )
     assert violation(state, decision(type_, **fields)) == f"{message} in shop shop-10086"
 
 
@@ -233,6 +237,7 @@ def test_rule2_penalty_citing_existing_complaints_accepted() -> None:
         decision("complaint.filed", complaint_id="c-1"),
         decision("complaint.filed", complaint_id="c-2"),
         decision("complaint.substantiated", complaint_id="c-1"),
+        decision("complaint.substantiated", complaint_id="c-2"),
         decision("penalty.imposed", complaint_ids=["c-1", "c-2"]),
     )
 
@@ -664,6 +669,10 @@ _IDS = {
     "complaint_id": st.sampled_from(["c-1", "c-2"]),
     "penalty_id": st.sampled_from(["p-1", "p-2"]),
     "appeal_id": st.sampled_from(["a-1", "a-2", "a-3"]),
+    "remedy_id": st.sampled_from(["r-1", "r-2"]),
+    "amount": st.sampled_from([1, 200_000, 400_000]),
+    "from_deposit": st.booleans(),
+    "forced": st.booleans(),
     "cause": st.sampled_from(["appeal_upheld", "platform_error", "regulator_order"]),
 }
 
@@ -677,10 +686,15 @@ def decisions(draw: st.DrawFn) -> Decision:
         if key in _IDS:
             data[key] = draw(_IDS[key])
     if type_ == "penalty.imposed":
-        kind = draw(st.sampled_from(["warning", "permanent_ban", "suspend"]))
+        kind = draw(st.sampled_from(["warning", "permanent_ban", "suspend", "deduct_deposit"]))
         data["measures"] = (
-            [measure(kind, until=ts(days=1))] if kind == "suspend" else [measure(kind)]
+            [measure(kind, until=ts(days=1))]
+            if kind == "suspend"
+            else [measure(kind, amount=draw(_IDS["amount"]))]
+            if kind == "deduct_deposit"
+            else [measure(kind)]
         )
+        data["complaint_ids"] = draw(st.lists(_IDS["complaint_id"], max_size=2, unique=True))
     if type_ == "penalty.revoked" and draw(st.booleans()):
         data["appeal_id"] = draw(_IDS["appeal_id"])
     document["occurred_at"] = ts(days=draw(st.integers(min_value=0, max_value=10)))
@@ -694,7 +708,12 @@ def test_apply_folds_whatever_check_accepts(sequence: list[Decision]) -> None:
     accept(state, decision("shop.registered"))
     for d in sequence:
         try:
-            state.check(d, rules=DEFAULT_RULES, recorded_at=RECORDED_AT + timedelta(days=30))
+            state.check(
+                d,
+                rules=DEFAULT_RULES,
+                recorded_at=RECORDED_AT + timedelta(days=30),
+                eligibility=lambda _: (),
+            )
         except RuleViolation:
             continue
         copy = state.copy()
@@ -729,7 +748,6 @@ def test_a_decision_dated_before_the_shops_registration_rejected() -> None:
         (["complaint.filed"], "complaint.substantiated", "complaint c-1", "was last decided"),
         (["complaint.filed", "complaint.responded"], "complaint.dismissed", "complaint c-1",
          "was last decided"),
-        (["complaint.filed"], "penalty.imposed", "complaint c-1", "was filed"),
         (["penalty.imposed"], "penalty.revoked", "penalty p-1", "was last decided"),
         (["penalty.imposed", "appeal.filed"], "appeal.upheld", "appeal a-1", "was last decided"),
         (["penalty.imposed", "appeal.filed"], "appeal.withdrawn", "appeal a-1",
@@ -741,16 +759,11 @@ def test_a_decision_dated_before_what_it_acts_on_rejected(
 ) -> None:
     state = registered()
     for hours, type_ in enumerate(history, start=1):
-        accept(state, decision(type_, occurred_at=ts(hours=hours), complaint_ids=["c-1"])
-               if type_ == "penalty.imposed" and "complaint.filed" in history
-               else decision(type_, occurred_at=ts(hours=hours)))  # fmt: skip
+        accept(state, decision(type_, occurred_at=ts(hours=hours)))
     last = ts(hours=len(history))
-    extra: dict[str, object] = {"complaint_ids": ["c-1"]} if late == "penalty.imposed" else {}
-    if late == "penalty.revoked":
-        extra = {"cause": "platform_error"}
-    since = ts(hours=1) if what == "was filed" else last
-    early = ts(hours=len(history), seconds=-1) if what != "was filed" else ts(minutes=59)
+    extra: dict[str, object] = {"cause": "platform_error"} if late == "penalty.revoked" else {}
+    early = ts(hours=len(history), seconds=-1)
     assert violation(state, decision(late, occurred_at=early, **extra)) == (
-        f"occurred_at {early} is before {thing} {what} at {since}: {PRECEDES}"
+        f"occurred_at {early} is before {thing} {what} at {last}: {PRECEDES}"
     )
     accept(state, decision(late, occurred_at=last, **extra))  # the same instant is fine

@@ -7,9 +7,10 @@ from typing import Any
 
 from tests.domain.builders import at
 from trustledger.domain.decision import parse_decision
-from trustledger.domain.rules import DEFAULT_RULES, RuleSet
-from trustledger_projections.facts import decode_facts, fact_of_document, micros
-from trustledger_projections.standing import standing
+from trustledger.domain.rules import DEFAULT_RULES, RuleBook, RuleSet
+from trustledger.domain.standing import ActionItem, shop_action_items, standing
+from trustledger.domain.timefmt import micros
+from trustledger_projections.facts import decode_facts, fact_of_document
 
 
 def facts_of(documents: Sequence[dict[str, Any]]) -> list[Any]:
@@ -23,7 +24,7 @@ def facts_of(documents: Sequence[dict[str, Any]]) -> list[Any]:
 
 
 def standing_at(
-    documents: Sequence[dict[str, Any]], when: str, *, rules: RuleSet = DEFAULT_RULES
+    documents: Sequence[dict[str, Any]], when: str, *, rules: RuleSet | RuleBook = DEFAULT_RULES
 ) -> dict[str, Any]:
     """The standing of the (single) shop of ``documents`` at ``when``."""
     facts = facts_of(documents)
@@ -31,3 +32,12 @@ def standing_at(
     result = standing(shop_id, facts, at=micros(at(when)), rules=rules)
     assert result is not None, f"{shop_id} not registered by {when}"
     return result
+
+
+def items_at(
+    documents: Sequence[dict[str, Any]], when: str, *, rules: RuleSet | RuleBook = DEFAULT_RULES
+) -> list[ActionItem]:
+    """The action items of the (single) shop of ``documents`` at ``when``."""
+    return shop_action_items(
+        documents[0]["shop_id"], facts_of(documents), at=micros(at(when)), rules=rules
+    )

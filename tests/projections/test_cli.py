@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.cli.conftest import Story, decision, error_line, past
+from tests.cli.conftest import DB_URL, Story, decision, error_line, past
+from trustledger.domain.timefmt import format_timestamp
 
 AS_OF = "2030-01-01T00:00:00Z"
 
@@ -88,6 +90,41 @@ def test_a_view_that_cannot_be_caught_up_is_noted(
     assert "the standings view is 3 notification(s) behind the ledger" in result.stderr
 
 
+def test_a_view_of_an_older_facts_format_says_to_rebuild_and_catch_up_rebuilds_it(
+    story: Story,
+) -> None:
+    from eventsourcing.persistence import Tracking
+
+    from trustledger.storage import open_store
+    from trustledger.storage.views import open_standings_view
+
+    history(story)
+    story.cli("projections", "rebuild")
+    store = open_store(DB_URL)
+    view = open_standings_view(store)
+    try:  # as the previous version left it: facts, their tracking, no format record
+        rows, tracked = list(view.iter_facts()), view.max_tracking_id("trustledger")
+        assert tracked is not None
+        view.reset()
+        view.record(rows, [], Tracking("trustledger", tracked))
+    finally:
+        view.close()
+        store.close()
+    refused = story.cli("standing", "shop-10086")
+    assert refused.exit_code == 3
+    assert error_line(refused) == (
+        "trustledger: error: the standings view of sqlite:///trustledger.db holds facts of "
+        "format 1, this trustledger reads format 2: run `trustledger projections rebuild` "
+        "(or `projections catch-up`, which rebuilds it)"
+    )
+    caught_up = story.cli("projections", "catch-up", "--json")
+    assert caught_up.exit_code == 0, caught_up.stderr
+    assert "held facts of format 1, written by an older trustledger: it was emptied and " \
+        "rebuilt from the start" in caught_up.stderr  # fmt: skip
+    assert json.loads(caught_up.stdout) == {"applied": 6, "position": 6, "head": 6}
+    assert story.cli("standing", "shop-10086").exit_code == 0
+
+
 def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
     history(story)
     story.cli("projections", "catch-up", "--batch-size", "2")
@@ -109,6 +146,14 @@ def test_report_formats_and_digest_agree_with_the_log(story: Story) -> None:
     )
     assert rows[0]["shop_id"] == "shop-10086"
     assert rows[0]["points_tier"] == "12"
+    # The v2 members, flattened: 12 points with no restriction since call for one.
+    assert (rows[0]["required_actions"], rows[0]["deposit_balance"], rows[0]["warnings"]) == (
+        "12:restrict_traffic",
+        "500000",
+        "0",
+    )
+    assert rows[0]["ineligible_reasons"] == "verification_missing;recent_penalty;points"
+    assert (rows[0]["overdue_remedies"], rows[0]["programme_badge"]) == ("0", "false")
     result = story.cli("report", "standings", "--format", "html", "--out", "s.html")
     assert result.exit_code == 0, result.stderr
     assert "wrote s.html (1 shops)" in result.stderr
@@ -146,3 +191,56 @@ def test_rules_publish_then_show(story: Story) -> None:
         "trustledger: error: rule set 2031-v2 is already published; publish a new version"
     )
     assert story.cli("verify", "--trusted-key", "keys/root.pub").exit_code == 0
+
+
+def test_report_actions_formats_digest_and_errors(story: Story) -> None:
+    filed = decision("complaint.filed", occurred_at=past(12))
+    penalty = decision("penalty.imposed", occurred_at=past(6), points=12)
+    # 20 days on: the complaint is past both deadlines, the 12 points still count.
+    as_of = format_timestamp(datetime.now(UTC) + timedelta(days=20))
+    assert story.append([filed, penalty]).exit_code == 0
+    result = story.cli("report", "actions")
+    assert result.exit_code == 3
+    assert "is not built: run `trustledger projections rebuild`" in error_line(result)
+    story.cli("projections", "catch-up")
+
+    as_json = story.cli("report", "actions", "--as-of", as_of)
+    assert as_json.exit_code == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert (document["as_of"], document["ledger_size"]) == (as_of, 5)
+    assert [(i["rank"], i["kind"], i["decision_ids"]) for i in document["items"]] == [
+        (1, "complaint_unanswered", [filed["decision_id"]]),
+        (2, "complaint_unresolved", [filed["decision_id"]]),
+        (3, "required_action", [penalty["decision_id"]]),
+    ]
+    from_log = story.cli("report", "actions", "--as-of", as_of, "--at-position", "4")
+    assert from_log.stdout == as_json.stdout
+    digest = story.cli("report", "actions", "--as-of", as_of, "--digest").stdout.strip()
+    import hashlib
+
+    assert digest == hashlib.sha256(as_json.stdout_bytes.rstrip(b"\n")).hexdigest()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(story.cli("report", "actions", "--as-of", as_of, "--format", "csv").stdout)
+        )
+    )
+    assert [(r["rank"], r["shop_id"], r["kind"]) for r in rows] == [
+        ("1", "shop-10086", "complaint_unanswered"),
+        ("2", "shop-10086", "complaint_unresolved"),
+        ("3", "shop-10086", "required_action"),
+    ]
+    assert rows[2]["detail"] == "measure restrict_traffic; tier 12"
+    result = story.cli("report", "actions", "--as-of", as_of, "--format", "html", "--out", "q.html")
+    assert result.exit_code == 0, result.stderr
+    assert "wrote q.html (3 items)" in result.stderr
+    with open("q.html", encoding="utf-8") as handle:
+        page = handle.read()
+    assert page.count('<tr data-kind="') == 3
+    assert f"<code>{digest}</code>" in page  # the provenance names the JSON's digest
+    result = story.cli("report", "actions", "--out", "missing-dir/q.json")
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "trustledger: error: cannot write missing-dir/q.json: No such file or directory"
+    )
+    result = story.cli("report", "actions", "--as-of", "soon")
+    assert result.exit_code == 2

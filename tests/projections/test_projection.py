@@ -150,21 +150,67 @@ def test_standing_and_report_need_a_built_view(sqlite_ledger: LedgerEnv) -> None
     assert standing_of(ledger.url, "shop-1", at=AS_OF, at_position=9).value["status"] == "active"
 
 
+def test_a_view_of_an_older_facts_format_is_refused_by_reads_and_rebuilt_by_catch_up(
+    filled: LedgerEnv,
+) -> None:
+    """A view written before facts carried decision ids (format 1: no format record, rows
+    without ``decision_id``): reads say to rebuild; catch-up empties it and applies the ledger
+    from the start, to the bytes a rebuild gives."""
+    import json
+
+    from trustledger.errors import NotFound
+    from trustledger_projections.facts import FACTS_FORMAT
+    from trustledger_projections.projection import FORMAT_TRACKING
+    from trustledger_projections.queries import standing_of
+
+    run(filled)
+    expected = report_bytes(filled)
+    store = open_store(filled.url)
+    view = open_standings_view(store)
+    try:
+        rows, tracked = list(view.iter_facts()), view.max_tracking_id("trustledger")
+        assert view.max_tracking_id(FORMAT_TRACKING) == FACTS_FORMAT == 2
+        assert tracked is not None
+        # What the previous version wrote: the same rows without decision ids, no format.
+        view.reset()
+        old = [
+            row._replace(data=json.dumps({k: v for k, v in json.loads(row.data).items()
+                                          if k != "decision_id"}))
+            for row in rows
+        ]  # fmt: skip
+        view.record(old, [], Tracking("trustledger", tracked))
+        assert view.max_tracking_id(FORMAT_TRACKING) is None
+    finally:
+        view.close()
+        store.close()
+    with pytest.raises(NotFound, match=r"format 1.*reads format 2.*projections rebuild"):
+        standing_of(filled.url, "shop-1", at=AS_OF)
+    result = run(filled)
+    assert (result.rebuilt_from_format, result.applied) == (1, filled.entry_count())
+    assert report_bytes(filled) == expected
+    assert run(filled).rebuilt_from_format is None  # current now: a plain catch-up
+    assert standing_of(filled.url, "shop-1", at=AS_OF).value["shop_id"] == "shop-1"
+
+
 # -- determinism: any cut points give the same bytes ------------------------------------------
 
 
 def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
-    """A valid history of one shop: registration, verification, complaints, penalties with
-    random measures, appeals with random outcomes, maybe a revocation and a closure."""
+    """A valid history of one shop (rules 1-15): registration with a deposit, verifications,
+    maybe the programme, deposits paid and refunded, complaints with remedies, penalties with
+    random measures (deductions among them), points or none, citing substantiated complaints,
+    appeals with random outcomes, maybe a revocation and a closure."""
     day = rng.uniform(0, 5)
-    out = [doc("shop.registered", shop_id=shop_id, occurred_at=ts(days=day))]
+    out = [doc("shop.registered", shop_id=shop_id, occurred_at=ts(days=day),
+               deposit=rng.choice([0, 50_000, 500_000]))]  # fmt: skip
 
     def later(max_days: float = 3) -> str:
         nonlocal day
         day += rng.uniform(0.01, max_days)
         return ts(days=day)
 
-    if rng.random() < 0.8:
+    real_name = rng.random() < 0.8
+    if real_name:
         out.append(doc("verification.submitted", shop_id=shop_id, occurred_at=later()))
         out.append(doc("verification.approved", shop_id=shop_id, occurred_at=later()))
     if rng.random() < 0.4:
@@ -176,8 +222,18 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
         ending = rng.choice([None, "verification.expired", "verification.revoked"])
         out.append(doc("verification.approved", shop_id=shop_id, verification_id="q-1",
                        valid_until=DROP, occurred_at=later()))  # fmt: skip
+        if real_name and ending is None and rng.random() < 0.5:
+            # Eligible now under any rule set of published_rules (rule 14): nothing against it.
+            out.append(doc("programme.enrolled", shop_id=shop_id, occurred_at=later(0.5)))
+            if rng.random() < 0.5:
+                out.append(doc("programme.exited", shop_id=shop_id, forced=rng.random() < 0.5,
+                               occurred_at=later(40)))  # fmt: skip
         if ending:
             out.append(doc(ending, shop_id=shop_id, verification_id="q-1", occurred_at=later(9)))
+    if rng.random() < 0.3:
+        out.append(doc("deposit.paid", shop_id=shop_id, amount=rng.randint(1, 30_000),
+                       occurred_at=later()))  # fmt: skip
+    substantiated: list[str] = []
     for n in range(rng.randint(0, 2)):
         cid = f"c-{n}"
         out.append(doc("complaint.filed", shop_id=shop_id, complaint_id=cid, occurred_at=later()))
@@ -185,9 +241,26 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
                               "complaint.dismissed", "complaint.withdrawn"])  # fmt: skip
         if outcome:
             out.append(doc(outcome, shop_id=shop_id, complaint_id=cid, occurred_at=later()))
+        if outcome == "complaint.substantiated":
+            substantiated.append(cid)
+            if rng.random() < 0.7:
+                rid = f"r-{n}"
+                ordered = later(1)
+                out.append(
+                    doc("remedy.ordered", shop_id=shop_id, remedy_id=rid, complaint_id=cid,
+                        amount=rng.randint(0, 5_000), from_deposit=rng.random() < 0.5,
+                        due_by=ts(days=day + rng.uniform(0.1, 10)), occurred_at=ordered)
+                )  # fmt: skip
+                ending = rng.choice([None, "remedy.completed", "remedy.cancelled"])
+                if ending == "remedy.completed":
+                    out.append(doc(ending, shop_id=shop_id, remedy_id=rid, amount_paid=DROP,
+                                   occurred_at=later(12)))  # fmt: skip
+                elif ending:
+                    out.append(doc(ending, shop_id=shop_id, remedy_id=rid, occurred_at=later(12)))
     for n in range(rng.randint(0, 3)):
         pid = f"p-{n}"
-        kind = rng.choice(["warning", "suspend", "restrict_traffic", "delist_product", "ban"])
+        kind = rng.choice(["warning", "suspend", "restrict_traffic", "delist_product", "ban",
+                           "deduct"])  # fmt: skip
         imposed_at = later(20)
         until = ts(days=day + rng.uniform(1, 30))
         measures = {
@@ -196,11 +269,13 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
             "restrict_traffic": [measure("restrict_traffic", until=until)],
             "delist_product": [measure("delist_product", product_id=f"sku-{n}")],
             "ban": [measure("permanent_ban")],
+            "deduct": [measure("warning"), measure("deduct_deposit", amount=rng.randint(1, 9))],
         }[kind]
+        cited = [c for c in substantiated if rng.random() < 0.5]
         out.append(
             doc("penalty.imposed", shop_id=shop_id, penalty_id=pid, occurred_at=imposed_at,
-                points=rng.choice([0, 3, 6, 12]), severity=rng.choice(["minor", "serious"]),
-                measures=measures)
+                points=rng.choice([0, 3, 6, 12, DROP]), severity=rng.choice(["minor", "serious"]),
+                measures=measures, complaint_ids=cited or DROP)
         )  # fmt: skip
         if rng.random() < 0.6:
             aid = f"a-{n}"
@@ -216,9 +291,11 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
                 )
         elif kind != "ban" and rng.random() < 0.3:
             out.append(
-                doc("penalty.revoked", shop_id=shop_id, penalty_id=pid, cause="platform_error",
-                    occurred_at=later())
+                doc("penalty.revoked", shop_id=shop_id, penalty_id=pid,
+                    cause=rng.choice(["platform_error", "regulator_order"]), occurred_at=later())
             )  # fmt: skip
+    if rng.random() < 0.2:
+        out.append(doc("deposit.refunded", shop_id=shop_id, amount=1, occurred_at=later()))
     if rng.random() < 0.1:
         out.append(doc("shop.closed", shop_id=shop_id, occurred_at=later()))
     return out

@@ -18,8 +18,8 @@ import pytest
 from tests.domain.builders import doc, measure, ts
 from tests.projections.helpers import facts_of, standing_at
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
-from trustledger_projections.facts import micros
-from trustledger_projections.standing import standing
+from trustledger.domain.standing import standing
+from trustledger.domain.timefmt import micros
 
 DECISIONS_MD = Path(__file__).resolve().parents[2] / "docs" / "DECISIONS.md"
 
@@ -120,6 +120,17 @@ def verified(*extra: dict[str, Any]) -> list[dict[str, Any]]:
         doc("verification.approved", occurred_at=ts(hours=2)),
         *extra,
     ]
+
+
+def qualified(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """``verified`` with an approved qualification too: every kind the default rule set
+    requires for trust purchase (docs/DECISIONS.md, v2)."""
+    return verified(
+        doc("verification.submitted", verification_id="q-0", kind="qualification",
+            occurred_at=ts(hours=3)),
+        doc("verification.approved", verification_id="q-0", occurred_at=ts(hours=4)),
+        *extra,
+    )  # fmt: skip
 
 
 def penalty(days: float, *measures: dict[str, Any], **data: Any) -> dict[str, Any]:
@@ -363,6 +374,7 @@ def test_complaint_counts_follow_their_life_cycle() -> None:
         "substantiated": 1,
         "dismissed": 0,
         "withdrawn": 0,
+        "overturned": 0,
     }
     assert standing_at(history, ts(days=3))["complaints"]["dismissed"] == 1
 
@@ -403,7 +415,7 @@ def test_verifications_and_their_validity() -> None:
 @rule("eligible-status-active")
 # -- trust purchase eligibility ---------------------------------------------------------------
 def test_eligible_when_active_with_nothing_against_it() -> None:
-    assert standing_at(verified(), ts(days=1))["trust_purchase_eligible"] is True
+    assert standing_at(qualified(), ts(days=1))["trust_purchase_eligible"] is True
 
 
 @rule("eligible-status-active")
@@ -414,7 +426,7 @@ def test_not_eligible_unless_active() -> None:
 
 @rule("eligible-no-recent-serious-penalty", "N-days-before-T")
 def test_eligibility_lost_after_a_serious_penalty_and_regained_30_days_later() -> None:
-    history = verified(penalty(1, severity="serious", points=3))
+    history = qualified(penalty(1, severity="serious", points=3))
     assert standing_at(history, ts(days=1))["trust_purchase_eligible"] is False
     assert standing_at(history, ts(days=31, seconds=-1))["trust_purchase_eligible"] is False
     assert standing_at(history, ts(days=31))["trust_purchase_eligible"] is True
@@ -422,15 +434,15 @@ def test_eligibility_lost_after_a_serious_penalty_and_regained_30_days_later() -
 
 @rule("eligible-no-recent-serious-penalty")
 def test_a_critical_penalty_also_costs_eligibility_but_a_minor_one_does_not() -> None:
-    critical = verified(penalty(1, severity="critical"))
+    critical = qualified(penalty(1, severity="critical"))
     assert standing_at(critical, ts(days=2))["trust_purchase_eligible"] is False
-    minor = verified(penalty(1, severity="minor", points=3))
+    minor = qualified(penalty(1, severity="minor", points=3))
     assert standing_at(minor, ts(days=2))["trust_purchase_eligible"] is True
 
 
 @rule("eligible-no-recent-serious-penalty", "upheld-appeal-revokes")
 def test_a_revoked_serious_penalty_does_not_cost_eligibility() -> None:
-    history = verified(
+    history = qualified(
         penalty(1, severity="serious"),
         doc("appeal.filed", occurred_at=ts(days=2)),
         doc("appeal.upheld", occurred_at=ts(days=3)),
@@ -441,8 +453,8 @@ def test_a_revoked_serious_penalty_does_not_cost_eligibility() -> None:
 
 @rule("eligible-points-below-12")
 def test_eligibility_needs_points_below_12() -> None:
-    assert standing_at(verified(penalty(1, points=11)), ts(days=2))["trust_purchase_eligible"]
-    assert not standing_at(verified(penalty(1, points=12)), ts(days=2))["trust_purchase_eligible"]
+    assert standing_at(qualified(penalty(1, points=11)), ts(days=2))["trust_purchase_eligible"]
+    assert not standing_at(qualified(penalty(1, points=12)), ts(days=2))["trust_purchase_eligible"]
 
 
 @rule("eligible-qualifications-valid")
@@ -530,7 +542,7 @@ def test_an_expired_qualification_costs_eligibility() -> None:
 
 @rule("eligible-no-recent-serious-penalty", "N-days-before-T")
 def test_the_30_day_window_is_open_at_its_start() -> None:
-    history = verified(penalty(1, severity="serious"))
+    history = qualified(penalty(1, severity="serious"))
     assert standing_at(history, "2026-12-03T08:29:59.999999Z")["trust_purchase_eligible"] is False
     assert standing_at(history, "2026-12-03T08:30:00Z")["trust_purchase_eligible"] is True
     assert ts(days=31) == "2026-12-03T08:30:00Z"
@@ -543,7 +555,7 @@ def test_the_windows_come_from_the_rule_set() -> None:
         points_window=timedelta(days=10),
         eligibility_penalty_window=timedelta(days=2),
     )
-    history = verified(penalty(1, severity="serious", points=5))
+    history = qualified(penalty(1, severity="serious", points=5))
     assert standing_at(history, ts(days=11, seconds=-1), rules=short)["points"] == 5
     assert standing_at(history, ts(days=11), rules=short)["points"] == 0
     assert standing_at(history, ts(days=3), rules=short)["trust_purchase_eligible"] is True

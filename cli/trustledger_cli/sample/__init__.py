@@ -30,7 +30,8 @@ def sample(directory: str, force: bool) -> None:
     ledger (DIR/ledger.db), 570 decisions about 40 shops in two batches, an idempotent
     resend, a bad batch rejected whole, a key revocation, a buyer's erasure, a verify with
     the root's public key only, every shop's standing rebuilt (DIR/standings.csv,
-    DIR/standings.html, a digest), a checkpoint cosigned by a witness, an inclusion proof
+    DIR/standings.html, a digest) with the work queue (DIR/actions.csv, DIR/actions.html),
+    a checkpoint cosigned by a witness, an inclusion proof
     and an offline bundle verified with no database (DIR/audit.bundle). The keys are
     encrypted with TRUSTLEDGER_KEY_PASSPHRASE, or the passphrase the command prints. DIR
     must be new or empty unless --force. Then try the commands it names on DIR's files,

@@ -3,7 +3,8 @@ on the embedded SQLite default, run through the library's own functions.
 
 Keys, a ledger, 570 decisions about 40 shops, an idempotent resend, a rejected batch, a
 key revocation, an erasure, a verify that an auditor would run with the root's public key
-only, the shops' standings rebuilt from the events (CSV, HTML, digest), and the verifiable
+only, the shops' standings rebuilt from the events (CSV, HTML, digest) with the work queue
+(CSV, HTML), and the verifiable
 log: a signed checkpoint cosigned by a witness, an inclusion proof, an offline bundle. Each
 step says what it did through ``say``; any failure raises the library's error.
 """
@@ -27,9 +28,15 @@ from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.keys import SigningKey, format_verifier_key
 from trustledger.storage import open_store
 from trustledger_cli.sample.decisions import format_json_lines, sample_decisions
-from trustledger_projections.html import format_html
+from trustledger_projections.actions import format_actions_csv
 from trustledger_projections.projection import rebuild
-from trustledger_projections.queries import report_standings, standing_of
+from trustledger_projections.queries import (
+    actions_page,
+    report_actions,
+    report_standings,
+    standing_of,
+    standings_page,
+)
 from trustledger_projections.report import format_csv, report_digest
 
 SAMPLE_PASSPHRASE = "sample-passphrase-change-me"
@@ -38,6 +45,7 @@ KEY_NAMES = ("root", "enforcement-bot", "reviewer-17", "log", "witness-1")
 OUTPUTS = (
     "keys", "witness-1", "ledger.db", "ledger.db-wal", "ledger.db-shm", "decisions.jsonl",
     "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "standings.csv", "standings.html",
+    "actions.csv", "actions.html",
     "latest.checkpoint", "cosigned.checkpoint", "one-decision.proof", "audit.bundle",
 )  # fmt: skip
 # The bad batch's invalid lines: a suspension without the time it ends, a malformed id.
@@ -231,11 +239,21 @@ def report_standings_files(job: Sample) -> None:
         f"{shop['points']} (tier {shop['points_tier']}), trust purchase eligible: "
         f"{'yes' if shop['trust_purchase_eligible'] else 'no'}"
     )
-    report = report_standings(job.url, at=datetime.now(UTC)).value
+    now = datetime.now(UTC)
+    report = report_standings(job.url, at=now).value
     job.path("standings.csv").write_text(format_csv(report.document), encoding="utf-8")
-    job.path("standings.html").write_text(format_html(report), encoding="utf-8")
+    job.path("standings.html").write_text(
+        standings_page(job.url, at=now).value.text, encoding="utf-8"
+    )
     job.say(f"standings digest: {report_digest(report.document)}")
     job.say(f"wrote {job.path('standings.csv')} and {job.path('standings.html')}")
+    queue = report_actions(job.url, at=now).value.document
+    job.path("actions.csv").write_text(format_actions_csv(queue), encoding="utf-8")
+    job.path("actions.html").write_text(actions_page(job.url, at=now).value.text, encoding="utf-8")
+    job.say(
+        f"wrote {job.path('actions.csv')} and {job.path('actions.html')}: the work queue, "
+        f"{len(queue['items'])} items, most urgent first"
+    )
 
 
 def publish_verifiable_log(job: Sample) -> None:

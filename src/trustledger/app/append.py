@@ -32,7 +32,7 @@ import hmac
 import random
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -41,6 +41,7 @@ from typing import Any, Final, Protocol
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from trustledger.app.application import LedgerApplication
+from trustledger.app.eligibility import ineligible_reasons, recorded_decisions
 from trustledger.app.limits import check_size
 from trustledger.app.records import Record
 from trustledger.app.shopstates import ShopStates
@@ -50,7 +51,7 @@ from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.keyring import KeyringState
 from trustledger.domain.rules import RuleBook, RuleSet
-from trustledger.domain.shop import ShopState
+from trustledger.domain.shop import ShopState, check_owner_not_banned
 from trustledger.errors import (
     BatchRejected,
     Conflict,
@@ -248,7 +249,7 @@ def append_batches(
     one, and yield each batch's outcomes once it is written; the next batch is read only
     then, so memory holds one batch whatever the input's length.
 
-    Each batch is all-or-nothing (DOMAIN.md rule 8, per batch): a refused batch stops the
+    Each batch is all-or-nothing (docs/DECISIONS.md rule 8, per batch): a refused batch stops the
     append with the batches before it written and nothing of it or after it. Appending the
     whole input again is idempotent (recorded decision ids are no-ops), so a retry after
     a refusal, a crash or a kill completes it. Raises what ``append_records`` raises; a
@@ -456,16 +457,36 @@ def _append_once(
     recorded = store.find_decisions([d.decision_id for _, d, _ in parsed])
     subjects = [str(d.personal["subject_id"]) for _, d, _ in parsed if d.personal]
     known_keys = store.subject_keys(subjects) if subjects else {}
-    states = shop_states.load(
-        dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
+    shops = dict.fromkeys(d.shop_id for _, d, _ in parsed if d.decision_id not in recorded)
+    # Rule 12: the recorded shops of every owner registering a shop here, judged on their
+    # states like the batch's own shops (one query for all owners; none without a
+    # registration).
+    owners = sorted(
+        {
+            d.data["owner_subject_id"]
+            for _, d, _ in parsed
+            if d.type == "shop.registered" and d.decision_id not in recorded
+        }
     )
+    owner_shops = store.shops_of_owners(owners) if owners else {}
+    for owned in owner_shops.values():
+        shops.update(dict.fromkeys(owned))
+    states = shop_states.load(shops)
 
     # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
     # they are remembered as committed, they must not stay cached.
     try:
         try:
             outcomes, fresh, seen = _judge(
-                parsed, parse_problems, recorded, known_keys, states, rules, recorded_at
+                parsed,
+                parse_problems,
+                recorded,
+                known_keys,
+                states,
+                rules,
+                recorded_at,
+                {owner: list(owner_shops.get(owner, ())) for owner in owners},
+                store,
             )
         except BatchRejected:
             # A state kept warm may be stale (another appender recorded more for its shop
@@ -483,6 +504,7 @@ def _append_once(
             signing,
             recorded_at,
             keyring_version,
+            {owner: owner_shops.get(owner, []) for owner in owners},
             dry_run=dry_run,
         )
         if dry_run:
@@ -520,17 +542,27 @@ def _judge(
     states: dict[str, tuple[int, ShopState]],
     rules: RuleBook,
     recorded_at: datetime,
+    owner_shops: dict[str, list[str]],
+    store: Store,
 ) -> tuple[dict[int, AppendOutcome], list[_Parsed], dict[str, _Parsed]]:
     """Steps 3 and 4: each record against what is recorded, earlier lines and the rules,
     applying the accepted ones to ``states``. Returns the duplicates' outcomes by line (a
     position of -1 for a repeat within the batch), the new decisions and, by decision id,
-    the parsed record of its first occurrence. Raises BatchRejected."""
+    the parsed record of its first occurrence. Raises BatchRejected.
+
+    ``owner_shops`` (owner -> shop ids, each in ``states``) gains the shops this batch
+    registers, so that rule 12 sees a ban of an earlier line's shop; ``store`` is read for
+    rule 14's eligibility (``app.eligibility``)."""
     problems = list(parse_problems)
     outcomes: dict[int, AppendOutcome] = {}
     fresh: list[_Parsed] = []
     # The parsed tuples themselves go into ``fresh`` and ``seen``: a batch's live objects
     # are what sets off the garbage collector, which finds nothing to collect in them.
     seen: dict[str, _Parsed] = {}
+
+    def eligibility(enrolment: Decision) -> Sequence[str]:
+        return _eligibility(store, fresh, enrolment, rules)
+
     for item in parsed:
         line, decision, canonical = item
         subject = str(decision.personal["subject_id"]) if decision.personal else None
@@ -589,17 +621,36 @@ def _judge(
         state = states[decision.shop_id][1]
         try:
             state.check(
-                decision, rules=rules.in_force(decision.occurred_at), recorded_at=recorded_at
+                decision,
+                rules=rules.in_force(decision.occurred_at),
+                recorded_at=recorded_at,
+                eligibility=eligibility,
             )
+            if decision.type == "shop.registered":
+                owned = owner_shops[decision.data["owner_subject_id"]]
+                check_owner_not_banned(decision, (states[shop][1] for shop in owned))
         except RuleViolation as exc:
             problems.append((line, decision.decision_id, str(exc)))
             continue
         state.apply(decision)
+        if decision.type == "shop.registered":
+            owner_shops[decision.data["owner_subject_id"]].append(decision.shop_id)
         fresh.append(item)
 
     if problems:
         raise BatchRejected(sorted(problems, key=lambda p: p[0]))
     return outcomes, fresh, seen
+
+
+def _eligibility(
+    store: Store, fresh: list[_Parsed], enrolment: Decision, rules: RuleBook
+) -> Sequence[str]:
+    """Rule 14: the shop's ineligible reasons at ``enrolment``'s time, over its recorded
+    decisions and those of this batch accepted before it."""
+    shop_id = enrolment.shop_id
+    history = recorded_decisions(store, shop_id)
+    history += [decision for _, decision, _ in fresh if decision.shop_id == shop_id]
+    return ineligible_reasons(shop_id, history, at=enrolment.occurred_at, rules=rules)
 
 
 def _write(
@@ -612,12 +663,14 @@ def _write(
     signing: Signing,
     recorded_at: datetime,
     keyring_version: int,
+    owners_read: dict[str, list[str]],
     *,
     dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Step 5: seal, sign and write the new decisions in one transaction; remember the
     shops' states as committed. Returns their outcomes, in the order of ``fresh``. With
-    ``dry_run``, everything but the write: the new subject keys are dropped unrecorded."""
+    ``dry_run``, everything but the write: the new subject keys are dropped unrecorded.
+    ``owners_read``: the recorded shops of the owners rule 12 judged (owner -> shop ids)."""
     # Everything is valid: seal, sign, and write in one transaction. Events are built at
     # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
     # the store's primary key instead of being overwritten or forked.
@@ -638,6 +691,7 @@ def _write(
                 sealed_subjects[subject] = None
     versions = {shop_id: version for shop_id, (version, _) in states.items()}
     index: list[tuple[Any, int, str, bytes]] = []
+    owner_rows: list[tuple[int, str, str]] = []
     events: list[StoredEvent] = []
     makers: dict[str, Any] = {}  # StoredEvents(...).make by key id: one key in most batches
     for line, decision, canonical in fresh:
@@ -651,6 +705,8 @@ def _write(
         aggregate_id = shop_aggregate_id(decision.shop_id)
         version = versions[decision.shop_id] + 1
         versions[decision.shop_id] = version
+        if decision.type == "shop.registered":
+            owner_rows.append((len(events), decision.data["owner_subject_id"], decision.shop_id))
         events.append(make_event(decision.type, aggregate_id, version, payload, signature))
         index.append(
             (
@@ -672,6 +728,12 @@ def _write(
                 subject_keys=new_keys,
                 keyring_version=keyring_version,
                 sealed_subjects=list(sealed_subjects),
+                shop_owners=owner_rows,
+                # What rule 12 read, as the store will hold it once this batch is written.
+                owners_read={
+                    owner: tuple((shop_aggregate_id(shop), shop, versions[shop]) for shop in shops)
+                    for owner, shops in owners_read.items()
+                },
             )
             app.record_stored(events, **{WRITE_KWARG: write})
         except IntegrityError:

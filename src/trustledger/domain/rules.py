@@ -371,8 +371,11 @@ def parse_rules(text: str) -> PublishedRules:
 def format_rules(rules: RuleSet, *, effective_from: datetime) -> str:
     """The TOML text of a rule set (``parse_rules`` reads it back to equal numbers)."""
     tiers = ", ".join(str(t) for t in rules.points_tiers)
+    # A consequence of a tier the rule set does not have can never apply, and parse_rules
+    # refuses one; a RuleSet built in code may still carry the defaults' (12..48).
+    consequences = tuple(c for c in rules.tier_consequences if c[0] in rules.points_tiers)
     # TOML: a top-level key must come before the first table.
-    no_consequences = "" if rules.tier_consequences else "consequences = []\n"
+    no_consequences = "" if consequences else "consequences = []\n"
     return (
         f'version = "{rules.version}"\n'
         f'effective_from = "{format_timestamp(effective_from)}"\n'
@@ -385,18 +388,19 @@ def format_rules(rules: RuleSet, *, effective_from: datetime) -> str:
         f"points_window_days = {rules.points_window.days}\n"
         f"points_tiers = [{tiers}]\n"
         f"eligibility_penalty_window_days = {rules.eligibility_penalty_window.days}\n"
-        f"eligibility_max_points = {rules.eligibility_max_points}\n" + _format_v2_tables(rules)
+        f"eligibility_max_points = {rules.eligibility_max_points}\n"
+        + _format_v2_tables(rules, consequences)
     )
 
 
-def _format_v2_tables(rules: RuleSet) -> str:
+def _format_v2_tables(rules: RuleSet, consequences: tuple[tuple[int, str, int | None], ...]) -> str:
     lines = ["", "[points]"]
     lines += [f"{level} = {points}" for level, points in rules.severity_points]
     codes = sorted({code for code, _level, _points in rules.violation_points})
     for code in codes:
         lines += ["", f"[points.violations.{code}]"]
         lines += [f"{lv} = {p}" for c, lv, p in rules.violation_points if c == code]
-    for tier, measure, days in rules.tier_consequences:
+    for tier, measure, days in consequences:
         lines += ["", "[[consequences]]", f"tier = {tier}", f'measure = "{measure}"']
         if days is not None:
             lines.append(f"suspend_days = {days}")

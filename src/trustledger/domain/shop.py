@@ -1,15 +1,20 @@
-"""The rule state of one shop: docs/DECISIONS.md's "Rules checked on append", 1 to 6.
+"""The rule state of one shop: docs/DECISIONS.md's "Rules checked on append", 1 to 6 and 9 to 15.
 
 ``ShopState.check`` raises ``RuleViolation`` when a well-formed decision may not be appended to
 the shop's history; ``ShopState.apply`` folds an accepted decision into the state. The state is
 small and made of immutable records in plain dicts, so ``copy`` is a handful of dict copies (the
 application checks a batch all-or-nothing on a copy). Rules 7 (keys) and 8 (batches) are
-checked by the application.
+checked by the application, and so is what a rule needs from beyond this shop: rule 12 (ban
+evasion) is ``check_owner_not_banned`` over the states of the owner's other shops, and rule
+14's eligibility is the shop's standing, which the caller computes (``check``'s
+``eligibility``). Rule 15: nothing here reads a clock; every time compared is an
+``occurred_at`` (or a time a decision names) of the ledger's own decisions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,33 +24,62 @@ from trustledger.domain.rules import RuleSet
 from trustledger.domain.timefmt import format_timestamp, parse_timestamp
 from trustledger.errors import InternalError, RuleViolation
 
-__all__ = ["ShopState"]
+__all__ = ["Eligibility", "ShopState", "check_owner_not_banned"]
 
 # Life-cycle states.
 _SUBMITTED, _APPROVED = "submitted", "approved"
-_FILED, _RESPONDED = "filed", "responded"
+_FILED, _RESPONDED, _SUBSTANTIATED = "filed", "responded", "substantiated"
 _OPEN, _UPHELD = "open", "upheld"
 _OPEN_COMPLAINT = frozenset({_FILED, _RESPONDED})
+_ORDERED = "ordered"
 
 # What may follow shop.closed (rule 1): appeals and their outcomes.
 _AFTER_CLOSE = frozenset(
     {"appeal.filed", "appeal.upheld", "appeal.rejected", "appeal.withdrawn", "penalty.revoked"}
 )
+# Revocation causes that overturn the findings a penalty cites (docs/DECISIONS.md "What a revocation
+# undoes"); a regulator's order leaves them.
+_OVERTURNING_CAUSES = frozenset({"appeal_upheld", "platform_error"})
+
+#: Rule 14's eligibility of a shop at a time: the codes of ``ineligible_reasons`` (standing),
+#: empty when eligible. Given by the caller, who has the shop's whole history.
+Eligibility = Callable[[Decision], Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Penalty:
     occurred_at: datetime
     permanent_ban: bool
+    deducted: int = 0  # fen of its deduct_deposit measures
+    complaint_ids: tuple[str, ...] = ()
     appeals: tuple[str, ...] = ()  # every appeal filed against it, in order
     open_appeal: str | None = None
     revoked_by: str | None = None  # how it was revoked, for messages; None while in force
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Appeal:
     penalty_id: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    """A substantiated complaint: what it found, since when, and from when it no longer
+    counts (the earliest revocation, for appeal_upheld or platform_error, of a penalty
+    citing it)."""
+
+    violation: str
+    substantiated_at: datetime
+    overturned_at: datetime | None = None
+    overturned_by: str | None = None  # the revoked penalty, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Remedy:
+    status: str  # ordered, completed or cancelled
+    amount: int
 
 
 def _ts(value: datetime) -> str:
@@ -69,10 +103,16 @@ class ShopState:
     __slots__ = (
         "_appeals",
         "_complaints",
+        "_deposit",
+        "_findings",
+        "_forced_exit_at",
         "_penalties",
+        "_remedies",
         "_times",
         "_verifications",
         "closed",
+        "enrolled",
+        "owner_subject_id",
         "registered",
         "registered_at",
         "shop_id",
@@ -82,14 +122,23 @@ class ShopState:
         self.shop_id = shop_id
         self.registered = False
         self.closed = False
+        self.owner_subject_id: str | None = None
         self._verifications: dict[str, str] = {}  # id -> status
         self._complaints: dict[str, str] = {}  # id -> status
+        self._findings: dict[str, _Finding] = {}  # substantiated complaints
         self._penalties: dict[str, _Penalty] = {}
         self._appeals: dict[str, _Appeal] = {}
+        self._remedies: dict[str, _Remedy] = {}
+        # Every change of the deposit balance (rule 10) as (occurred_at, fen), in time order:
+        # decisions need not arrive in time order, and a debit must leave the balance at or
+        # above 0 at its own time and at every later one.
+        self._deposit: tuple[tuple[datetime, int], ...] = ()
+        self.enrolled = False
+        self._forced_exit_at: datetime | None = None
         self.registered_at: datetime | None = None
-        # "verification v-1", "complaint c-1", ... -> (first, latest) occurred_at of the
-        # decisions about it: a decision may not be dated before what it acts on.
-        self._times: dict[str, tuple[datetime, datetime]] = {}
+        # "verification v-1", "complaint c-1", "programme", ... -> the latest occurred_at of
+        # the decisions about it: a decision may not be dated before what it acts on.
+        self._times: dict[str, datetime] = {}
 
     def copy(self) -> ShopState:
         """An independent copy; the records are immutable, so shallow dict copies suffice."""
@@ -97,10 +146,16 @@ class ShopState:
         other.shop_id = self.shop_id
         other.registered = self.registered
         other.closed = self.closed
+        other.owner_subject_id = self.owner_subject_id
         other._verifications = self._verifications.copy()
         other._complaints = self._complaints.copy()
+        other._findings = self._findings.copy()
         other._penalties = self._penalties.copy()
         other._appeals = self._appeals.copy()
+        other._remedies = self._remedies.copy()
+        other._deposit = self._deposit
+        other.enrolled = self.enrolled
+        other._forced_exit_at = self._forced_exit_at
         other.registered_at = self.registered_at
         other._times = self._times.copy()
         return other
@@ -108,17 +163,7 @@ class ShopState:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ShopState):
             return NotImplemented
-        return (
-            self.shop_id == other.shop_id
-            and self.registered == other.registered
-            and self.closed == other.closed
-            and self._verifications == other._verifications
-            and self._complaints == other._complaints
-            and self._penalties == other._penalties
-            and self._appeals == other._appeals
-            and self.registered_at == other.registered_at
-            and self._times == other._times
-        )
+        return all(getattr(self, name) == getattr(other, name) for name in ShopState.__slots__)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -126,16 +171,45 @@ class ShopState:
         return (
             f"ShopState({self.shop_id!r}, registered={self.registered}, closed={self.closed}, "
             f"verifications={len(self._verifications)}, complaints={len(self._complaints)}, "
-            f"penalties={len(self._penalties)}, appeals={len(self._appeals)})"
+            f"penalties={len(self._penalties)}, appeals={len(self._appeals)}, "
+            f"remedies={len(self._remedies)}, enrolled={self.enrolled})"
         )
+
+    # ------------------------------------------------------------------- queries
+
+    def deposit_balance(self, at: datetime) -> int:
+        """The deposit balance (fen) at ``at`` (rule 10's formula, docs/DECISIONS.md v2)."""
+        return sum(delta for when, delta in self._deposit if when <= at)
+
+    def permanent_ban_at(self, at: datetime) -> str | None:
+        """The id of a penalty whose permanent ban is active at ``at`` (imposed by then and
+        not revoked by then), or None."""
+        for penalty_id, penalty in self._penalties.items():
+            if (
+                penalty.permanent_ban
+                and penalty.occurred_at <= at
+                and (penalty.revoked_at is None or penalty.revoked_at > at)
+            ):
+                return penalty_id
+        return None
 
     # ------------------------------------------------------------------- check
 
-    def check(self, decision: Decision, *, rules: RuleSet, recorded_at: datetime) -> None:
+    def check(
+        self,
+        decision: Decision,
+        *,
+        rules: RuleSet,
+        recorded_at: datetime,
+        eligibility: Eligibility | None = None,
+    ) -> None:
         """Raise ``RuleViolation`` unless ``decision`` may be appended now.
 
-        ``recorded_at`` is the time of recording (given by the caller; no clock here). Raises
-        ``InternalError`` when the decision is about another shop (a caller bug).
+        ``recorded_at`` is the time of recording (given by the caller; no clock here), used
+        only by the future-skew rule. ``eligibility`` gives rule 14 the shop's ineligible
+        reasons at a ``programme.enrolled``'s time; it is called for that type only. Raises
+        ``InternalError`` when the decision is about another shop, or a programme.enrolled
+        comes without ``eligibility`` (caller bugs).
         """
         if decision.shop_id != self.shop_id:
             raise InternalError(
@@ -164,10 +238,13 @@ class ShopState:
                 f"shop {self.shop_id} is closed; only appeals, their outcomes and penalty "
                 f"revocations may follow, not {kind}"
             )
-        rule_check = _CHECKS.get(kind)
-        if rule_check is None:
-            raise InternalError(f"decision {decision.decision_id} has unknown type {kind!r}")
-        rule_check(self, decision, rules)
+        if kind == "programme.enrolled":
+            self._check_programme_enrolled(decision, rules, eligibility)
+        else:
+            rule_check = _CHECKS.get(kind)
+            if rule_check is None:
+                raise InternalError(f"decision {decision.decision_id} has unknown type {kind!r}")
+            rule_check(self, decision, rules)
         assert self.registered_at is not None
         if decision.occurred_at < self.registered_at:
             raise RuleViolation(
@@ -239,14 +316,171 @@ class ShopState:
         if penalty_id in self._penalties:
             raise RuleViolation(f"penalty {penalty_id} already exists in shop {self.shop_id}")
         for complaint_id in data.get("complaint_ids", ()):
-            if complaint_id not in self._complaints:
-                raise RuleViolation(
-                    f"penalty {penalty_id} cites complaint {complaint_id}, which does not exist "
-                    f"in shop {self.shop_id}"
-                )
-            self._not_before(decision, f"complaint {complaint_id}", filing=True)
+            self._check_finding(
+                decision, complaint_id, f"penalty {penalty_id}", data["violation"], rule=9
+            )
         for index, measure in enumerate(data["measures"]):
             self._check_after(decision, f"data.measures[{index}].until", measure.get("until"))
+        deducted = _deducted(data)
+        if deducted:
+            self._check_debit(decision, deducted, f"penalty {penalty_id} deducts {deducted} fen")
+
+    def _check_finding(
+        self,
+        decision: Decision,
+        complaint_id: str,
+        what: str,
+        violation: str | None,
+        *,
+        rule: int,
+    ) -> None:
+        """Rules 9 and 11: ``complaint_id`` is a complaint of this shop, substantiated by
+        ``decision``'s time and not overturned by then (with ``violation``, the finding)."""
+        at = decision.occurred_at
+        status = self._complaints.get(complaint_id)
+        if status is None:
+            raise RuleViolation(
+                f"{what} cites complaint {complaint_id}, which does not exist in shop "
+                f"{self.shop_id}"
+            )
+        finding = self._findings.get(complaint_id)
+        if finding is None:
+            raise RuleViolation(
+                f"{what} cites complaint {complaint_id}, which is {status}, not substantiated "
+                f"(rule {rule})"
+            )
+        if finding.substantiated_at > at:
+            raise RuleViolation(
+                f"{what} at {_ts(at)} cites complaint {complaint_id}, which was substantiated "
+                f"only at {_ts(finding.substantiated_at)} (rule {rule})"
+            )
+        if finding.overturned_at is not None and finding.overturned_at <= at:
+            raise RuleViolation(
+                f"{what} at {_ts(at)} cites complaint {complaint_id}, overturned at "
+                f"{_ts(finding.overturned_at)} by the revocation of penalty "
+                f"{finding.overturned_by} (rule {rule})"
+            )
+        if violation is not None and finding.violation != violation:
+            raise RuleViolation(
+                f"{what} is for {violation} but cites complaint {complaint_id}, substantiated "
+                f"as {finding.violation} (rule {rule})"
+            )
+
+    def _check_debit(self, decision: Decision, amount: int, what: str) -> None:
+        """Rule 10: taking ``amount`` fen at ``decision``'s time leaves the deposit balance
+        at or above 0 then and at every later change recorded so far."""
+        at = decision.occurred_at
+        balance = 0
+        index = 0
+        changes = self._deposit
+        while index < len(changes) and changes[index][0] <= at:
+            balance += changes[index][1]
+            index += 1
+        if balance < amount:
+            raise RuleViolation(
+                f"{what} from shop {self.shop_id}'s deposit at {_ts(at)}, whose balance is "
+                f"{balance} fen then: the balance may not go below 0 (rule 10)"
+            )
+        for when, delta in changes[index:]:
+            balance += delta
+            if balance < amount:
+                raise RuleViolation(
+                    f"{what} from shop {self.shop_id}'s deposit at {_ts(at)}: the balance "
+                    f"would be {balance - amount} fen at {_ts(when)}, after a later decision; "
+                    "it may not go below 0 (rule 10)"
+                )
+
+    def _check_deposit_paid(self, decision: Decision, rules: RuleSet) -> None:
+        pass  # any positive amount (the parser) may be paid in
+
+    def _check_deposit_refunded(self, decision: Decision, rules: RuleSet) -> None:
+        amount = decision.data["amount"]
+        self._check_debit(decision, amount, f"deposit.refunded of {amount} fen")
+
+    def _check_remedy_ordered(self, decision: Decision, rules: RuleSet) -> None:
+        data = decision.data
+        remedy_id = data["remedy_id"]
+        if remedy_id in self._remedies:
+            raise RuleViolation(f"remedy {remedy_id} already exists in shop {self.shop_id}")
+        self._check_finding(decision, data["complaint_id"], f"remedy {remedy_id}", None, rule=11)
+        due_by = data["due_by"]
+        if parse_timestamp(due_by, field="data.due_by") <= decision.occurred_at:
+            raise RuleViolation(
+                f"remedy {remedy_id}: data.due_by {due_by} must lie after occurred_at "
+                f"{_ts(decision.occurred_at)} (rule 11)"
+            )
+        if data.get("from_deposit", False) and data["amount"]:
+            self._check_debit(
+                decision,
+                data["amount"],
+                f"remedy {remedy_id} pays {data['amount']} fen",
+            )
+
+    def _remedy(self, decision: Decision) -> _Remedy:
+        remedy_id = decision.data["remedy_id"]
+        remedy = self._remedies.get(remedy_id)
+        if remedy is None:
+            raise RuleViolation(f"remedy {remedy_id} does not exist in shop {self.shop_id}")
+        if remedy.status != _ORDERED:
+            action = decision.type.removeprefix("remedy.")
+            raise RuleViolation(
+                f"remedy {remedy_id} is already {remedy.status}; it can be {action} only while "
+                "ordered (a remedy is completed or cancelled once, rule 11)"
+            )
+        self._not_before(decision, f"remedy {remedy_id}")
+        return remedy
+
+    def _check_remedy_completed(self, decision: Decision, rules: RuleSet) -> None:
+        remedy = self._remedy(decision)
+        paid = decision.data.get("amount_paid", remedy.amount)
+        if paid > remedy.amount:
+            # More than ordered is another remedy: recorded as one, it is owed, due and
+            # (from the deposit) counted like the first.
+            raise RuleViolation(
+                f"remedy {decision.data['remedy_id']}: amount_paid {paid} fen is more than the "
+                f"{remedy.amount} fen ordered; order the difference as another remedy"
+            )
+
+    def _check_remedy_cancelled(self, decision: Decision, rules: RuleSet) -> None:
+        self._remedy(decision)
+
+    def _check_programme_enrolled(
+        self, decision: Decision, rules: RuleSet, eligibility: Eligibility | None
+    ) -> None:
+        """Rule 14: not enrolled, a forced exit's wait over, and eligible then."""
+        at = decision.occurred_at
+        if self.enrolled:
+            raise RuleViolation(
+                f"shop {self.shop_id} is already enrolled in the programme (rule 14)"
+            )
+        self._not_before(decision, "programme")
+        if self._forced_exit_at is not None:
+            allowed = self._forced_exit_at + rules.reenrolment_wait
+            if at < allowed:
+                raise RuleViolation(
+                    f"shop {self.shop_id} was made to exit the programme at "
+                    f"{_ts(self._forced_exit_at)}; it may enrol again from {_ts(allowed)} "
+                    f"({_duration(rules.reenrolment_wait)}, rule set {rules.version}), not at "
+                    f"{_ts(at)} (rule 14)"
+                )
+        if eligibility is None:
+            raise InternalError(
+                f"decision {decision.decision_id}: programme.enrolled is checked without the "
+                "shop's eligibility"
+            )
+        reasons = eligibility(decision)
+        if reasons:
+            raise RuleViolation(
+                f"shop {self.shop_id} is not eligible for the programme at {_ts(at)} "
+                f"({', '.join(reasons)}; rule set {rules.version}), so it cannot enrol (rule 14)"
+            )
+
+    def _check_programme_exited(self, decision: Decision, rules: RuleSet) -> None:
+        if not self.enrolled:
+            raise RuleViolation(
+                f"shop {self.shop_id} is not enrolled in the programme, so it cannot exit (rule 14)"
+            )
+        self._not_before(decision, "programme")
 
     def _check_penalty_revoked(self, decision: Decision, rules: RuleSet) -> None:
         data = decision.data
@@ -295,6 +529,12 @@ class ShopState:
         penalty_id = data["penalty_id"]
         if appeal_id in self._appeals:
             raise RuleViolation(f"appeal {appeal_id} already exists in shop {self.shop_id}")
+        if not data.get("grounds", "").strip() and not data.get("evidence"):
+            # Rule 13 is an append rule: appeals recorded before it stay valid.
+            raise RuleViolation(
+                f"appeal {appeal_id} gives neither grounds nor evidence; an appeal needs "
+                "non-empty data.grounds or at least one data.evidence digest (rule 13)"
+            )
         penalty = self._penalties.get(penalty_id)
         if penalty is None:
             raise RuleViolation(
@@ -351,16 +591,14 @@ class ShopState:
     def _check_appeal_closed(self, decision: Decision, rules: RuleSet) -> None:
         self._open_appeal(decision)
 
-    def _not_before(self, decision: Decision, thing: str, *, filing: bool = False) -> None:
-        """Not dated before the latest decision about ``thing`` (or, with ``filing``, the
-        first): an approval before its submission would rewrite what the standing shows."""
-        first, latest = self._times[thing]
-        since = first if filing else latest
-        if decision.occurred_at < since:
-            what = "was filed" if filing else "was last decided"
+    def _not_before(self, decision: Decision, thing: str) -> None:
+        """Not dated before the latest decision about ``thing``: an approval before its
+        submission would rewrite what the standing shows."""
+        latest = self._times.get(thing)
+        if latest is not None and decision.occurred_at < latest:
             raise RuleViolation(
-                f"occurred_at {_ts(decision.occurred_at)} is before {thing} {what} at "
-                f"{_ts(since)}: a decision cannot precede what it acts on"
+                f"occurred_at {_ts(decision.occurred_at)} is before {thing} was last decided "
+                f"at {_ts(latest)}: a decision cannot precede what it acts on"
             )
 
     def _check_after(self, decision: Decision, path: str, until: Any) -> None:
@@ -378,30 +616,38 @@ class ShopState:
         """Fold ``decision`` into the state; assumes ``check`` accepted it."""
         data = decision.data
         kind = decision.type
+        at = decision.occurred_at
         for thing in _things(kind, data):
-            first = self._times.get(thing, (decision.occurred_at,))[0]
-            self._times[thing] = (first, decision.occurred_at)
+            self._times[thing] = at
         if kind == "shop.registered":
             self.registered = True
-            self.registered_at = decision.occurred_at
+            self.registered_at = at
+            self.owner_subject_id = data["owner_subject_id"]
+            if data.get("deposit"):
+                self._change_deposit(at, data["deposit"])
         elif kind == "shop.closed":
             self.closed = True
         elif kind.startswith("verification."):
             self._verifications[data["verification_id"]] = kind.removeprefix("verification.")
         elif kind.startswith("complaint."):
-            self._complaints[data["complaint_id"]] = kind.removeprefix("complaint.")
+            complaint_id = data["complaint_id"]
+            self._complaints[complaint_id] = kind.removeprefix("complaint.")
+            if kind == "complaint.substantiated":
+                self._findings[complaint_id] = _Finding(data["violation"], at)
         elif kind == "penalty.imposed":
+            deducted = _deducted(data)
             self._penalties[data["penalty_id"]] = _Penalty(
-                occurred_at=decision.occurred_at,
+                occurred_at=at,
                 permanent_ban=any(m["type"] == "permanent_ban" for m in data["measures"]),
+                deducted=deducted,
+                complaint_ids=tuple(data.get("complaint_ids", ())),
             )
+            if deducted:
+                self._change_deposit(at, -deducted)
         elif kind == "penalty.revoked":
-            penalty_id = data["penalty_id"]
-            penalty = self._penalties.get(penalty_id)
-            if penalty is not None:
-                self._penalties[penalty_id] = replace(
-                    penalty, revoked_by=f"penalty.revoked, cause {data['cause']}"
-                )
+            self._revoke(
+                data["penalty_id"], at, data["cause"], f"penalty.revoked, cause {data['cause']}"
+            )
         elif kind == "appeal.filed":
             appeal_id, penalty_id = data["appeal_id"], data["penalty_id"]
             self._appeals[appeal_id] = _Appeal(penalty_id=penalty_id, status=_OPEN)
@@ -411,9 +657,56 @@ class ShopState:
                     penalty, appeals=(*penalty.appeals, appeal_id), open_appeal=appeal_id
                 )
         elif kind.startswith("appeal."):
-            self._close_appeal(data["appeal_id"], kind.removeprefix("appeal."))
+            self._close_appeal(data["appeal_id"], kind.removeprefix("appeal."), at)
+        elif kind == "deposit.paid":
+            self._change_deposit(at, data["amount"])
+        elif kind == "deposit.refunded":
+            self._change_deposit(at, -data["amount"])
+        elif kind == "remedy.ordered":
+            self._remedies[data["remedy_id"]] = _Remedy(_ORDERED, data["amount"])
+            if data.get("from_deposit", False) and data["amount"]:
+                # Counted when ordered (docs/DECISIONS.md rule 10), whatever becomes of the remedy.
+                self._change_deposit(at, -data["amount"])
+        elif kind in ("remedy.completed", "remedy.cancelled"):
+            remedy = self._remedies.get(data["remedy_id"])
+            if remedy is not None:
+                self._remedies[data["remedy_id"]] = replace(
+                    remedy, status=kind.removeprefix("remedy.")
+                )
+        elif kind == "programme.enrolled":
+            self.enrolled = True
+        elif kind == "programme.exited":
+            self.enrolled = False
+            if data.get("forced", False):
+                self._forced_exit_at = at
 
-    def _close_appeal(self, appeal_id: str, status: str) -> None:
+    def _change_deposit(self, at: datetime, delta: int) -> None:
+        changes = list(self._deposit)
+        # After the changes at the same time: the order of recording among equals.
+        bisect.insort(changes, (at, delta), key=lambda change: change[0])
+        self._deposit = tuple(changes)
+
+    def _revoke(self, penalty_id: str, at: datetime, cause: str, how: str) -> None:
+        """What a revocation undoes (docs/DECISIONS.md v2): the penalty's measures end, its
+        deductions return to the deposit, and unless a regulator ordered it, the complaints
+        it cites are overturned from then on."""
+        penalty = self._penalties.get(penalty_id)
+        if penalty is None or penalty.revoked_by is not None:
+            return
+        self._penalties[penalty_id] = replace(penalty, revoked_by=how, revoked_at=at)
+        if penalty.deducted:
+            self._change_deposit(at, penalty.deducted)
+        if cause in _OVERTURNING_CAUSES:
+            for complaint_id in penalty.complaint_ids:
+                finding = self._findings.get(complaint_id)
+                if finding is not None and (
+                    finding.overturned_at is None or at < finding.overturned_at
+                ):
+                    self._findings[complaint_id] = replace(
+                        finding, overturned_at=at, overturned_by=penalty_id
+                    )
+
+    def _close_appeal(self, appeal_id: str, status: str, at: datetime) -> None:
         appeal = self._appeals.get(appeal_id)
         if appeal is None:
             return
@@ -421,29 +714,51 @@ class ShopState:
         penalty = self._penalties.get(appeal.penalty_id)
         if penalty is None:
             return
-        revoked_by = penalty.revoked_by
-        if status == _UPHELD and revoked_by is None:
-            # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
-            revoked_by = f"appeal {appeal_id} upheld"
         open_appeal = None if penalty.open_appeal == appeal_id else penalty.open_appeal
-        self._penalties[appeal.penalty_id] = replace(
-            penalty, open_appeal=open_appeal, revoked_by=revoked_by
-        )
+        self._penalties[appeal.penalty_id] = replace(penalty, open_appeal=open_appeal)
+        if status == _UPHELD:
+            # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
+            self._revoke(appeal.penalty_id, at, "appeal_upheld", f"appeal {appeal_id} upheld")
+
+
+def _deducted(data: Mapping[str, Any]) -> int:
+    """The fen a penalty's ``deduct_deposit`` measures take."""
+    return sum(m["amount"] for m in data["measures"] if m["type"] == "deduct_deposit")
 
 
 def _things(kind: str, data: Mapping[str, Any]) -> list[str]:
     # What a decision acts on, in ShopState._times's keys.
     family = kind.split(".", 1)[0]
-    if family in ("verification", "complaint", "penalty"):
+    if family in ("verification", "complaint", "penalty", "appeal", "remedy"):
         return [f"{family} {data[family + '_id']}"]
-    if family == "appeal":
-        return [f"appeal {data['appeal_id']}"]
+    if family == "programme":
+        return ["programme"]
     return []
+
+
+def check_owner_not_banned(decision: Decision, owner_shops: Iterable[ShopState]) -> None:
+    """Rule 12 (ban evasion): raise ``RuleViolation`` when the owner of the shop that
+    ``decision`` (a ``shop.registered``) registers owns a shop, among ``owner_shops`` (the
+    states of every other shop registered to that owner), with a permanent ban active at the
+    registration's ``occurred_at``."""
+    owner = decision.data["owner_subject_id"]
+    at = decision.occurred_at
+    for state in owner_shops:
+        if state.shop_id == decision.shop_id or state.owner_subject_id != owner:
+            continue
+        penalty_id = state.permanent_ban_at(at)
+        if penalty_id is not None:
+            raise RuleViolation(
+                f"shop {decision.shop_id} cannot be registered at {_ts(at)}: its owner {owner} "
+                f"owns shop {state.shop_id}, permanently banned then by penalty {penalty_id} "
+                "(rule 12, ban evasion)"
+            )
 
 
 _Check = Callable[[ShopState, Decision, RuleSet], None]
 
-# One check per type except shop.registered (handled in check() with rule 1).
+# One check per type except shop.registered (handled in check() with rule 1) and
+# programme.enrolled (in check(), with the eligibility it is given).
 _CHECKS: dict[str, _Check] = {
     "shop.closed": ShopState._check_closed,
     "verification.submitted": ShopState._check_verification_submitted,
@@ -462,4 +777,10 @@ _CHECKS: dict[str, _Check] = {
     "appeal.upheld": ShopState._check_appeal_upheld,
     "appeal.rejected": ShopState._check_appeal_closed,
     "appeal.withdrawn": ShopState._check_appeal_closed,
+    "deposit.paid": ShopState._check_deposit_paid,
+    "deposit.refunded": ShopState._check_deposit_refunded,
+    "remedy.ordered": ShopState._check_remedy_ordered,
+    "remedy.completed": ShopState._check_remedy_completed,
+    "remedy.cancelled": ShopState._check_remedy_cancelled,
+    "programme.exited": ShopState._check_programme_exited,
 }

@@ -10,11 +10,22 @@ holds). ``format_timestamp`` writes the canonical form: ``YYYY-MM-DDTHH:MM:SSZ``
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Final
 
 from trustledger.errors import InvalidDecision
 
-__all__ = ["format_timestamp", "parse_timestamp"]
+__all__ = [
+    "EPOCH",
+    "format_timestamp",
+    "micros",
+    "micros_of_text",
+    "parse_timestamp",
+    "timestamp_of_micros",
+]
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # RFC 3339 section 5.6: full-date "T" partial-time time-offset; "T" and "Z" may be lowercase
 # (section 5.6 NOTE). The offset group is matched loosely so that a wrong offset gets its own
@@ -46,14 +57,14 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
         raise InvalidDecision(
             f"{field}: {value!r} has offset {offset}; timestamps must be in UTC ('Z' or '+00:00')"
         )
-    micros = 0
+    fraction_us = 0
     if fraction is not None:
         if len(fraction) > 6:
             raise InvalidDecision(
                 f"{field}: {value!r} has {len(fraction)} fractional digits; at most 6 "
                 "(microseconds) are allowed"
             )
-        micros = int(fraction.ljust(6, "0"))
+        fraction_us = int(fraction.ljust(6, "0"))
     try:
         return datetime(
             int(year),
@@ -62,7 +73,7 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
             int(hour),
             int(minute),
             int(second),
-            micros,
+            fraction_us,
             tzinfo=UTC,
         )
     except ValueError as exc:
@@ -86,6 +97,26 @@ def format_timestamp(dt: datetime) -> str:
     if utc.microsecond:
         return f"{base}.{utc.microsecond:06d}Z"
     return f"{base}Z"
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since 1970-01-01T00:00:00Z of an aware datetime (exact integer arithmetic)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@lru_cache(maxsize=65_536)
+def micros_of_text(text: str) -> int:
+    """Microseconds of a canonical timestamp, cached: ``until`` / ``valid_until`` / ``due_by``
+    values are compared again and again while judging standings."""
+    return micros(datetime.fromisoformat(text))
+
+
+def timestamp_of_micros(value: int) -> str:
+    """The canonical timestamp text (``format_timestamp``) of microseconds since the epoch."""
+    moment = EPOCH + timedelta(microseconds=value)
+    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{moment.microsecond:06d}Z" if moment.microsecond else f"{base}Z"
 
 
 def _json_type(value: object) -> str:

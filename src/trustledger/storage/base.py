@@ -21,6 +21,9 @@ EVENTS_TABLE = "stored_events"
 MERKLE_TABLE = "trustledger_merkle"  # (level, idx) → hash of a complete perfect subtree
 CHECKPOINTS_TABLE = "trustledger_checkpoints"  # every checkpoint the log signed, in order
 COSIGNATURES_TABLE = "trustledger_cosignatures"  # witness cosignature lines per checkpoint
+# Derived, not signed: the owner of every registered shop (docs/DECISIONS.md rule 12), one row per
+# shop.registered event, written with it; rebuilt from the events by Store.rebuild_shop_owners.
+SHOP_OWNERS_TABLE = "trustledger_shop_owners"
 
 # The tables whose rows the database refuses to change (docs/DESIGN.md: append-only, enforced by
 # the database). Subject keys are not among them: erasure destroys a key in place.
@@ -71,6 +74,15 @@ class AppendWrite:
     first_position: int | None = None
     keyring_version: int | None = None
     sealed_subjects: list[str] = field(default_factory=list)
+    #: (index of the event among those saved, owner_subject_id, shop_id) of every
+    #: shop.registered: the rows of the shop owners table written with the events.
+    shop_owners: list[tuple[int, str, str]] = field(default_factory=list)
+    #: Rule 12 judged the batch's registrations on these owners' shops as they were then:
+    #: owner -> ((shop aggregate id, shop id, version), ...). The recorder reads both again
+    #: inside the write transaction and refuses the write with ``ShopsChanged`` if another
+    #: appender registered a shop to one of these owners or recorded anything for one of
+    #: their shops since (a ban recorded meanwhile must not let a registration through).
+    owners_read: dict[str, tuple[tuple[Any, str, int], ...]] = field(default_factory=dict)
 
     def check_keyring(self, recorded_version: int | None) -> None:
         """Raise KeyringChanged unless the keyring is still at ``keyring_version``
@@ -88,6 +100,21 @@ class AppendWrite:
             raise SubjectErased(
                 f"subject {sorted(erased)[0]} was erased after the batch was judged"
             )
+
+    def check_owners(self, shops_now: dict[str, set[str]], versions_now: dict[Any, int]) -> None:
+        """Raise ShopsChanged unless ``owners_read`` still holds: ``shops_now`` (owner ->
+        shop ids) and ``versions_now`` (shop aggregate id -> last version), as read inside
+        the write transaction."""
+        for owner, shops in self.owners_read.items():
+            if shops_now.get(owner, set()) != {shop_id for _, shop_id, _ in shops}:
+                raise ShopsChanged(f"owner {owner} registered another shop meanwhile")
+            for aggregate_id, shop_id, version in shops:
+                if versions_now.get(aggregate_id, 0) != version:
+                    raise ShopsChanged(f"shop {shop_id} of owner {owner} changed meanwhile")
+
+    def owner_rows(self, notification_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(notification_id, owner_subject_id, shop_id): the shop owners table's new rows."""
+        return [(notification_ids[i], owner, shop) for i, owner, shop in self.shop_owners]
 
     def index_rows(
         self,
@@ -175,6 +202,12 @@ class KeyringChanged(IntegrityError):
     """The write of a batch judged under another version of the keyring (AppendWrite):
     nothing was written, and the appender judges the batch again under the keyring as it is
     now recorded."""
+
+
+class ShopsChanged(IntegrityError):
+    """The write of a batch whose registrations were judged (rule 12) on an owner's shops
+    that another appender has changed since (AppendWrite.owners_read): nothing was written,
+    and the appender judges the batch again."""
 
 
 class SubjectErased(IntegrityError):
@@ -283,6 +316,23 @@ class Store(ABC):
     @abstractmethod
     def erased_subjects(self) -> frozenset[str]:
         """Every subject whose key was destroyed."""
+
+    @abstractmethod
+    def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The registered shops of each of these owners that has any (the shop owners
+        table). Adds the table to a ledger created without it first (``ensure_shop_owners``)."""
+
+    @abstractmethod
+    def ensure_shop_owners(self) -> bool:
+        """Create the shop owners table if it is missing, filled from the registrations
+        already recorded, in one transaction; True when it did. Idempotent, safe to race.
+        Raises StorageUnavailable when the role may not create it."""
+
+    @abstractmethod
+    def rebuild_shop_owners(self) -> int:
+        """Replace every row of the shop owners table by what the recorded
+        ``shop.registered`` events say, in one transaction (the table is derived: a repair
+        may run this at any time); returns the number of rows."""
 
     @abstractmethod
     def events_of(self, originator_id: Any, *, after_version: int = 0) -> list[StoredEntry]:

@@ -39,7 +39,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from trustledger.domain.identity import KEYRING_ID
+from trustledger.domain.identity import KEYRING_ID, topic_of
 from trustledger.errors import Conflict, NotFound, StorageUnavailable, UsageError
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
@@ -55,6 +55,7 @@ from trustledger.storage.base import (
     DECISIONS_TABLE,
     EVENTS_TABLE,
     MERKLE_TABLE,
+    SHOP_OWNERS_TABLE,
     SUBJECT_KEYS_TABLE,
     ChainHead,
     RecordedDecision,
@@ -140,6 +141,36 @@ def ledger_ddl(schema: str) -> list[Composed]:
                 )
             )
     return statements
+
+
+def shop_owners_ddl(schema: str) -> list[Composed]:
+    """The shop owners table (storage.base.SHOP_OWNERS_TABLE): derived from the events, so
+    not append-only (a repair rebuilds it); made by ``PostgresStore.ensure_shop_owners``."""
+    s, t = Identifier(schema), Identifier(SHOP_OWNERS_TABLE)
+    return [
+        SQL(
+            "CREATE TABLE {s}.{t} (notification_id bigint PRIMARY KEY, "
+            "owner_subject_id text NOT NULL, shop_id text NOT NULL)"
+        ).format(s=s, t=t),
+        SQL("CREATE INDEX {i} ON {s}.{t} (owner_subject_id)").format(
+            i=Identifier(f"{SHOP_OWNERS_TABLE}_owner"), s=s, t=t
+        ),
+    ]
+
+
+def _fill_shop_owners(schema: str) -> Composed:
+    # Every recorded registration's owner and shop, from the signed payload in its stored
+    # state (docs/FORMAT.md §5): one scan of the events, in the database.
+    return SQL(
+        "INSERT INTO {s}.{t} (notification_id, owner_subject_id, shop_id) "
+        "SELECT notification_id, p -> 'data' ->> 'owner_subject_id', p ->> 'shop_id' "
+        "FROM (SELECT notification_id, "
+        "(convert_from(state, 'UTF8')::jsonb ->> 'payload')::jsonb AS p "
+        "FROM {s}.{e} WHERE topic = %s) AS registrations"
+    ).format(s=Identifier(schema), t=Identifier(SHOP_OWNERS_TABLE), e=Identifier(EVENTS_TABLE))
+
+
+_REGISTERED_TOPIC = topic_of("shop.registered")
 
 
 def _advisory_key(schema: str) -> int:
@@ -251,6 +282,17 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
             "INSERT INTO {s}.{t} (subject_id, subject_key) "
             "SELECT * FROM unnest(%b::text[], %b::bytea[])"
         ).format(s=schema, t=Identifier(SUBJECT_KEYS_TABLE))
+        self._insert_owners = SQL(
+            "INSERT INTO {s}.{t} (notification_id, owner_subject_id, shop_id) "
+            "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[])"
+        ).format(s=schema, t=Identifier(SHOP_OWNERS_TABLE))
+        self._select_owner_shops = SQL(
+            "SELECT owner_subject_id, shop_id FROM {s}.{t} WHERE owner_subject_id = ANY(%b)"
+        ).format(s=schema, t=Identifier(SHOP_OWNERS_TABLE))
+        self._select_versions = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {s}.{t} "
+            "WHERE originator_id = ANY(%b) GROUP BY originator_id"
+        ).format(s=schema, t=Identifier(EVENTS_TABLE))
 
     def create_table(self) -> None:
         """Create types, tables, indexes and triggers in one transaction, under an advisory
@@ -360,6 +402,17 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
         if write is not None and write.sealed_subjects:
             curs.execute(self._select_erased_subjects, (write.sealed_subjects,), prepare=True)
             write.check_subjects([r["subject_id"] for r in curs.fetchall() if r["erased"]])
+        if write is not None and write.owners_read:
+            # Under the table lock, which every append takes (AppendWrite.owners_read).
+            curs.execute(self._select_owner_shops, (list(write.owners_read),))
+            shops_now: dict[str, set[str]] = {}
+            for r in curs.fetchall():
+                shops_now.setdefault(r["owner_subject_id"], set()).add(r["shop_id"])
+            ids = [UUID(str(a)) for shops in write.owners_read.values() for a, _, _ in shops]
+            curs.execute(self._select_versions, (ids,))
+            write.check_owners(
+                shops_now, {UUID(str(r["originator_id"])): r["version"] for r in curs.fetchall()}
+            )
         curs.execute(self._select_head, prepare=True)
         row = curs.fetchone()
         position, chain = (
@@ -389,6 +442,8 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
                 # transaction fail whole, and the batch is judged again with that key.
                 curs.execute(self._insert_subject_key, _columns(write.subject_keys), prepare=True)
+            if write.shop_owners:
+                curs.execute(self._insert_owners, _columns(write.owner_rows(notification_ids)))
             if positions:
                 write.note_positions(stored_events, positions[0])
         # Kept for the next insert; harmless if this transaction is rolled back, since then
@@ -505,6 +560,8 @@ class PostgresStore(Store):
         self._decisions = SQL("{0}.{1}").format(s, Identifier(DECISIONS_TABLE))
         self._subjects = SQL("{0}.{1}").format(s, Identifier(SUBJECT_KEYS_TABLE))
         self._merkle = SQL("{0}.{1}").format(s, Identifier(MERKLE_TABLE))
+        self._owners = SQL("{0}.{1}").format(s, Identifier(SHOP_OWNERS_TABLE))
+        self._owners_ready = False
 
     # -- connection ---------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -616,17 +673,92 @@ class PostgresStore(Store):
         return bool(rows[0][0] == 2)
 
     def create(self) -> None:
-        if self._complete():
-            return  # nothing to do: no DDL, so no lock taken on a live ledger
-        datastore = self._datastore()
+        if not self._complete():
+            datastore = self._datastore()
+            try:
+                LedgerPostgresRecorder(datastore).create_table()
+            except (PersistenceError, psycopg.Error) as exc:
+                raise StorageUnavailable(
+                    f"cannot create the ledger in {self.url}: {_first_line(exc)}"
+                ) from exc
+            finally:
+                datastore.close()
+        # On a complete ledger this is one query: no DDL, no lock.
+        self.ensure_shop_owners()
+
+    # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
+    def _has_shop_owners(self, conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+        # pg_tables, read under the statement's snapshot: to_regclass would answer from the
+        # session's catalog cache, which may still miss a table another `init` just created.
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+            (self.schema, SHOP_OWNERS_TABLE),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def ensure_shop_owners(self) -> bool:
+        if self._owners_ready:
+            return False
+        created = self._write_shop_owners(rebuild=False)
+        self._owners_ready = True
+        return created
+
+    def rebuild_shop_owners(self) -> int:
+        self._write_shop_owners(rebuild=True)
+        self._owners_ready = True
+        return int(self._query(SQL("SELECT count(*) FROM {0}").format(self._owners))[0][0])
+
+    def _write_shop_owners(self, *, rebuild: bool) -> bool:
+        """Create (when missing) or empty the table and fill it from the events, in one
+        transaction holding a SHARE lock on the events (appends wait; one migration at a
+        time under the schema's advisory lock, as ``init``)."""
+
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+            if not rebuild and self._has_shop_owners(conn):
+                return False  # the common case: no transaction, no lock
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_advisory_key(self.schema),))
+                exists = self._has_shop_owners(conn)
+                if exists and not rebuild:
+                    return False
+                conn.execute(SQL("LOCK TABLE {0} IN SHARE MODE").format(self._events))
+                if exists:
+                    conn.execute(SQL("DELETE FROM {0}").format(self._owners))
+                else:
+                    for statement in shop_owners_ddl(self.schema):
+                        conn.execute(statement)
+                conn.execute(_fill_shop_owners(self.schema), (_REGISTERED_TOPIC,))
+            return not exists
+
         try:
-            LedgerPostgresRecorder(datastore).create_table()
-        except (PersistenceError, psycopg.Error) as exc:
-            raise StorageUnavailable(
-                f"cannot create the ledger in {self.url}: {_first_line(exc)}"
-            ) from exc
-        finally:
-            datastore.close()
+            return self._run(work)
+        except StorageUnavailable as exc:
+            remedy = (
+                f"{SHOP_OWNERS_TABLE} (docs/DECISIONS.md rule 12) could not be rebuilt: "
+                "rebuild it as the ledger's owner"
+                if rebuild
+                else f"this ledger has no {SHOP_OWNERS_TABLE} yet (docs/DECISIONS.md rule 12): run "
+                "`trustledger init --root-key ROOT.key` once as the ledger's owner"
+            )
+            raise StorageUnavailable(f"{exc}; {remedy}") from exc
+
+    def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
+        if not self.read_only:
+            self.ensure_shop_owners()
+        owners = list(dict.fromkeys(owner_subject_ids))
+        if not owners:
+            return {}
+        rows = self._query(
+            SQL(
+                "SELECT owner_subject_id, shop_id FROM {0} WHERE owner_subject_id = ANY(%s) "
+                "ORDER BY notification_id"
+            ).format(self._owners),
+            (owners,),
+        )
+        found: dict[str, list[str]] = {}
+        for owner, shop_id in rows:
+            found.setdefault(owner, []).append(shop_id)
+        return found
 
     def _complete(self) -> bool:
         rows = self._query(
@@ -1020,6 +1152,8 @@ class PostgresStore(Store):
         r = Identifier(role)
         s = Identifier(self.schema)
 
+        self.ensure_shop_owners()
+
         def work(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
@@ -1042,7 +1176,8 @@ class PostgresStore(Store):
                     SQL("GRANT CONNECT ON DATABASE {d} TO {r}").format(d=Identifier(dbname), r=r)
                 )
                 cursor.execute(SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(s=s, r=r))
-                for table in APPEND_ONLY_TABLES:
+                # The shop owners table too: owner ids are in the signed payloads anyway.
+                for table in (*APPEND_ONLY_TABLES, SHOP_OWNERS_TABLE):
                     cursor.execute(
                         SQL("GRANT SELECT ON {s}.{t} TO {r}").format(s=s, t=Identifier(table), r=r)
                     )

@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from trustledger.domain.identity import KEYRING_ID
+from trustledger.domain.identity import KEYRING_ID, topic_of
 from trustledger.errors import Conflict, NotFound, StorageUnavailable
 from trustledger.ledger.chain import (
     GENESIS_CHAIN_HASH,
@@ -43,7 +43,9 @@ from trustledger.storage.base import (
     DECISIONS_TABLE,
     EVENTS_TABLE,
     MERKLE_TABLE,
+    SHOP_OWNERS_TABLE,
     SUBJECT_KEYS_TABLE,
+    AppendWrite,
     ChainHead,
     RecordedDecision,
     Store,
@@ -104,6 +106,26 @@ LEDGER_DDL = [
     for table in APPEND_ONLY_TABLES
     for verb in ("UPDATE", "DELETE")
 ]
+
+# The shop owners table (storage.base.SHOP_OWNERS_TABLE): derived from the events, so not
+# append-only (a repair rebuilds it). Made by ``SQLiteStore.ensure_shop_owners``, which also
+# fills it on a ledger created before it, in the transaction that creates it.
+SHOP_OWNERS_DDL = [
+    f"CREATE TABLE {SHOP_OWNERS_TABLE} ("
+    "notification_id INTEGER PRIMARY KEY, "
+    "owner_subject_id TEXT NOT NULL, "
+    "shop_id TEXT NOT NULL)",
+    f"CREATE INDEX {SHOP_OWNERS_TABLE}_owner ON {SHOP_OWNERS_TABLE} (owner_subject_id)",
+]
+# Every recorded registration's owner and shop, from the signed payload in its stored state
+# (docs/FORMAT.md §5): one scan of the events, in the database.
+_FILL_SHOP_OWNERS = (
+    f"INSERT INTO {SHOP_OWNERS_TABLE} (notification_id, owner_subject_id, shop_id) "
+    "SELECT n, json_extract(p, '$.data.owner_subject_id'), json_extract(p, '$.shop_id') "
+    f"FROM (SELECT rowid AS n, json_extract(CAST(state AS TEXT), '$.payload') AS p "
+    f"FROM {EVENTS_TABLE} WHERE topic = ?)"
+)
+_REGISTERED_TOPIC = topic_of("shop.registered")
 
 
 # Prepared statements a connection keeps. eventsourcing opens its connections with a cache
@@ -177,6 +199,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             # Erasure's UPDATE needs the write lock too: it cannot come between this
             # read and the commit (AppendWrite.sealed_subjects).
             write.check_subjects(_erased_among(c, write.sealed_subjects))
+        if write is not None and write.owners_read:
+            # Under the write lock, as the keyring's version (AppendWrite.owners_read).
+            _check_owners(c, write)
         c.execute(f"SELECT position, chain_hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, chain = (row[0], bytes(row[1])) if row else (-1, GENESIS_CHAIN_HASH)
@@ -200,6 +225,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {DECISIONS_TABLE} VALUES (?,?,?)",
                 write.index_rows(stored_events, notification_ids, position + 1, blob=bytearray),
             )
+            if write.shop_owners:
+                c.executemany(
+                    f"INSERT INTO {SHOP_OWNERS_TABLE} VALUES (?,?,?)",
+                    write.owner_rows(notification_ids),
+                )
             if write.subject_keys:
                 # A plain INSERT: a subject keyed concurrently by another appender makes this
                 # transaction fail whole, and the batch is judged again with that key.
@@ -256,6 +286,28 @@ def _insert_event_rows(c: SQLiteCursor, stored_events: Sequence[StoredEvent]) ->
     if tuple(c.fetchone()) != (len(rows), first, last):
         raise PersistenceError(f"stored events did not get consecutive notification ids {first}…")
     return list(range(first, last + 1))
+
+
+def _check_owners(c: SQLiteCursor, write: AppendWrite) -> None:
+    owners = list(write.owners_read)
+    c.execute(
+        f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
+        f"WHERE owner_subject_id IN ({','.join('?' * len(owners))})",
+        owners,
+    )
+    shops_now: dict[str, set[str]] = {}
+    for owner, shop_id in c.fetchall():
+        shops_now.setdefault(owner, set()).add(shop_id)
+    ids = [a for shops in write.owners_read.values() for a, _, _ in shops]
+    versions_now: dict[Any, int] = {}
+    if ids:
+        c.execute(
+            f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
+            f"WHERE originator_id IN ({','.join('?' * len(ids))}) GROUP BY originator_id",
+            [UUID(str(i)).hex for i in ids],
+        )
+        versions_now = {UUID(row[0]): row[1] for row in c.fetchall()}
+    write.check_owners(shops_now, versions_now)
 
 
 def _erased_among(c: SQLiteCursor, subject_ids: Sequence[str]) -> list[str]:
@@ -369,6 +421,7 @@ class SQLiteStore(Store):
         self.path = path
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        self._owners_ready = False
 
     # -- connection ---------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -438,6 +491,72 @@ class SQLiteStore(Store):
             raise StorageUnavailable(f"cannot create the ledger in {self.url}: {exc}") from exc
         finally:
             datastore.close()
+        self.ensure_shop_owners()
+
+    # -- the shop owners table (docs/DECISIONS.md rule 12) -----------------------------------
+    def _has_shop_owners(self) -> bool:
+        rows = self._query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (SHOP_OWNERS_TABLE,),
+        )
+        return bool(rows[0][0])
+
+    def ensure_shop_owners(self) -> bool:
+        if self._owners_ready or self._has_shop_owners():
+            self._owners_ready = True
+            return False
+        created = self._write_shop_owners(rebuild=False)
+        self._owners_ready = True
+        return created
+
+    def rebuild_shop_owners(self) -> int:
+        self._write_shop_owners(rebuild=True)
+        self._owners_ready = True
+        return int(self._query(f"SELECT count(*) FROM {SHOP_OWNERS_TABLE}")[0][0])
+
+    def _write_shop_owners(self, *, rebuild: bool) -> bool:
+        """Create (when missing) or empty the table and fill it from the events, under the
+        write lock (BEGIN IMMEDIATE), so no registration is appended in between."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                exists = self._has_shop_owners()
+                if exists and not rebuild:
+                    conn.execute("COMMIT")
+                    return False
+                if exists:
+                    conn.execute(f"DELETE FROM {SHOP_OWNERS_TABLE}")
+                else:
+                    for statement in SHOP_OWNERS_DDL:
+                        conn.execute(statement)
+                conn.execute(_FILL_SHOP_OWNERS, (_REGISTERED_TOPIC,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(
+                f"cannot write {SHOP_OWNERS_TABLE} in {self.url}, nothing changed: {exc}"
+            ) from exc
+        return not exists
+
+    def shops_of_owners(self, owner_subject_ids: Sequence[str]) -> dict[str, list[str]]:
+        if not self.read_only:
+            self.ensure_shop_owners()
+        owners = list(dict.fromkeys(owner_subject_ids))
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(owners), 500):
+            chunk = owners[start : start + 500]
+            rows = self._query(
+                f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
+                f"WHERE owner_subject_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY notification_id",
+                chunk,
+            )
+            for owner, shop_id in rows:
+                found.setdefault(owner, []).append(shop_id)
+        return found
 
     # -- reads ----------------------------------------------------------------------------
     def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
