@@ -42,8 +42,11 @@ class Workload:
     """Generates ``decisions(n)``; the same seed gives the same documents."""
 
     def __init__(self, seed: int = 20261123, shops_per_decision: float = 0.1,
-                 prefix: str = "shop") -> None:  # fmt: skip
+                 prefix: str = "shop", base_time: datetime = BASE_TIME) -> None:  # fmt: skip
         self.rng = random.Random(seed)
+        # One decision a second from base_time: a stream longer than the time since
+        # BASE_TIME (bench_growth's millions) starts earlier.
+        self.base_time = base_time
         self.shops_per_decision = shops_per_decision
         self.prefix = prefix
         self.shops: list[_Shop] = []
@@ -53,7 +56,7 @@ class Workload:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def _base(self, kind: str, shop_id: str) -> dict[str, Any]:
-        moment = BASE_TIME + timedelta(seconds=self.count)
+        moment = self.base_time + timedelta(seconds=self.count)
         self.count += 1
         return {
             "decision_id": self._id(),

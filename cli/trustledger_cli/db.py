@@ -1,4 +1,4 @@
-"""Database administration commands: ``db grant-auditor``.
+"""Database administration commands: ``db grant-auditor``, ``db repair``.
 
 Registered on ``main`` when ``trustledger_cli.root`` loads one of them.
 """
@@ -9,6 +9,7 @@ import os
 
 import click
 
+from trustledger.app import load_verifier_key
 from trustledger.errors import UsageError
 from trustledger.storage import open_store, parse_store_url
 from trustledger_cli.common import Group, db_option, emit_json, json_option, note
@@ -17,7 +18,8 @@ from trustledger_cli.root import main
 
 @main.group(cls=Group)
 def db() -> None:
-    """Administer the database behind a ledger (PostgreSQL).
+    """Administer the database behind a ledger: auditor roles (PostgreSQL), repair of
+    the derived side tables (both stores).
 
     \b
     Example:
@@ -71,3 +73,53 @@ def grant_auditor(role: str, password_env: str | None, db: str, as_json: bool) -
     else:
         note(("created role " if created else "role exists, privileges granted: ") + role)
         click.echo(role)
+
+
+@db.command("repair")
+@click.option("--trusted-key", "trusted", multiple=True, required=True, metavar="VKEY|FILE.pub",
+              help="The ledger's root key (repeatable): entries must verify under it.")  # fmt: skip
+@db_option
+@json_option
+def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
+    """Rebuild the leaf hashes, Merkle nodes and idempotency index from verified entries.
+
+    First verifies the entries themselves (chain, signatures, key history) under the root
+    key, as verify does; refuses with exit 1, changing nothing, if they do not verify or
+    if a stored checkpoint contradicts them (a log truncated or rewritten after it was
+    signed). Then rewrites the derived rows that differ, in one transaction holding the
+    write lock, and says what it changed; and rebuilds the shop owners table. Stored
+    checkpoints and cosignatures are signed statements and are never changed. Run verify
+    afterwards (docs/OPERATIONS.md).
+
+    \b
+    Example:
+      trustledger db repair --trusted-key keys/root.pub --db sqlite:///ledger.db
+    """
+    from trustledger.app.repair import repair_store  # only when run: start-up stays quick
+
+    report = repair_store(db, trusted_keys=[load_verifier_key(text) for text in trusted])
+    changes = report.changes
+    if as_json:
+        emit_json(
+            {
+                "db": report.url,
+                "entries": report.entries,
+                "root_hash": report.root_hash,
+                "changed": changes.total,
+                "leaf_hashes": changes.leaf_hashes,
+                "merkle_removed": changes.merkle_removed,
+                "merkle_added": changes.merkle_added,
+                "index_removed": changes.index_removed,
+                "index_added": changes.index_added,
+                "shop_owners": report.shop_owners,
+            }
+        )
+        return
+    click.echo(f"entries verified: {report.entries}, root {report.root_hash}")
+    if not changes.total:
+        click.echo("derived rows: all right, nothing changed")
+    else:
+        click.echo(f"leaf hashes rewritten: {changes.leaf_hashes}")
+        click.echo(f"Merkle nodes removed: {changes.merkle_removed}, added: {changes.merkle_added}")
+        click.echo(f"index rows removed: {changes.index_removed}, added: {changes.index_added}")
+    click.echo(f"shop owners rebuilt: {report.shop_owners} rows")

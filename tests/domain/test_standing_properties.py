@@ -18,13 +18,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trustledger.domain.decision import parse_decision
+from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.rules import DEFAULT_RULES, RuleSet
+from trustledger.domain.shop import ShopState
 from trustledger.domain.standing import Fact, standing
 from trustledger.domain.timefmt import format_timestamp, micros, parse_timestamp
 
 SHOP = "shop-p"
 START = datetime(2026, 1, 1, tzinfo=UTC)
+RECORDED = datetime(2100, 1, 1, tzinfo=UTC)  # every history is recorded long after it occurred
 RULES = DEFAULT_RULES
 VIOLATIONS = ("counterfeit", "misdescription")
 TIER_RANK = {"restrict_traffic": 0, "suspend": 1, "permanent_ban": 2}
@@ -332,6 +334,7 @@ class Generator:
     forced_exit: datetime | None = None
     closed: bool = False
     upcoming: datetime | None = None  # when the decision being built will occur
+    state: ShopState = field(default_factory=lambda: ShopState(SHOP))
 
     def then(self) -> datetime:
         """When the next decision will occur (a random while after the previous one)."""
@@ -352,8 +355,19 @@ class Generator:
             "occurred_at": format_timestamp(self.now),
             "data": data,
         }
-        self.docs.append(parse_decision(document).to_document())
+        decision = parse_decision(document)
+        # The rules engine has the last word: every generated decision is one append accepts
+        # (rule 14's eligibility as the append path computes it, from the standing).
+        self.state.check(decision, rules=RULES, recorded_at=RECORDED, eligibility=self.eligibility)
+        self.state.apply(decision)
+        self.docs.append(decision.to_document())
         return document
+
+    def eligibility(self, decision: Decision) -> list[str]:
+        result = standing(SHOP, facts(self.docs), at=micros(decision.occurred_at), rules=RULES)
+        assert result is not None
+        reasons: list[str] = result["ineligible_reasons"]
+        return reasons
 
     def later(self, days: float) -> str:
         """Exactly ``days`` after the next decision (deadlines and measures on the dot)."""
@@ -436,8 +450,9 @@ class Generator:
         live = [p for p, info in self.penalties.items() if info["revoked"] is None]
         if live and rng.random() < 0.25:
             pid = rng.choice(live)
+            # appeal_upheld comes with appeal.upheld; a ban ends only by a regulator's order.
             causes = ["regulator_order"] if self.penalties[pid]["ban"] else [
-                "appeal_upheld", "platform_error", "regulator_order"]  # fmt: skip
+                "platform_error", "regulator_order"]  # fmt: skip
             cause = rng.choice(causes)
             self.add("penalty.revoked", penalty_id=pid, cause=cause)
             self.penalties[pid]["revoked"] = cause

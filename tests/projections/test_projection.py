@@ -201,8 +201,9 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
     random measures (deductions among them), points or none, citing substantiated complaints,
     appeals with random outcomes, maybe a revocation and a closure."""
     day = rng.uniform(0, 5)
-    out = [doc("shop.registered", shop_id=shop_id, occurred_at=ts(days=day),
-               deposit=rng.choice([0, 50_000, 500_000]))]  # fmt: skip
+    balance = rng.choice([0, 50_000, 500_000])  # the deposit, kept for rule 10
+    out = [doc("shop.registered", shop_id=shop_id, occurred_at=ts(days=day), deposit=balance,
+               owner_subject_id=f"owner-{shop_id}")]  # fmt: skip
 
     def later(max_days: float = 3) -> str:
         nonlocal day
@@ -214,25 +215,29 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
         out.append(doc("verification.submitted", shop_id=shop_id, occurred_at=later()))
         out.append(doc("verification.approved", shop_id=shop_id, occurred_at=later()))
     if rng.random() < 0.4:
+        submitted = later()
+        valid_days = day + rng.uniform(1, 60)
         out.append(
             doc("verification.submitted", shop_id=shop_id, verification_id="q-1",
-                kind="qualification", occurred_at=later(),
-                valid_until=ts(days=day + rng.uniform(1, 60)))
+                kind="qualification", occurred_at=submitted, valid_until=ts(days=valid_days))
         )  # fmt: skip
         ending = rng.choice([None, "verification.expired", "verification.revoked"])
         out.append(doc("verification.approved", shop_id=shop_id, verification_id="q-1",
                        valid_until=DROP, occurred_at=later()))  # fmt: skip
-        if real_name and ending is None and rng.random() < 0.5:
-            # Eligible now under any rule set of published_rules (rule 14): nothing against it.
-            out.append(doc("programme.enrolled", shop_id=shop_id, occurred_at=later(0.5)))
+        enrolled_at = later(0.5)
+        if real_name and ending is None and day < valid_days and rng.random() < 0.5:
+            # Eligible now under any rule set of published_rules (rule 14): nothing against it,
+            # its qualification still valid.
+            out.append(doc("programme.enrolled", shop_id=shop_id, occurred_at=enrolled_at))
             if rng.random() < 0.5:
                 out.append(doc("programme.exited", shop_id=shop_id, forced=rng.random() < 0.5,
                                occurred_at=later(40)))  # fmt: skip
         if ending:
             out.append(doc(ending, shop_id=shop_id, verification_id="q-1", occurred_at=later(9)))
     if rng.random() < 0.3:
-        out.append(doc("deposit.paid", shop_id=shop_id, amount=rng.randint(1, 30_000),
-                       occurred_at=later()))  # fmt: skip
+        paid = rng.randint(1, 30_000)
+        balance += paid
+        out.append(doc("deposit.paid", shop_id=shop_id, amount=paid, occurred_at=later()))
     substantiated: list[str] = []
     for n in range(rng.randint(0, 2)):
         cid = f"c-{n}"
@@ -246,9 +251,12 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
             if rng.random() < 0.7:
                 rid = f"r-{n}"
                 ordered = later(1)
+                amount = rng.randint(0, 5_000)
+                from_deposit = amount <= balance and rng.random() < 0.5
+                balance -= amount if from_deposit else 0
                 out.append(
                     doc("remedy.ordered", shop_id=shop_id, remedy_id=rid, complaint_id=cid,
-                        amount=rng.randint(0, 5_000), from_deposit=rng.random() < 0.5,
+                        amount=amount, from_deposit=from_deposit,
                         due_by=ts(days=day + rng.uniform(0.1, 10)), occurred_at=ordered)
                 )  # fmt: skip
                 ending = rng.choice([None, "remedy.completed", "remedy.cancelled"])
@@ -260,7 +268,7 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
     for n in range(rng.randint(0, 3)):
         pid = f"p-{n}"
         kind = rng.choice(["warning", "suspend", "restrict_traffic", "delist_product", "ban",
-                           "deduct"])  # fmt: skip
+                           "deduct" if balance >= 9 else "warning"])  # fmt: skip
         imposed_at = later(20)
         until = ts(days=day + rng.uniform(1, 30))
         measures = {
@@ -269,8 +277,9 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
             "restrict_traffic": [measure("restrict_traffic", until=until)],
             "delist_product": [measure("delist_product", product_id=f"sku-{n}")],
             "ban": [measure("permanent_ban")],
-            "deduct": [measure("warning"), measure("deduct_deposit", amount=rng.randint(1, 9))],
+            "deduct": [measure("warning"), measure("deduct_deposit", amount=9)],
         }[kind]
+        balance -= 9 if kind == "deduct" else 0
         cited = [c for c in substantiated if rng.random() < 0.5]
         out.append(
             doc("penalty.imposed", shop_id=shop_id, penalty_id=pid, occurred_at=imposed_at,
@@ -289,12 +298,19 @@ def random_history(rng: random.Random, shop_id: str) -> list[dict[str, Any]]:
                 out.append(
                     doc(outcome, shop_id=shop_id, appeal_id=aid, occurred_at=later(), **extra)
                 )
+            overturning = outcome == "appeal.upheld"
         elif kind != "ban" and rng.random() < 0.3:
+            cause = rng.choice(["platform_error", "regulator_order"])
             out.append(
-                doc("penalty.revoked", shop_id=shop_id, penalty_id=pid,
-                    cause=rng.choice(["platform_error", "regulator_order"]), occurred_at=later())
+                doc("penalty.revoked", shop_id=shop_id, penalty_id=pid, cause=cause,
+                    occurred_at=later())
             )  # fmt: skip
-    if rng.random() < 0.2:
+            overturning = cause == "platform_error"
+        else:
+            overturning = False
+        if overturning:  # its findings are overturned: rule 9 no longer lets them be cited
+            substantiated = [c for c in substantiated if c not in cited]
+    if balance >= 1 and rng.random() < 0.2:
         out.append(doc("deposit.refunded", shop_id=shop_id, amount=1, occurred_at=later()))
     if rng.random() < 0.1:
         out.append(doc("shop.closed", shop_id=shop_id, occurred_at=later()))

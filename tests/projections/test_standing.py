@@ -94,15 +94,17 @@ def test_every_rule_has_a_scenario() -> None:
 
 
 def test_no_wall_clock_is_read_by_the_projections() -> None:
-    """The CLI's --as-of default is the only clock; the projections package reads none."""
+    """The CLI's --as-of default is the only clock; the projections package and the domain's
+    standing read none."""
     import trustledger_projections
+    from trustledger.domain import standing as domain_standing
 
     package = Path(trustledger_projections.__file__).parent
     clock = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|"
                        r"time\.monotonic|perf_counter)\b")  # fmt: skip
     readers = [
         f"{path.name}:{number}"
-        for path in sorted(package.glob("*.py"))
+        for path in [*sorted(package.rglob("*.py")), Path(domain_standing.__file__)]
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if clock.search(line)
     ]

@@ -239,6 +239,41 @@ class ChainHead:
     notification_id: int
 
 
+# The side tables whose rows are derived from the entries alone (leaf hashes: a column
+# of the chain table), rebuilt by ``Store.replace_derived`` (``trustledger db repair``).
+DERIVED_TABLES = (CHAIN_TABLE, MERKLE_TABLE, DECISIONS_TABLE)
+
+
+@dataclass(frozen=True)
+class DerivedRows:
+    """Every row derived from a log's verified entries: what the side tables must hold."""
+
+    leaf_hashes: Sequence[tuple[int, bytes]]  # (position, leaf hash) of every entry
+    merkle_nodes: Sequence[tuple[int, int, bytes]]  # (level, index, hash), levels ≥ 1
+    index_rows: Sequence[tuple[str, int, bytes]]  # (decision id, notification id, digest)
+
+
+@dataclass(frozen=True)
+class DerivedChanges:
+    """What ``Store.replace_derived`` changed: rows rewritten, removed and added."""
+
+    leaf_hashes: int = 0
+    merkle_removed: int = 0
+    merkle_added: int = 0
+    index_removed: int = 0
+    index_added: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.leaf_hashes
+            + self.merkle_removed
+            + self.merkle_added
+            + self.index_removed
+            + self.index_added
+        )
+
+
 @dataclass(frozen=True)
 class StoredCheckpoint:
     """A checkpoint the log signed: its row id (signing order), size, root and signed note
@@ -430,6 +465,17 @@ class Store(ABC):
     def all_cosignatures(self) -> list[tuple[int, str]]:
         """Every stored cosignature line as ``(checkpoint_id, line)``, by checkpoint id,
         then in arrival order."""
+
+    @abstractmethod
+    def replace_derived(self, rows: DerivedRows, *, head: ChainHead) -> DerivedChanges:
+        """Make the derived side tables hold exactly ``rows``, in one transaction holding
+        the write lock, changing only the rows that differ: a leaf hash is rewritten in
+        place; a Merkle node or index row that is not one of ``rows`` is removed, and each
+        of ``rows`` missing is added (an index row's digest is kept when its decision id and
+        notification id are right). The append-only triggers of those tables are lifted
+        for that transaction only. Raises Conflict, changing nothing, if the log's head is
+        no longer ``head`` (an append came in between), StorageUnavailable if the role may
+        not (PostgreSQL: the tables' owner may)."""
 
     def wait_for_append(self, timeout: float, stop: threading.Event) -> None:
         """Return when something may have been appended, after ``timeout`` seconds at most,

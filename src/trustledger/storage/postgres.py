@@ -53,11 +53,14 @@ from trustledger.storage.base import (
     CHECKPOINTS_TABLE,
     COSIGNATURES_TABLE,
     DECISIONS_TABLE,
+    DERIVED_TABLES,
     EVENTS_TABLE,
     MERKLE_TABLE,
     SHOP_OWNERS_TABLE,
     SUBJECT_KEYS_TABLE,
     ChainHead,
+    DerivedChanges,
+    DerivedRows,
     RecordedDecision,
     Store,
     StoredCheckpoint,
@@ -326,7 +329,7 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
             refused = isinstance(
                 cause, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction
             )
-            # In pipeline mode the refusal may surface only as "pipeline aborted": ask.
+            # A refusal may surface as another error (a read-only session's, a trigger's): ask.
             if refused or not self._may_write():
                 raise StorageUnavailable(
                     f"role {self._user} may not write to this ledger "
@@ -338,39 +341,32 @@ class LedgerPostgresRecorder(ColumnarEventsRecorder):
     def _insert_events_atomically(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """eventsourcing's ``PostgresApplicationRecorder.insert_events`` (its pipelined
-        path, the only one trustledger allows), without its retry, and rolling back on an
-        exception raised after the events were inserted.
+        """eventsourcing's ``PostgresApplicationRecorder.insert_events`` without its pipeline
+        mode and its retry, rolling back on an exception raised after the events were
+        inserted.
+
+        Not in pipeline mode: psycopg 3.3.9's pipeline can stop sending a large statement
+        half-way and wait for good, holding the table lock (a batch of tens of thousands of
+        decisions hung most of the time; tests/postgres/psycopg_pipeline_repro.py). Each
+        statement here is sent whole and its result read before the next: a few round
+        trips a batch, and a constraint violation surfaces at the statement that made it.
 
         eventsourcing 9.5 keeps an exception from ``_fetch_ids_after_insert_events`` (where
         the chain rows are written and the keyring and erasures checked) until its
         transaction block has ended, and that block commits: the events would stay without
-        their chain rows. Here the block ends with a rollback first (T10: no partial entry).
+        their chain rows. Here any exception ends the block with a rollback (T10: no
+        partial entry).
         """
-        failure: Exception | None = None
-        notification_ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if stored_events:
-                    with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            # As eventsourcing: a constraint violation surfaces here.
-                            pipeline.sync()
-                            notification_ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                        except Exception as exc:
-                            # Raised once the cursor is closed, as eventsourcing does, to
-                            # spare psycopg's warning about a pipeline left mid-statement.
-                            failure = exc
-                if failure is not None:
-                    raise psycopg.Rollback  # the block ends with ROLLBACK, not COMMIT
-            if failure is not None:
-                raise failure
-        return notification_ids
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _may_write(self) -> bool:
         table = f"{self.datastore.schema}.{EVENTS_TABLE}"
@@ -789,9 +785,17 @@ class PostgresStore(Store):
             return columns + SQL("{c} c LEFT JOIN {e} e USING (notification_id) ").format(
                 c=self._chain, e=self._events
             )
-        return columns + SQL("{e} e LEFT JOIN {c} c USING (notification_id) ").format(
-            c=self._chain, e=self._events
-        )
+        # Each event's chain row looked up by the chain's primary key, whatever the planner
+        # estimates: as a plain join, a table not analysed yet (autovacuum off, or behind a
+        # bulk load) was estimated at thousands of events per aggregate and joined by a
+        # sequential scan of the whole chain table, on every shop replayed by an append
+        # (213 ms instead of 0.5 ms at 266k entries: appends slowed in proportion to the
+        # log). LIMIT 1 (the key is unique) keeps the subquery from being flattened into
+        # such a join.
+        return columns + SQL(
+            "{e} e LEFT JOIN LATERAL (SELECT position, chain_hash, leaf_hash FROM {c} "
+            "WHERE notification_id = e.notification_id LIMIT 1) c ON true "
+        ).format(c=self._chain, e=self._events)
 
     def iter_entries(self, *, after: int = 0, up_to: int | None = None) -> Iterator[StoredEntry]:
         page = 5000
@@ -996,6 +1000,107 @@ class PostgresStore(Store):
                 inserted = cursor.fetchone()
                 assert inserted is not None
                 return _checkpoint(inserted)
+
+        return self._run(work)
+
+    def replace_derived(self, rows: DerivedRows, *, head: ChainHead) -> DerivedChanges:
+        s = Identifier(self.schema)
+
+        def triggers(action: str) -> Iterator[Composed]:
+            for table in DERIVED_TABLES:
+                for verb in TRIGGER_VERBS:
+                    yield SQL("ALTER TABLE {s}.{t} {a} TRIGGER {n}").format(
+                        s=s,
+                        t=Identifier(table),
+                        a=SQL(action),
+                        n=Identifier(trigger_name(table, verb)),
+                    )
+
+        def work(conn: psycopg.Connection[tuple[Any, ...]]) -> DerivedChanges:
+            with conn.transaction(), conn.cursor() as cursor:
+                # The appenders' lock (eventsourcing's EXCLUSIVE on the events table): no
+                # append comes between the head read here and the commit.
+                cursor.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(self._events))
+                cursor.execute(
+                    SQL(
+                        "SELECT position, chain_hash, notification_id FROM {c} "
+                        "ORDER BY position DESC LIMIT 1"
+                    ).format(c=self._chain)
+                )
+                found = cursor.fetchone()
+                if found is None or ChainHead(found[0] + 1, bytes(found[1]), found[2]) != head:
+                    raise Conflict(
+                        f"{self.url} changed while it was being verified (an append?): nothing "
+                        "was changed; stop the appenders and run `db repair` again"
+                    )
+                # The rows to hold, in temporary tables (COPY): the differences are then
+                # found and fixed by joins, one statement each (rowcount: what changed).
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE repair_leaves (position bigint PRIMARY KEY, "
+                    "hash bytea) ON COMMIT DROP"
+                )
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE repair_nodes (level integer, idx bigint, "
+                    "hash bytea, PRIMARY KEY (level, idx)) ON COMMIT DROP"
+                )
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE repair_index (decision_id text PRIMARY KEY, "
+                    "notification_id bigint, digest bytea) ON COMMIT DROP"
+                )
+                for temp, data in (
+                    ("repair_leaves", rows.leaf_hashes),
+                    ("repair_nodes", rows.merkle_nodes),
+                    ("repair_index", rows.index_rows),
+                ):
+                    with cursor.copy(SQL("COPY {0} FROM STDIN").format(Identifier(temp))) as copy:
+                        for row in data:
+                            copy.write_row(row)
+                for statement in triggers("DISABLE"):  # this transaction only
+                    cursor.execute(statement)
+                cursor.execute(
+                    SQL(
+                        "UPDATE {c} SET leaf_hash = r.hash FROM repair_leaves r "
+                        "WHERE {c}.position = r.position AND {c}.leaf_hash IS DISTINCT FROM r.hash"
+                    ).format(c=self._chain)
+                )
+                leaves = cursor.rowcount
+                cursor.execute(
+                    SQL(
+                        "DELETE FROM {m} WHERE NOT EXISTS (SELECT 1 FROM repair_nodes r "
+                        "WHERE r.level = {m}.level AND r.idx = {m}.idx AND r.hash = {m}.hash)"
+                    ).format(m=self._merkle)
+                )
+                merkle_removed = cursor.rowcount
+                cursor.execute(
+                    SQL(
+                        "INSERT INTO {m} (level, idx, hash) SELECT level, idx, hash "
+                        "FROM repair_nodes r WHERE NOT EXISTS "
+                        "(SELECT 1 FROM {m} m WHERE m.level = r.level AND m.idx = r.idx)"
+                    ).format(m=self._merkle)
+                )
+                merkle_added = cursor.rowcount
+                cursor.execute(
+                    SQL(
+                        "DELETE FROM {d} WHERE NOT EXISTS (SELECT 1 FROM repair_index r "
+                        "WHERE r.decision_id = {d}.decision_id "
+                        "AND r.notification_id = {d}.notification_id)"
+                    ).format(d=self._decisions)
+                )
+                index_removed = cursor.rowcount
+                cursor.execute(
+                    SQL(
+                        "INSERT INTO {d} (decision_id, notification_id, digest) "
+                        "SELECT decision_id, notification_id, digest FROM repair_index r "
+                        "WHERE NOT EXISTS (SELECT 1 FROM {d} d WHERE d.decision_id = r.decision_id)"
+                    ).format(d=self._decisions)
+                )
+                index_added = cursor.rowcount
+                # ALWAYS, as created (ledger_ddl): firing even for session_replication_role.
+                for statement in triggers("ENABLE ALWAYS"):
+                    cursor.execute(statement)
+                return DerivedChanges(
+                    leaves, merkle_removed, merkle_added, index_removed, index_added
+                )
 
         return self._run(work)
 

@@ -41,12 +41,15 @@ from trustledger.storage.base import (
     CHECKPOINTS_TABLE,
     COSIGNATURES_TABLE,
     DECISIONS_TABLE,
+    DERIVED_TABLES,
     EVENTS_TABLE,
     MERKLE_TABLE,
     SHOP_OWNERS_TABLE,
     SUBJECT_KEYS_TABLE,
     AppendWrite,
     ChainHead,
+    DerivedChanges,
+    DerivedRows,
     RecordedDecision,
     Store,
     StoredCheckpoint,
@@ -55,6 +58,16 @@ from trustledger.storage.base import (
 )
 from trustledger.storage.chaining import Frontier, append_rows
 from trustledger.storage.url import lock_timeout
+
+_TRIGGER_VERBS = ("UPDATE", "DELETE")
+
+
+def _append_only_trigger(table: str, verb: str) -> str:
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'trustledger: {table} is append-only ({verb} refused)'); END"
+    )
+
 
 LEDGER_DDL = [
     f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} ("
@@ -100,11 +113,10 @@ LEDGER_DDL = [
 ] + [
     # Append-only, enforced by the database (docs/DESIGN.md): no UPDATE or DELETE on ledger
     # tables. SQLite has no TRUNCATE; an unqualified DELETE still fires these triggers.
-    # A migration that must touch rows drops and recreates them explicitly.
-    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-    f"BEGIN SELECT RAISE(ABORT, 'trustledger: {table} is append-only ({verb} refused)'); END"
+    # A migration that must touch rows (or `db repair`) drops and recreates them explicitly.
+    _append_only_trigger(table, verb)
     for table in APPEND_ONLY_TABLES
-    for verb in ("UPDATE", "DELETE")
+    for verb in _TRIGGER_VERBS
 ]
 
 # The shop owners table (storage.base.SHOP_OWNERS_TABLE): derived from the events, so not
@@ -413,6 +425,72 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _replace_derived(
+    conn: sqlite3.Connection, rows: DerivedRows, head: ChainHead, url: str
+) -> DerivedChanges:
+    """Store.replace_derived inside the caller's write transaction; see there."""
+    found = conn.execute(
+        f"SELECT position, chain_hash, notification_id FROM {CHAIN_TABLE} "
+        "ORDER BY position DESC LIMIT 1"
+    ).fetchone()
+    if found is None or ChainHead(found[0] + 1, bytes(found[1]), found[2]) != head:
+        raise Conflict(
+            f"{url} changed while it was being verified (an append?): nothing was changed; "
+            "stop the appenders and run `db repair` again"
+        )
+    # The rows to hold, in temporary tables: the differences are then found and fixed by
+    # joins, one statement each (rowcount: what changed).
+    conn.execute("CREATE TEMP TABLE repair_leaves (position INTEGER PRIMARY KEY, hash BLOB)")
+    conn.execute(
+        "CREATE TEMP TABLE repair_nodes (level INTEGER, idx INTEGER, hash BLOB, "
+        "PRIMARY KEY (level, idx))"
+    )
+    conn.execute(
+        "CREATE TEMP TABLE repair_index (decision_id TEXT PRIMARY KEY, "
+        "notification_id INTEGER, digest BLOB)"
+    )
+    try:
+        conn.executemany("INSERT INTO repair_leaves VALUES (?, ?)", rows.leaf_hashes)
+        conn.executemany("INSERT INTO repair_nodes VALUES (?, ?, ?)", rows.merkle_nodes)
+        conn.executemany("INSERT INTO repair_index VALUES (?, ?, ?)", rows.index_rows)
+        for table in DERIVED_TABLES:
+            for verb in _TRIGGER_VERBS:
+                conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb.lower()}")
+        leaves = conn.execute(
+            f"UPDATE {CHAIN_TABLE} SET leaf_hash = r.hash FROM repair_leaves r "
+            f"WHERE {CHAIN_TABLE}.position = r.position AND {CHAIN_TABLE}.leaf_hash IS NOT r.hash"
+        ).rowcount
+        merkle_removed = conn.execute(
+            f"DELETE FROM {MERKLE_TABLE} WHERE NOT EXISTS (SELECT 1 FROM repair_nodes r "
+            f"WHERE r.level = {MERKLE_TABLE}.level AND r.idx = {MERKLE_TABLE}.idx "
+            f"AND r.hash = {MERKLE_TABLE}.hash)"
+        ).rowcount
+        # What is left is a subset of the nodes: look each one up by the table's index.
+        merkle_added = conn.execute(
+            f"INSERT INTO {MERKLE_TABLE} (level, idx, hash) SELECT level, idx, hash "
+            f"FROM repair_nodes r WHERE NOT EXISTS (SELECT 1 FROM {MERKLE_TABLE} m "
+            "WHERE ((m.idx + 1) << m.level) = ((r.idx + 1) << r.level) AND m.level = r.level)"
+        ).rowcount
+        index_removed = conn.execute(
+            f"DELETE FROM {DECISIONS_TABLE} WHERE NOT EXISTS (SELECT 1 FROM repair_index r "
+            f"WHERE r.decision_id = {DECISIONS_TABLE}.decision_id "
+            f"AND r.notification_id = {DECISIONS_TABLE}.notification_id)"
+        ).rowcount
+        index_added = conn.execute(
+            f"INSERT INTO {DECISIONS_TABLE} (decision_id, notification_id, digest) "
+            "SELECT decision_id, notification_id, digest FROM repair_index r WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {DECISIONS_TABLE} d WHERE d.decision_id = r.decision_id) "
+            "ORDER BY notification_id"
+        ).rowcount
+        for table in DERIVED_TABLES:
+            for verb in _TRIGGER_VERBS:
+                conn.execute(_append_only_trigger(table, verb))
+    finally:
+        for temp in ("repair_leaves", "repair_nodes", "repair_index"):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{temp}")
+    return DerivedChanges(leaves, merkle_removed, merkle_added, index_removed, index_added)
+
+
 class SQLiteStore(Store):
     """A ledger in one SQLite file."""
 
@@ -707,6 +785,22 @@ class SQLiteStore(Store):
         # makes sure no copy of the old page survives in the write-ahead log either.
         self._query("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
+
+    def replace_derived(self, rows: DerivedRows, *, head: ChainHead) -> DerivedChanges:
+        conn = self._connection()
+        try:
+            # IMMEDIATE: the write lock from the start, so that no append comes between the
+            # head read here and the commit.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                changes = _replace_derived(conn, rows, head, self.url)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable(f"{self.url}: {exc}; nothing was changed") from exc
+        return changes
 
     def erased_subjects(self) -> frozenset[str]:
         rows = self._query(f"SELECT subject_id FROM {SUBJECT_KEYS_TABLE} WHERE subject_key IS NULL")
