@@ -241,6 +241,7 @@ NO_LEDGER_COMMANDS = [
     ["prove", "inclusion", "0b9f6c1e-1a7d-4c53-9a57-3e0c7f0f4a11"],
     ["export", "--out", "x.bundle"],
     ["tiles", "publish", "--out", "site/"],
+    ["db", "repair", "--trusted-key", "keys/root.pub"],
 ]
 
 
