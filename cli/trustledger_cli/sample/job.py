@@ -1,11 +1,11 @@
 """The sample job of `trustledger sample DIR`: a realistic day of a trust-purchase programme
 on the embedded SQLite default, run through the library's own functions.
 
-Keys, a ledger, 570 decisions about 40 shops, an idempotent resend, a rejected batch, a
-key revocation, an erasure, a verify that an auditor would run with the root's public key
-only, the shops' standings rebuilt from the events (CSV, HTML, digest) with the work queue
-(CSV, HTML), and the verifiable
-log: a signed checkpoint cosigned by a witness, an inclusion proof, an offline bundle. Each
+Keys, a ledger, 694 decisions about 40 shops, an idempotent resend, a rejected batch, a
+banned owner's new shop refused (rule 12), a key revocation, an erasure, a verify that an
+auditor would run with the root's public key only, the shops' standings rebuilt from the
+events (CSV, HTML, digest) with the work queue (CSV, HTML), as of the sample's ``AS_OF``,
+and the verifiable log: a signed checkpoint cosigned by a witness, an inclusion proof, an offline bundle. Each
 step says what it did through ``say``; any failure raises the library's error.
 """
 
@@ -26,8 +26,15 @@ from trustledger.app.witness import cosign_checkpoint
 from trustledger.errors import BatchRejected, InternalError, UsageError
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.keys import SigningKey, format_verifier_key
+from trustledger.domain.timefmt import format_timestamp
 from trustledger.storage import open_store
-from trustledger_cli.sample.decisions import format_json_lines, sample_decisions
+from trustledger_cli.sample.decisions import (
+    AS_OF,
+    BANNED_OWNER,
+    format_json_lines,
+    refused_registration,
+    sample_decisions,
+)
 from trustledger_projections.actions import format_actions_csv
 from trustledger_projections.projection import rebuild
 from trustledger_projections.queries import (
@@ -44,7 +51,7 @@ KEY_NAMES = ("root", "enforcement-bot", "reviewer-17", "log", "witness-1")
 # What the job writes in DIR: --force replaces these, and nothing else.
 OUTPUTS = (
     "keys", "witness-1", "ledger.db", "ledger.db-wal", "ledger.db-shm", "decisions.jsonl",
-    "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "standings.csv", "standings.html",
+    "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "ban-evasion.jsonl", "standings.csv", "standings.html",
     "actions.csv", "actions.html",
     "latest.checkpoint", "cosigned.checkpoint", "one-decision.proof", "audit.bundle",
 )  # fmt: skip
@@ -110,6 +117,7 @@ def run_sample(
     append_decisions(job)
     resend_batch(job)
     reject_bad_batch(job)
+    refuse_ban_evasion(job)
     revoke_key(job)
     show_shop(job)
     erase_subject(job)
@@ -185,8 +193,26 @@ def reject_bad_batch(job: Sample) -> None:
             raise InternalError("the sample's rejected batch wrote entries")
 
 
+def refuse_ban_evasion(job: Sample) -> None:
+    job.step("6. a banned owner's new shop is refused (rule 12, ban evasion), nothing written")
+    text = format_json_lines([refused_registration()])
+    job.path("ban-evasion.jsonl").write_text(text, encoding="utf-8")
+    with Ledger.open(job.url) as ledger:
+        size = ledger.size()
+        try:
+            ledger.append(read_records(text), signer=job.keys["enforcement-bot"])
+        except BatchRejected as exc:
+            for line, _, reason in exc.problems:
+                job.say(f"ban-evasion.jsonl, line {line}: {reason}")
+            job.say(f"refused as expected (exit {exc.exit_code}): {BANNED_OWNER} owns a banned shop")
+        else:
+            raise InternalError("the sample's ban-evading registration was accepted")
+        if ledger.size() != size:
+            raise InternalError("the sample's refused registration wrote entries")
+
+
 def revoke_key(job: Sample) -> None:
-    job.step("6. a decider key is revoked; what it signed before stays valid")
+    job.step("7. a decider key is revoked; what it signed before stays valid")
     with Ledger.open(job.url) as ledger:
         ledger.revoke_key(
             job.keys["reviewer-17"].key_id, by=job.keys["root"], reason="reviewer left the team"
@@ -198,7 +224,7 @@ def revoke_key(job: Sample) -> None:
 
 
 def show_shop(job: Sample) -> None:
-    job.step("7. one shop's history")
+    job.step("8. one shop's history")
     with Ledger.open(job.url, read_only=True) as ledger:
         for entry in ledger.log(shop_id="shop-10007"):
             job.say(
@@ -208,14 +234,14 @@ def show_shop(job: Sample) -> None:
 
 
 def erase_subject(job: Sample) -> None:
-    job.step("8. a buyer asks to be forgotten (PIPL / GDPR): their key is destroyed")
+    job.step("9. a buyer asks to be forgotten (PIPL / GDPR): their key is destroyed")
     with Ledger.open(job.url) as ledger:
         ledger.erase("buyer-7")
     job.say("erased: buyer-7")
 
 
 def verify_as_auditor(job: Sample) -> None:
-    job.step("9. the auditor verifies with the root's public key only")
+    job.step("10. the auditor verifies with the root's public key only")
     root = job.keys["root"].verifier
     report = verify_store(job.url, policy=TrustPolicy.of(root_keys=[root], log_keys=[root]))
     job.say(
@@ -225,7 +251,7 @@ def verify_as_auditor(job: Sample) -> None:
 
 
 def report_standings_files(job: Sample) -> None:
-    job.step("10. the report pipeline: every shop's standing, rebuilt from the events alone")
+    job.step("11. the report pipeline: every shop's standing, rebuilt from the events alone")
     store = open_store(job.url)
     try:
         result = rebuild(store)
@@ -239,26 +265,26 @@ def report_standings_files(job: Sample) -> None:
         f"{shop['points']} (tier {shop['points_tier']}), trust purchase eligible: "
         f"{'yes' if shop['trust_purchase_eligible'] else 'no'}"
     )
-    now = datetime.now(UTC)
+    # The sample's "now": its decisions are dated before it, the reports the same every run.
+    now = AS_OF
     report = report_standings(job.url, at=now).value
     job.path("standings.csv").write_text(format_csv(report.document), encoding="utf-8")
     job.path("standings.html").write_text(
         standings_page(job.url, at=now).value.text, encoding="utf-8"
     )
-    job.say(f"standings digest: {report_digest(report.document)}")
+    job.say(f"standings as of {format_timestamp(now)}, digest: {report_digest(report.document)}")
     job.say(f"wrote {job.path('standings.csv')} and {job.path('standings.html')}")
     queue = report_actions(job.url, at=now).value.document
     job.path("actions.csv").write_text(format_actions_csv(queue), encoding="utf-8")
     job.path("actions.html").write_text(actions_page(job.url, at=now).value.text, encoding="utf-8")
-    job.say(
-        f"wrote {job.path('actions.csv')} and {job.path('actions.html')}: the work queue, "
-        f"{len(queue['items'])} items, most urgent first"
-    )
+    shops = len({item["shop_id"] for item in queue["items"]})
+    job.say(f"work queue: {len(queue['items'])} items for {shops} shops, most urgent first")
+    job.say(f"wrote {job.path('actions.csv')} and {job.path('actions.html')}")
 
 
 def publish_verifiable_log(job: Sample) -> None:
     job.step(
-        "11. the verifiable log: a signed checkpoint, cosigned by a witness, an offline bundle"
+        "12. the verifiable log: a signed checkpoint, cosigned by a witness, an offline bundle"
     )
     log, witness, root = (job.keys[n] for n in ("log", "witness-1", "root"))
     with Ledger.open(job.url) as ledger:
