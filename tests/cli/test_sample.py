@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from pathlib import Path
 
@@ -9,18 +10,28 @@ import pytest
 
 from tests.cli.conftest import Cli, error_line
 from trustledger.domain.decision import SHOP_DECISION_TYPES
-from trustledger_cli.sample.decisions import sample_decisions
+from trustledger_cli.sample.decisions import AS_OF, sample_decisions
 from trustledger_cli.sample.job import OUTPUTS
 
 
 def test_the_sample_decisions_cover_every_type_and_are_reproducible() -> None:
     decisions = sample_decisions()
-    assert len(decisions) == 570
+    assert len(decisions) == 694
     assert len({d["shop_id"] for d in decisions}) == 40
     types = Counter(d["type"] for d in decisions)
-    assert set(types) <= SHOP_DECISION_TYPES and len(types) == 18
+    assert set(types) == SHOP_DECISION_TYPES and len(types) == 25
     assert sample_decisions() == decisions
     assert sample_decisions(seed=7) != decisions
+    assert max(d["occurred_at"] for d in decisions) < AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_sample_has_remedies_of_every_kind_and_outcome() -> None:
+    decisions = sample_decisions()
+    ordered = [d["data"] for d in decisions if d["type"] == "remedy.ordered"]
+    assert {r["kind"] for r in ordered} == {"refund", "return_and_refund", "compensation"}
+    assert any(r.get("from_deposit") for r in ordered)
+    exits = [d["data"] for d in decisions if d["type"] == "programme.exited"]
+    assert any(e.get("forced") for e in exits) and not all(e.get("forced") for e in exits)
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +53,56 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_every_step_runs_and_says_so(ran: tuple[Path, str]) -> None:
     _, out = ran
     steps = [line for line in out.splitlines() if line.startswith("== ")]
-    assert [s.split(".")[0] for s in steps] == [f"== {n}" for n in range(1, 12)]
+    assert [s.split(".")[0] for s in steps] == [f"== {n}" for n in range(1, 13)]
+    assert "wrote decisions.jsonl: 694 decisions, 25 types, 40 shops" in out
     assert "part-1.jsonl: 300 appended, signed by enforcement-bot" in out
-    assert "part-2.jsonl: 270 appended, signed by reviewer-17" in out
+    assert "part-2.jsonl: 394 appended, signed by reviewer-17" in out
     assert "rejected as expected (exit 4)" in out
     assert (
         "bad.jsonl, line 2 (decision 11111111-2222-4333-8444-555555555555): "
         "data.measures[0].until: required for a 'suspend' measure"
     ) in out
     assert "bad.jsonl, line 3 (decision not-a-uuid): decision_id: 'not-a-uuid' is not a UUID" in out
-    assert "OK: 574 entries verified" in out
+    assert (
+        "ban-evasion.jsonl, line 1: shop shop-10040 cannot be registered at "
+        "2026-05-29T00:00:00Z: its owner seller-23 owns shop shop-10023, permanently banned "
+        "then by penalty p-6 (rule 12, ban evasion)"
+    ) in out
+    assert "OK: 698 entries verified" in out
     assert "erased: buyer-7" in out
-    assert "standings digest: " in out
-    assert "OK: audit.bundle, 574 entries verified offline" in out
+    assert "standings as of 2026-06-01T00:00:00Z, digest: " in out
+    assert "work queue: 13 items for 7 shops, most urgent first" in out
+    assert "OK: audit.bundle, 698 entries verified offline" in out
+
+
+def test_the_reports_show_the_v2_consequences(ran: tuple[Path, str]) -> None:
+    directory, _ = ran
+    with (directory / "actions.csv").open(newline="") as file:
+        items = list(csv.DictReader(file))
+    assert Counter(item["kind"] for item in items) == {
+        "remedy_overdue": 5,
+        "complaint_unanswered": 2,
+        "complaint_unresolved": 2,
+        "appeal_undecided": 1,
+        "required_action": 2,
+        "remedy_owed": 1,
+    }
+    assert ("shop-10027", "required_action", "measure restrict_traffic; tier 12") in {
+        (item["shop_id"], item["kind"], item["detail"]) for item in items
+    }
+    with (directory / "standings.csv").open(newline="") as file:
+        shops = {row["shop_id"]: row for row in csv.DictReader(file)}
+    # The upheld appeal restored its deduction and overturned its complaint.
+    upheld = shops["shop-10012"]
+    assert (upheld["deposit_deducted"], upheld["deposit_restored"]) == ("20000", "20000")
+    assert int(upheld["complaints_overturned"]) >= 1
+    assert shops["shop-10038"]["ineligible_reasons"] == "verification_missing"
+    assert shops["shop-10023"]["status"] == "banned"
+    assert "shop-10040" not in shops
+    badges = [shop for shop, row in shops.items() if row["programme_badge"] == "true"]
+    assert badges == ["shop-10013", "shop-10017", "shop-10021"]
+    assert any(int(row["deposit_refunded"]) > 0 for row in shops.values())
+    assert any(int(row["deposit_paid_out"]) > 0 for row in shops.values())
 
 
 def test_it_writes_every_output(ran: tuple[Path, str]) -> None:
@@ -75,7 +123,7 @@ def test_its_files_are_what_the_commands_read(cli: Cli, ran: tuple[Path, str]) -
     db = f"sqlite:///{directory / 'ledger.db'}"
     root = str(directory / "keys" / "root.pub")
     result = cli("--db", db, "verify", "--trusted-key", root)
-    assert result.exit_code == 0 and result.stdout.startswith("OK: 574 entries verified")
+    assert result.exit_code == 0 and result.stdout.startswith("OK: 698 entries verified")
     keys = [str(directory / "keys" / f"{n}.pub") for n in ("log", "witness-1")]
     result = cli(
         "verify", "--bundle", str(directory / "audit.bundle"), "--trusted-key", root,
@@ -107,7 +155,8 @@ def test_force_replaces_only_the_sample_s_files(
     ran: list[Path] = []
     monkeypatch.setattr(job, "make_keys", lambda sample, _: ran.append(sample.directory))
     monkeypatch.setattr(job, "create_ledger", lambda sample: None)
-    for step in ("append_decisions", "resend_batch", "reject_bad_batch", "revoke_key",
+    for step in ("append_decisions", "resend_batch", "reject_bad_batch", "refuse_ban_evasion",
+                 "revoke_key",
                  "show_shop", "erase_subject", "verify_as_auditor", "report_standings_files",
                  "publish_verifiable_log"):  # fmt: skip
         monkeypatch.setattr(job, step, lambda sample: None)

@@ -217,8 +217,9 @@ def onboard(shop: ShopHistory, rng: random.Random, index: int) -> None:
         },
         actor="onboarding-bot",
     )
-    # The programme's shops hold a licence valid for a year (60 days would lapse before AS_OF).
-    days = 365 if index % 4 == 1 or index == FORCED_EXIT else rng.choice([60, 365])
+    # The programme's shops hold a licence valid for a year; the others 90 days or a year,
+    # all still valid at AS_OF unless expired or revoked by a decision.
+    days = 365 if index % 4 == 1 or index == FORCED_EXIT else rng.choice([90, 365])
     valid_until = shop.clock + timedelta(days=days)
     shop.add("verification.approved", {"verification_id": "q-1", "valid_until": ts(valid_until)})
     if index % 11 == 3:
@@ -448,7 +449,8 @@ def add_penalty(
 
 def late_cases(shop: ShopHistory, rng: random.Random, index: int) -> None:
     """The scripted cases of the last weeks before ``AS_OF``: what the work queue lists."""
-    if index == 31:  # closed
+    scripted = (LATE_COMPLAINTS, UNDECIDED_APPEAL, TIER_IGNORED, REMEDIES_OWED)
+    if index not in scripted:
         return
     if shop.clock >= AS_OF - timedelta(days=25):
         raise ValueError(f"{shop.shop_id}'s history runs into the scripted weeks before AS_OF")
