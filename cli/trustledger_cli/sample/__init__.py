@@ -23,14 +23,15 @@ from trustledger_cli.root import main
     help="Run in a non-empty DIR, replacing the sample's own files there (nothing else).",
 )
 def sample(directory: str, force: bool) -> None:
-    """Run the sample job in DIR: keys, a ledger, 570 decisions, an audit, reports, proofs.
+    """Run the sample job in DIR: keys, a ledger, 694 decisions, an audit, reports, proofs.
 
     A realistic day of a trust-purchase programme on the embedded SQLite default, each
     step printed as it runs: five keys (root, two deciders, the log, a witness), a new
-    ledger (DIR/ledger.db), 570 decisions about 40 shops in two batches, an idempotent
-    resend, a bad batch rejected whole, a key revocation, a buyer's erasure, a verify with
-    the root's public key only, every shop's standing rebuilt (DIR/standings.csv,
-    DIR/standings.html, a digest) with the work queue (DIR/actions.csv, DIR/actions.html),
+    ledger (DIR/ledger.db), 694 decisions about 40 shops in two batches (every decision
+    type), an idempotent resend, a bad batch rejected whole, a banned owner's new shop
+    refused, a key revocation, a buyer's erasure, a verify with the root's public key only,
+    every shop's standing rebuilt (DIR/standings.csv, DIR/standings.html, a digest) with the
+    work queue (DIR/actions.csv, DIR/actions.html), both as of 2026-06-01T00:00:00Z,
     a checkpoint cosigned by a witness, an inclusion proof
     and an offline bundle verified with no database (DIR/audit.bundle). The keys are
     encrypted with TRUSTLEDGER_KEY_PASSPHRASE, or the passphrase the command prints. DIR

@@ -102,9 +102,7 @@ class ShopHistory:
             self.balance += data.get("deposit", 0)
         elif kind == "deposit.paid":
             self.balance += data["amount"]
-        elif kind == "deposit.refunded":
-            self.balance -= data["amount"]
-        elif kind == "remedy.ordered" and data.get("from_deposit"):
+        elif kind == "deposit.refunded" or (kind == "remedy.ordered" and data.get("from_deposit")):
             self.balance -= data["amount"]
         elif kind == "penalty.imposed":
             amount = sum(m["amount"] for m in data["measures"] if m["type"] == "deduct_deposit")

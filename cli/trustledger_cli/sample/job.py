@@ -5,8 +5,9 @@ Keys, a ledger, 694 decisions about 40 shops, an idempotent resend, a rejected b
 banned owner's new shop refused (rule 12), a key revocation, an erasure, a verify that an
 auditor would run with the root's public key only, the shops' standings rebuilt from the
 events (CSV, HTML, digest) with the work queue (CSV, HTML), as of the sample's ``AS_OF``,
-and the verifiable log: a signed checkpoint cosigned by a witness, an inclusion proof, an offline bundle. Each
-step says what it did through ``say``; any failure raises the library's error.
+and the verifiable log: a signed checkpoint cosigned by a witness, an inclusion proof, an
+offline bundle. Each step says what it did through ``say``; any failure raises the
+library's error.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import attach_cosignatures, create_checkpoint, prove_inclusion
 from trustledger.app.verifier import verify_bundle, verify_proof, verify_store
 from trustledger.app.witness import cosign_checkpoint
+from trustledger.domain.timefmt import format_timestamp
 from trustledger.errors import BatchRejected, InternalError, UsageError
 from trustledger.ledger.cosignature import CosignerKey
 from trustledger.ledger.keys import SigningKey, format_verifier_key
-from trustledger.domain.timefmt import format_timestamp
 from trustledger.storage import open_store
 from trustledger_cli.sample.decisions import (
     AS_OF,
@@ -51,8 +52,8 @@ KEY_NAMES = ("root", "enforcement-bot", "reviewer-17", "log", "witness-1")
 # What the job writes in DIR: --force replaces these, and nothing else.
 OUTPUTS = (
     "keys", "witness-1", "ledger.db", "ledger.db-wal", "ledger.db-shm", "decisions.jsonl",
-    "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "ban-evasion.jsonl", "standings.csv", "standings.html",
-    "actions.csv", "actions.html",
+    "part-1.jsonl", "part-2.jsonl", "bad.jsonl", "ban-evasion.jsonl", "standings.csv",
+    "standings.html", "actions.csv", "actions.html",
     "latest.checkpoint", "cosigned.checkpoint", "one-decision.proof", "audit.bundle",
 )  # fmt: skip
 # The bad batch's invalid lines: a suspension without the time it ends, a malformed id.
@@ -204,7 +205,7 @@ def refuse_ban_evasion(job: Sample) -> None:
         except BatchRejected as exc:
             for line, _, reason in exc.problems:
                 job.say(f"ban-evasion.jsonl, line {line}: {reason}")
-            job.say(f"refused as expected (exit {exc.exit_code}): {BANNED_OWNER} owns a banned shop")
+            job.say(f"refused as expected (exit {exc.exit_code}): {BANNED_OWNER}'s shop is banned")
         else:
             raise InternalError("the sample's ban-evading registration was accepted")
         if ledger.size() != size:
