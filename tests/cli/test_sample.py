@@ -16,7 +16,7 @@ from trustledger_cli.sample.job import OUTPUTS
 
 def test_the_sample_decisions_cover_every_type_and_are_reproducible() -> None:
     decisions = sample_decisions()
-    assert len(decisions) == 694
+    assert len(decisions) == 713
     assert len({d["shop_id"] for d in decisions}) == 40
     types = Counter(d["type"] for d in decisions)
     assert set(types) == SHOP_DECISION_TYPES and len(types) == 25
@@ -54,9 +54,9 @@ def test_every_step_runs_and_says_so(ran: tuple[Path, str]) -> None:
     _, out = ran
     steps = [line for line in out.splitlines() if line.startswith("== ")]
     assert [s.split(".")[0] for s in steps] == [f"== {n}" for n in range(1, 13)]
-    assert "wrote decisions.jsonl: 694 decisions, 25 types, 40 shops" in out
+    assert "wrote decisions.jsonl: 713 decisions, 25 types, 40 shops" in out
     assert "part-1.jsonl: 300 appended, signed by enforcement-bot" in out
-    assert "part-2.jsonl: 394 appended, signed by reviewer-17" in out
+    assert "part-2.jsonl: 413 appended, signed by reviewer-17" in out
     assert "rejected as expected (exit 4)" in out
     assert (
         "bad.jsonl, line 2 (decision 11111111-2222-4333-8444-555555555555): "
@@ -68,11 +68,11 @@ def test_every_step_runs_and_says_so(ran: tuple[Path, str]) -> None:
         "2026-05-29T00:00:00Z: its owner seller-23 owns shop shop-10023, permanently banned "
         "then by penalty p-6 (rule 12, ban evasion)"
     ) in out
-    assert "OK: 698 entries verified" in out
+    assert "OK: 717 entries verified" in out
     assert "erased: buyer-7" in out
     assert "standings as of 2026-06-01T00:00:00Z, digest: " in out
-    assert "work queue: 13 items for 7 shops, most urgent first" in out
-    assert "OK: audit.bundle, 698 entries verified offline" in out
+    assert "work queue: 11 items for 6 shops, most urgent first" in out
+    assert "OK: audit.bundle, 717 entries verified offline" in out
 
 
 def test_the_reports_show_the_v2_consequences(ran: tuple[Path, str]) -> None:
@@ -80,11 +80,11 @@ def test_the_reports_show_the_v2_consequences(ran: tuple[Path, str]) -> None:
     with (directory / "actions.csv").open(newline="") as file:
         items = list(csv.DictReader(file))
     assert Counter(item["kind"] for item in items) == {
-        "remedy_overdue": 5,
+        "remedy_overdue": 4,
         "complaint_unanswered": 2,
         "complaint_unresolved": 2,
         "appeal_undecided": 1,
-        "required_action": 2,
+        "required_action": 1,
         "remedy_owed": 1,
     }
     assert ("shop-10027", "required_action", "measure restrict_traffic; tier 12") in {
@@ -100,7 +100,11 @@ def test_the_reports_show_the_v2_consequences(ran: tuple[Path, str]) -> None:
     assert shops["shop-10023"]["status"] == "banned"
     assert "shop-10040" not in shops
     badges = [shop for shop, row in shops.items() if row["programme_badge"] == "true"]
-    assert badges == ["shop-10013", "shop-10017", "shop-10021"]
+    assert badges == ["shop-10013", "shop-10037"]
+    assert (shops["shop-10035"]["status"], shops["shop-10011"]["status"]) == (
+        "suspended",
+        "restricted",
+    )
     assert any(int(row["deposit_refunded"]) > 0 for row in shops.values())
     assert any(int(row["deposit_paid_out"]) > 0 for row in shops.values())
 
@@ -123,7 +127,7 @@ def test_its_files_are_what_the_commands_read(cli: Cli, ran: tuple[Path, str]) -
     db = f"sqlite:///{directory / 'ledger.db'}"
     root = str(directory / "keys" / "root.pub")
     result = cli("--db", db, "verify", "--trusted-key", root)
-    assert result.exit_code == 0 and result.stdout.startswith("OK: 698 entries verified")
+    assert result.exit_code == 0 and result.stdout.startswith("OK: 717 entries verified")
     keys = [str(directory / "keys" / f"{n}.pub") for n in ("log", "witness-1")]
     result = cli(
         "verify", "--bundle", str(directory / "audit.bundle"), "--trusted-key", root,

@@ -23,11 +23,11 @@ from trustledger_cli.root import main
     help="Run in a non-empty DIR, replacing the sample's own files there (nothing else).",
 )
 def sample(directory: str, force: bool) -> None:
-    """Run the sample job in DIR: keys, a ledger, 694 decisions, an audit, reports, proofs.
+    """Run the sample job in DIR: keys, a ledger, 713 decisions, an audit, reports, proofs.
 
     A realistic day of a trust-purchase programme on the embedded SQLite default, each
     step printed as it runs: five keys (root, two deciders, the log, a witness), a new
-    ledger (DIR/ledger.db), 694 decisions about 40 shops in two batches (every decision
+    ledger (DIR/ledger.db), 713 decisions about 40 shops in two batches (every decision
     type), an idempotent resend, a bad batch rejected whole, a banned owner's new shop
     refused, a key revocation, a buyer's erasure, a verify with the root's public key only,
     every shop's standing rebuilt (DIR/standings.csv, DIR/standings.html, a digest) with the

@@ -41,11 +41,15 @@ BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AS_OF = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 # Shops with a scripted case (shop_history): the deposit restored by an upheld appeal, a
 # forced programme exit, complaints and an appeal left past their deadlines, a points tier
-# nobody acted on, remedies still owed, a shop that never sent its qualification.
+# nobody acted on, remedies still owed, a shop that never sent its qualification, shops
+# suspended and restricted at AS_OF.
 UPHELD_WITH_DEPOSIT, FORCED_EXIT, LATE_COMPLAINTS, UNDECIDED_APPEAL = 12, 9, 15, 20
 TIER_IGNORED, REMEDIES_OWED, NO_QUALIFICATION = 27, 33, 38
+SUSPENDED_NOW, RESTRICTED_NOW = 35, 11
 # The owner whose shop is banned for good (index 23) and who tries to open another one.
 BANNED_OWNER, EVADING_SHOP = "seller-23", "shop-10040"
+# The buyer who asks to be forgotten (the suspended shop's last complaint is theirs).
+ERASED_BUYER = "buyer-7"
 REMEDY_KINDS = ("refund", "return_and_refund", "compensation")
 
 
@@ -447,7 +451,10 @@ def add_penalty(
 
 def late_cases(shop: ShopHistory, rng: random.Random, index: int) -> None:
     """The scripted cases of the last weeks before ``AS_OF``: what the work queue lists."""
-    scripted = (LATE_COMPLAINTS, UNDECIDED_APPEAL, TIER_IGNORED, REMEDIES_OWED)
+    scripted = (
+        LATE_COMPLAINTS, UNDECIDED_APPEAL, TIER_IGNORED, REMEDIES_OWED, SUSPENDED_NOW,
+        RESTRICTED_NOW,
+    )  # fmt: skip
     if index not in scripted:
         return
     if shop.clock >= AS_OF - timedelta(days=25):
@@ -507,6 +514,36 @@ def late_cases(shop: ShopHistory, rng: random.Random, index: int) -> None:
         )
         order_remedy(shop, rng, complaint, order_id, at=AS_OF - timedelta(days=10))
         order_remedy(shop, rng, complaint, order_id, at=AS_OF - timedelta(days=2), due_days=14)
+    elif index in (SUSPENDED_NOW, RESTRICTED_NOW):
+        # A penalty of last week whose suspension (or listing restriction) is still in force.
+        critical = index == SUSPENDED_NOW
+        violation = "counterfeit" if critical else "false_advertising"
+        complaint = shop.next_id("c")
+        shop.add(
+            "complaint.filed",
+            {"complaint_id": complaint, "category": violation,
+             "order_id": f"o-{rng.randrange(10**8)}"},
+            actor="complaint-intake", at=AS_OF - timedelta(days=12),
+            personal=person(rng, ERASED_BUYER),
+        )  # fmt: skip
+        shop.add(
+            "complaint.substantiated",
+            {"complaint_id": complaint, "violation": violation},
+            at=AS_OF - timedelta(days=9),
+        )
+        imposed_at = AS_OF - timedelta(days=7)
+        measures: list[dict[str, Any]] = [
+            {"type": "suspend", "until": ts(imposed_at + timedelta(days=30))}
+            if critical
+            else {"type": "restrict_listing", "until": ts(imposed_at + timedelta(days=14))}
+        ]
+        shop.add(
+            "penalty.imposed",
+            {"penalty_id": shop.next_id("p"), "violation": violation,
+             "severity": VIOLATIONS[violation], "measures": measures,
+             "complaint_ids": [complaint], "rule_set": "default-v2"},
+            at=imposed_at,
+        )  # fmt: skip
 
 
 def refused_registration() -> dict[str, Any]:
