@@ -3,10 +3,10 @@ on the embedded SQLite default, run through the library's own functions.
 
 Keys, a ledger, 713 decisions about 40 shops, an idempotent resend, a rejected batch, a
 banned owner's new shop refused (rule 12), a key revocation, an erasure, a verify that an
-auditor would run with the root's public key only, the shops' standings rebuilt from the
-events (CSV, HTML, digest) with the work queue (CSV, HTML), as of the sample's ``AS_OF``,
-and the verifiable log: a signed checkpoint cosigned by a witness, an inclusion proof, an
-offline bundle. Each step says what it did through ``say``; any failure raises the
+auditor would run with the root's public key only, the verifiable log (a signed checkpoint
+cosigned by a witness, an inclusion proof, an offline bundle), and the shops' standings
+rebuilt from the events (CSV, HTML, digest) with the work queue (CSV, HTML), as of the
+sample's ``AS_OF``. Each step says what it did through ``say``; any failure raises the
 library's error.
 """
 
