@@ -68,8 +68,8 @@ from trustledger.storage.base import (
     write_of,
 )
 from trustledger.storage.chaining import Frontier, append_rows
-from trustledger.storage.views import FACTS_TABLE, RULE_SETS_TABLE, TRACKING_TABLE
 from trustledger.storage.url import lock_timeout
+from trustledger.storage.views import FACTS_TABLE, RULE_SETS_TABLE, TRACKING_TABLE
 
 REFUSE_FUNCTION = "trustledger_refuse_change"
 TRIGGER_VERBS = ("UPDATE", "DELETE", "TRUNCATE")
