@@ -147,7 +147,10 @@ def create_ledger(job: Sample) -> None:
 
 
 def append_decisions(job: Sample) -> None:
-    job.step("3. decisions: verifications, complaints, penalties, appeals (JSON Lines)")
+    job.step(
+        "3. decisions: verifications, deposits, complaints, remedies, penalties, appeals, "
+        "信任购 (JSON Lines)"
+    )
     decisions = sample_decisions()
     job.path("decisions.jsonl").write_text(format_json_lines(decisions), encoding="utf-8")
     shops = len({d["shop_id"] for d in decisions})
