@@ -25,7 +25,7 @@ from trustledger_cli.root import main
 def sample(directory: str, force: bool) -> None:
     """Run the sample job in DIR: keys, a ledger, 713 decisions, an audit, reports, proofs.
 
-    A realistic day of a trust-purchase programme on the embedded SQLite default, each
+    Three months of a trust-purchase programme on the embedded SQLite default, each
     step printed as it runs: five keys (root, two deciders, the log, a witness), a new
     ledger (DIR/ledger.db), 713 decisions about 40 shops in two batches (every decision
     type), an idempotent resend, a bad batch rejected whole, a banned owner's new shop

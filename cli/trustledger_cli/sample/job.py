@@ -1,4 +1,4 @@
-"""The sample job of `trustledger sample DIR`: a realistic day of a trust-purchase programme
+"""The sample job of `trustledger sample DIR`: three months of a trust-purchase programme
 on the embedded SQLite default, run through the library's own functions.
 
 Keys, a ledger, 713 decisions about 40 shops, an idempotent resend, a rejected batch, a
