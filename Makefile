@@ -16,7 +16,7 @@ lint:
 	$(BIN)/lint-imports
 
 sample:
-	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/sample.sh
+	$(BIN)/trustledger sample sample/ --force
 
 bench:
 	$(BIN)/python benchmarks/bench_append.py

@@ -2132,8 +2132,10 @@ def argv(case: Case, file: str, held: list[str]) -> list[str]:
             out += ["--key", key_text(key)]
         return [*out, file]
     out = ["verify", f"--{case.kind}", file]
-    for key in [*args.get("root_keys", []), *args["log_keys"]]:
+    for key in args.get("root_keys", []):
         out += ["--trusted-key", key_text(key)]
+    for key in args["log_keys"]:
+        out += ["--log-key", key_text(key)]
     for key in args["witness_keys"]:
         out += ["--witness-key", key_text(key)]
     if args["quorum"]:

@@ -42,6 +42,7 @@ RUNS = {
     "bench_projections": ["--entries", "300", "--repeat", "1", "--queries", "5"],
     "bench_monitor": ["--entries", "300", "--repeat", "1", "--workers", "2"],
     "bench_log": ["--entries", "300"],
+    "bench_startup": ["--runs", "2"],
 }
 
 

@@ -33,7 +33,7 @@ class AppendReport:
         self.quiet = quiet
         self.tally = AppendTally()
         self.started = time.monotonic()
-        self.terminal = sys.stderr.isatty()
+        self.terminal = sys.stderr.isatty() and not quiet  # a progress line
         self.total_bytes = _size(stream)
 
     def __enter__(self) -> AppendReport:

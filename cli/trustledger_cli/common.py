@@ -9,16 +9,28 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
-from trustledger.app import load_signing_key
-from trustledger.app.keyfiles import PASSPHRASE_ENV, passphrase_from_env
 from trustledger.errors import BatchRejected, TrustledgerError, UsageError
-from trustledger.ledger.keys import SigningKey
 from trustledger.storage.url import DEFAULT_URL, ENV_VAR
+
+# Modules that need the cryptography stack import it inside the functions that use it:
+# `trustledger --version`, `--help` and completion start without it (docs/CLI.md).
+if TYPE_CHECKING:
+    from trustledger.ledger.keys import SigningKey
+
+
+def _db_value(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A command's own --db wins; else the global ``trustledger --db URL``; else
+    TRUSTLEDGER_DB; else the default (docs/CLI.md, "Global options")."""
+    if ctx.get_parameter_source(param.name or "db") is ParameterSource.COMMANDLINE:
+        return value
+    global_db: str | None = ctx.find_root().params.get("db")
+    return global_db or value
+
 
 db_option = click.option(
     "--db",
@@ -27,17 +39,39 @@ db_option = click.option(
     default=DEFAULT_URL,
     show_default=True,
     metavar="URL",
+    callback=_db_value,
     help=f"Store URL: sqlite:///relative.db, sqlite:////absolute.db, "
-    f"postgresql://user@host/db[?schema=NAME] (env {ENV_VAR}).",
+    f"postgresql://user@host/db[?schema=NAME] (env {ENV_VAR}; or trustledger --db URL).",
 )
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."
 )
 
 
+def verbosity() -> int:
+    """The global -q/-v: -1 quiet (errors only), 0 normal, 1 and more verbose."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return 0
+    params = ctx.find_root().params
+    return -1 if params.get("quiet") else int(params.get("verbose") or 0)
+
+
 def note(message: str) -> None:
-    """Something for people: always stderr, so stdout stays a clean document."""
-    click.echo(message, err=True)
+    """Something for people: always stderr, so stdout stays a clean document; not with -q."""
+    if verbosity() >= 0:
+        click.echo(message, err=True)
+
+
+def detail(message: str) -> None:
+    """More detail for people, on stderr, with -v only."""
+    if verbosity() > 0:
+        click.echo(message, err=True)
+
+
+def show_progress(as_json: bool = False) -> bool:
+    """A progress bar only for a person watching: stderr a terminal, no --json, no -q."""
+    return not as_json and verbosity() >= 0 and sys.stderr.isatty()
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
@@ -118,6 +152,8 @@ def _report_problems(exc: BatchRejected) -> None:
 
 def passphrase_prompt(confirm: bool = False) -> Callable[[], bytes]:
     def source() -> bytes:
+        from trustledger.app.keyfiles import PASSPHRASE_ENV, passphrase_from_env
+
         from_env = passphrase_from_env()
         if from_env is not None:
             return from_env
@@ -134,7 +170,9 @@ def passphrase_prompt(confirm: bool = False) -> Callable[[], bytes]:
 
 
 def signing_key(path: str) -> SigningKey:
-    return load_signing_key(Path(path), passphrase_prompt())
+    from trustledger.app import load_signing_key
+
+    return load_signing_key(path, passphrase_prompt())
 
 
 class Command(click.Command):

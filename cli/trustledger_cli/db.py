@@ -1,6 +1,6 @@
 """Database administration commands: ``db grant-auditor``, ``db repair``.
 
-Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``.
+Registered on ``main`` when ``trustledger_cli.root`` loads one of them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import click
 
 from trustledger.app import load_verifier_key
 from trustledger.errors import UsageError
-from trustledger.storage import open_store
-from trustledger.storage.postgres import PostgresStore
+from trustledger.storage import open_store, parse_store_url
 from trustledger_cli.common import Group, db_option, emit_json, json_option, note
-from trustledger_cli.main import main
+from trustledger_cli.root import main
 
 
 @main.group(cls=Group)
@@ -56,13 +55,16 @@ def grant_auditor(role: str, password_env: str | None, db: str, as_json: bool) -
         password = os.environ.get(password_env)
         if not password:
             raise UsageError(f"--password-env {password_env}: the variable is not set")
+    if parse_store_url(db).scheme != "postgresql":
+        raise UsageError(
+            f"grant-auditor needs a PostgreSQL store, not {db}: give auditors a "
+            "copy of a SQLite file (they open it read-only)"
+        )
+    from trustledger.storage.postgres import PostgresStore
+
     store = open_store(db)
+    assert isinstance(store, PostgresStore)
     try:
-        if not isinstance(store, PostgresStore):
-            raise UsageError(
-                f"grant-auditor needs a PostgreSQL store, not {store.url}: give auditors a "
-                "copy of a SQLite file (they open it read-only)"
-            )
         created = store.grant_auditor(role, password=password)
     finally:
         store.close()

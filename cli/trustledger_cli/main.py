@@ -1,4 +1,5 @@
-"""The ``trustledger`` command: parse → call one library function → render.
+"""The core commands of ``trustledger`` (keys, init, append, verify, log, erase): parse →
+call one library function → render. The group and its global options are in ``root``.
 
 Every command's docstring is its ``--help`` and ends with an example. Errors print one
 line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTING.md's table.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -43,31 +45,20 @@ from trustledger_cli.common import (
     Group,
     count,
     db_option,
+    detail,
     emit_json,
     json_option,
     note,
     passphrase_prompt,
+    show_progress,
     signing_key,
+    verbosity,
 )
+from trustledger_cli.root import main
 
-
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-@click.version_option(package_name="trustledger")
-def main(debug: bool) -> None:
-    """trustledger: a signed, hash-chained ledger of enforcement decisions about shops.
-
-    Enforcement tooling appends decisions; auditors verify them with public keys only.
-    The store is a SQLite file by default (./trustledger.db); pick another with --db or
-    TRUSTLEDGER_DB. Private keys are encrypted; the passphrase comes from
-    TRUSTLEDGER_KEY_PASSPHRASE or a prompt.
-
-    \b
-    Example:
-      trustledger keys generate root --out keys/
-      trustledger init --root-key keys/root.key
-      trustledger verify --trusted-key keys/root.pub
-    """
+# The group, re-exported: `from trustledger_cli.main import main` gives it with these
+# commands registered (tests, embedding scripts); the others load on first use.
+__all__ = ["main"]
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -266,8 +257,10 @@ def append(
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
     click.get_current_context().meta[MAX_ERRORS] = max_errors
+    quiet = quiet or verbosity() < 0  # the global -q too
     with stream:
         signer = signing_key(key)
+        detail(f"signing as {signer.name} ({signer.key_id}) into {db}, batches of {batch_size}")
         records = read_stream(stream, source=source)
         if dry_run:
             with Ledger.open(db) as ledger:
@@ -276,12 +269,13 @@ def append(
         with Ledger.open(db) as ledger, AppendReport(stream, as_json=as_json, quiet=quiet) as out:
             for outcomes in ledger.append_batches(records, signer=signer, batch_size=batch_size):
                 out.batch(outcomes)
+                detail(f"batch of {len(outcomes)} written, through line {out.tally.through_line}")
 
 
 def _render_dry_run(outcomes: list[DryRunOutcome], as_json: bool) -> None:
     if as_json:
         emit_json([asdict(o) for o in outcomes])
-    else:
+    elif verbosity() >= 0:
         for outcome in outcomes:
             where = "" if outcome.position is None else f" position {outcome.position}"
             click.echo(f"{outcome.status:<9} {outcome.decision_id}{where}")
@@ -376,6 +370,13 @@ def verify(
         roots_needed=full_ledger, log_key_needed=bool(held or bundle or proof),
     )  # fmt: skip
     checkpoints = [(path, read_held_checkpoint(path, read_file)) for path in held]
+    detail(
+        f"verifying {proof or bundle or db} with {count(len(policy.root_keys), 'root key')}, "
+        f"{count(len(policy.log_keys), 'log key')}, "
+        f"{count(len(policy.witness_keys), 'witness key')} (quorum {quorum}), "
+        f"{count(len(checkpoints), 'held checkpoint')}"
+    )
+    started = time.monotonic()
     try:
         if proof is not None:
             if not log_keys:
@@ -398,6 +399,7 @@ def verify(
         else:
             render_report(exc.report, as_json)
         sys.exit(1)
+    detail(f"verified in {time.monotonic() - started:.2f} s")
     render_report(report, as_json)
 
 
@@ -453,7 +455,7 @@ def _verify_store_with_progress(
 
 def _progress_bar(entries: int, as_json: bool) -> ProgressBar[int]:
     """A bar on stderr for a person watching; scripts and --json get clean streams."""
-    show = not as_json and sys.stderr.isatty()
+    show = show_progress(as_json)
     return click.progressbar(
         length=max(entries, 1), label="verifying", file=sys.stderr if show else io.StringIO()
     )
@@ -483,7 +485,7 @@ def render_proof(report: ProofReport, as_json: bool) -> None:
         emit_json(body)
     elif report.failure is not None:
         click.echo(f"FAILED: {report.proof}: {report.failure.message}")
-    else:
+    elif verbosity() >= 0:  # -q: the exit code says it
         click.echo(
             f"OK: entry {report.index} is in {report.origin} at size {report.size} "
             f"(root {report.root_hash})"
@@ -499,6 +501,8 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
         body["signatures_checked"] = signatures_checked
         emit_json(body)
         return
+    if report.intact and verbosity() < 0:
+        return  # -q: the exit code says it
     if report.intact and not signatures_checked:
         click.echo(
             f"OK (hash-only, signatures NOT checked): {count(report.entries, 'entry', 'entries')}"
@@ -597,6 +601,7 @@ def log(
     occurred_from = _timestamp_option(after, "--after")
     occurred_before = _timestamp_option(before, "--before")
     out = sys.stdout
+    shown = 0
     with Ledger.open(db, read_only=True) as ledger:
         for entry in ledger.log(
             shop_id=shop_id, types=types, occurred_from=occurred_from,
@@ -605,6 +610,8 @@ def log(
         ):  # fmt: skip
             # Written as read, through stdout's own buffer (click.echo flushes every line).
             out.write((_entry_json(entry) if as_json else _entry_line(entry)) + "\n")
+            shown += 1
+    detail(f"{count(shown, 'entry', 'entries')} from {db}")
 
 
 def _entry_json(entry: LogEntry) -> str:
@@ -693,12 +700,6 @@ def schema(out: str | None) -> None:
 
     write_document(decision_schema_text().encode("utf-8"), out)
 
-
-# Commands living in their own modules register themselves on ``main`` when imported.
-from trustledger_cli import db as _db  # noqa: E402, F401
-from trustledger_cli import projections as _projections  # noqa: E402, F401
-from trustledger_cli import serving as _serving  # noqa: E402, F401
-from trustledger_cli import verifiable as _verifiable  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,6 +1,6 @@
 """Commands over the standings projection: ``projections``, ``standing``, ``report``, ``rules``.
 
-Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``.
+Registered on ``main`` when ``trustledger_cli.root`` loads one of them.
 """
 
 from __future__ import annotations
@@ -15,10 +15,19 @@ import click
 from trustledger.app import Ledger
 from trustledger.app.files import write_file
 from trustledger.domain.timefmt import format_timestamp, parse_timestamp
-from trustledger.errors import InvalidDecision, StorageUnavailable, UsageError
+from trustledger.errors import InvalidDecision, NotFound, UsageError
 from trustledger.storage import open_store
-from trustledger_cli.common import Group, db_option, emit_json, json_option, note, signing_key
-from trustledger_cli.main import main
+from trustledger_cli.common import (
+    Group,
+    db_option,
+    detail,
+    emit_json,
+    json_option,
+    note,
+    show_progress,
+    signing_key,
+)
+from trustledger_cli.root import main
 from trustledger_projections.projection import DEFAULT_BATCH, CatchUp, catch_up, follow, rebuild
 from trustledger_projections.queries import (
     DEFAULT_PANELS,
@@ -87,10 +96,10 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
     try:
         if not store.exists():
             store.close()
-            raise StorageUnavailable(f"no ledger at {store.url}: run `trustledger init` first")
+            raise NotFound(f"no ledger at {store.url}: run `trustledger init` first")
         chain_head = store.chain_head()
         head = chain_head.notification_id if chain_head is not None else 0
-        show_bar = not as_json and sys.stderr.isatty()
+        show_bar = show_progress(as_json)
         with click.progressbar(
             length=max(head, 1), label=kind, file=sys.stderr if show_bar else io.StringIO()
         ) as bar:
@@ -100,6 +109,7 @@ def _run(kind: str, db: str, batch_size: int, as_json: bool) -> None:
                 nonlocal done
                 bar.update(position - done)
                 done = position
+                detail(f"applied up to notification {position} of {_head}")
 
             run = rebuild if kind == "rebuilding" else catch_up
             result = run(store, batch_size=batch_size, progress=progress)
@@ -169,6 +179,9 @@ def projections_follow(interval: float, batch_size: int, db: str) -> None:
       trustledger projections follow --interval 0.5
     """
     store = open_store(db)
+    if not store.exists():  # follow retries an unreachable store: a missing one is an error
+        store.close()
+        raise NotFound(f"no ledger at {store.url}: run `trustledger init` first")
 
     def on_catch_up(result: CatchUp) -> None:
         if result.applied:

@@ -1,7 +1,7 @@
 """Serving the log: ``serve`` (the HTTP service) and ``tiles publish`` (the read API as
 static files).
 
-Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``.
+Registered on ``main`` when ``trustledger_cli.root`` loads one of them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from trustledger_cli.common import (
     note,
     signing_key,
 )
-from trustledger_cli.main import main
+from trustledger_cli.root import main
 from trustledger_server.app import Service
 from trustledger_server.process import parse_listen, read_tokens, run
 

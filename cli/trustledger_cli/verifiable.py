@@ -1,6 +1,6 @@
 """The verifiable-log commands: checkpoint, prove, witness, export.
 
-Registered on ``main`` by the import at the bottom of ``trustledger_cli.main``. Documents
+Registered on ``main`` when ``trustledger_cli.root`` loads one of them. Documents
 (checkpoints, proofs, cosignature lines) go to stdout or ``--out``; notes go to stderr.
 """
 
@@ -45,7 +45,7 @@ from trustledger_cli.common import (
     signing_key,
 )
 from trustledger_cli.common import reported_errors as _reported_errors
-from trustledger_cli.main import main
+from trustledger_cli.root import main
 
 
 def read_file(path: str) -> bytes:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from eventsourcing.persistence import PersistenceError
 
 from trustledger.app.ledger import Ledger
 from trustledger.domain.rules import PublishedRules
 from trustledger.domain.timefmt import micros
-from trustledger.errors import NotFound
+from trustledger.errors import NotFound, StorageUnavailable
+from trustledger.storage import open_store
 from trustledger.storage.base import StoredCheckpoint
-from trustledger.storage.views import open_standings_view
+from trustledger.storage.views import StandingsView, open_standings_view
+from trustledger_projections import projection
 from trustledger_projections.actions import build_actions
 from trustledger_projections.decisions import DecisionLine, shop_decisions
 from trustledger_projections.projection import check_format
@@ -62,8 +66,33 @@ class Answer:
     behind: int
 
 
+def _lag(ledger: Ledger, view: StandingsView) -> int:
+    """Notifications the view has not applied yet."""
+    # The chain head (one row by primary key) gives the ledger's last notification id.
+    head = ledger.store.chain_head()
+    last = head.notification_id if head is not None else 0
+    return max(0, last - ViewSource(view).tracking_id())
+
+
+def _catch_up_view(url: str) -> None:
+    """Bring the view up to the ledger's head; a store this process may only read (an
+    auditor's role, a read-only file) leaves it where it is, and the caller says how far
+    behind it is."""
+    store = open_store(url)
+    try:
+        projection.catch_up(store)
+    except (StorageUnavailable, PersistenceError):  # PostgreSQL: permission denied
+        pass
+    finally:
+        store.close()
+
+
 @contextmanager
-def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, int]]:
+def _source(
+    ledger: Ledger, at_position: int | None, *, fresh: bool = True
+) -> Iterator[tuple[Source, int]]:
+    """The log up to ``at_position``, or the standings view, caught up first if ``fresh``,
+    with how many notifications it is behind."""
     if at_position is not None:
         yield LogSource(ledger.store, at_position), 0
         return
@@ -75,28 +104,52 @@ def _source(ledger: Ledger, at_position: int | None) -> Iterator[tuple[Source, i
                 "`trustledger projections rebuild` (or pass --at-position to read the log)"
             )
         check_format(view, ledger.store.url)
-        source = ViewSource(view)
-        # The chain head (one row by primary key) gives the ledger's last notification id.
-        head = ledger.store.chain_head()
-        last = head.notification_id if head is not None else 0
-        yield source, max(0, last - source.tracking_id())
+        lag = _lag(ledger, view)
+        if lag and fresh:
+            view.close()
+            _catch_up_view(ledger.store.url)
+            view = open_standings_view(ledger.store)
+            lag = _lag(ledger, view)
+        yield ViewSource(view), lag
     finally:
         view.close()
 
 
-def standing_of(url: str, shop_id: str, *, at: datetime, at_position: int | None = None) -> Answer:
-    """A shop's standing at ``at``: from the view, or replayed from the log up to a position.
+def standing_of(
+    url: str,
+    shop_id: str,
+    *,
+    at: datetime | None = None,
+    at_position: int | None = None,
+    catch_up: bool = True,
+) -> Answer:
+    """A shop's standing at ``at`` (default: now): from the view, or replayed from the log
+    up to a position.
 
-    Raises NotFound (no ledger, view not built, shop not registered by then).
+    The view is caught up to the ledger's head first (``catch_up=False`` reads it as it
+    is); where it cannot be (a read-only role or file) or is not, ``Answer.behind`` says
+    how many notifications the standing does not reflect. Raises NotFound (no ledger,
+    view not built, shop not registered by then).
     """
-    with Ledger.open(url, read_only=True) as ledger, _source(ledger, at_position) as (src, lag):
-        return Answer(shop_standing(src, shop_id, at=at, default_rules=ledger.rules), lag)
+    when = datetime.now(UTC) if at is None else at
+    with (
+        Ledger.open(url, read_only=True) as ledger,
+        _source(ledger, at_position, fresh=catch_up) as (src, lag),
+    ):
+        return Answer(shop_standing(src, shop_id, at=when, default_rules=ledger.rules), lag)
 
 
-def report_standings(url: str, *, at: datetime, at_position: int | None = None) -> Answer:
-    """Every shop's standing at ``at`` (an ``Answer`` holding a ``StandingsReport``)."""
-    with Ledger.open(url, read_only=True) as ledger, _source(ledger, at_position) as (src, lag):
-        report: StandingsReport = build_report(src, at=at, default_rules=ledger.rules)
+def report_standings(
+    url: str, *, at: datetime | None = None, at_position: int | None = None, catch_up: bool = True
+) -> Answer:
+    """Every shop's standing at ``at`` (default: now), an ``Answer`` holding a
+    ``StandingsReport``; the view is caught up first, as by ``standing_of``."""
+    when = datetime.now(UTC) if at is None else at
+    with (
+        Ledger.open(url, read_only=True) as ledger,
+        _source(ledger, at_position, fresh=catch_up) as (src, lag),
+    ):
+        report: StandingsReport = build_report(src, at=when, default_rules=ledger.rules)
         return Answer(report, lag)
 
 

@@ -1,7 +1,8 @@
 """trustledger: a signed, hash-chained, event-sourced ledger of enforcement decisions.
 
 The public API is small: open a ``Ledger``, ``append`` decisions with a ``SigningKey``,
-``verify`` with public keys only. See docs/API.md in the repository.
+``verify`` with public keys only, read a shop's ``standing_of``. See docs/API.md in the
+repository.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         format_verifier_key,
         parse_verifier_key,
     )
+    from trustledger_projections.queries import standing_of
 
 __version__ = "0.1.0"
 
@@ -60,6 +62,9 @@ _EXPORTS = {
     "VerifierKey": "trustledger.ledger.keys",
     "format_verifier_key": "trustledger.ledger.keys",
     "parse_verifier_key": "trustledger.ledger.keys",
+    # The read model sits above the application (pyproject.toml's layers); the package's
+    # front door names it for the embedding code, which sees one API.
+    "standing_of": "trustledger_projections.queries",
 }
 
 __all__ = [
@@ -81,6 +86,7 @@ __all__ = [
     "load_verifier_key",
     "parse_verifier_key",
     "read_records",
+    "standing_of",
 ]
 
 

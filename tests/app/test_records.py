@@ -122,3 +122,14 @@ def test_input_that_is_not_utf8_is_a_usage_error_naming_the_line() -> None:
     stream = io.BytesIO(b'{"a": 1}\n{"b": "\xd5\xc5"}\n')
     with pytest.raises(UsageError, match=r"^in.jsonl, line 2: not UTF-8 \(byte 0xd5\)"):
         list(read_stream(stream, source="in.jsonl"))
+
+
+def test_a_request_body_held_in_memory_may_be_one_array_longer_than_a_record() -> None:
+    # The append API's body: one line of JSON, far over the per-record limit of a stream,
+    # whose elements are the records (each decision's own limits apply later).
+    elements = [{"n": index, "pad": "x" * 1000} for index in range(400)]
+    body = json.dumps(elements)
+    assert len(body) > MAX_RECORD_BYTES
+    records = list(read_records(body))
+    assert [(r.line, r.document) for r in records] == list(enumerate(elements, 1))
+    assert all(r.error is None for r in records)

@@ -122,7 +122,11 @@ def story(cli: Cli) -> Story:
 def command_paths(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every command path below ``group``, groups included: ("keys",), ("keys", "generate"), ..."""
     paths: list[tuple[str, ...]] = []
-    for name, command in sorted(group.commands.items()):
+    # Through list_commands/get_command: the root group loads its commands on first use.
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        assert command is not None
         paths.append((*prefix, name))
         if isinstance(command, click.Group):
             paths.extend(command_paths(command, (*prefix, name)))
@@ -131,8 +135,9 @@ def command_paths(group: click.Group = main, prefix: tuple[str, ...] = ()) -> li
 
 def command_at(path: tuple[str, ...]) -> click.Command:
     """The command at ``path`` below ``main``: ``command_at(("keys", "generate"))``."""
-    command: click.Command = main
+    command: click.Command | None = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
     return command

@@ -140,6 +140,22 @@ def test_grant_auditor_needs_postgresql(tmp_path: object) -> None:
     assert "needs a PostgreSQL store" in result.stderr
 
 
+def test_an_auditor_s_standing_says_how_far_behind_the_view_is(
+    pg_ledger: LedgerEnv, role: str
+) -> None:
+    # The auditor may not write the view, so standing cannot catch it up: it must say how
+    # far behind it is, never fail as a bug and never answer silently stale.
+    history = shop_history("shop-1")
+    pg_ledger.append(history[:1])
+    assert _cli("projections", "rebuild", "--db", pg_ledger.url).exit_code == 0
+    pg_ledger.append(history[1:3])
+    assert _cli("db", "grant-auditor", role, "--db", pg_ledger.url).exit_code == 0
+    # grant-auditor lets the role read the view built above (no grant by hand).
+    result = _cli("standing", "shop-1", "--db", _as_role(pg_ledger.url, role), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "the standings view is 2 notification(s) behind the ledger" in result.stderr
+
+
 def test_grant_auditor_without_createrole_says_what_it_needs(
     pg_ledger: LedgerEnv, role: str
 ) -> None:

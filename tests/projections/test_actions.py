@@ -30,7 +30,7 @@ def ids(*documents: dict[str, Any]) -> list[str]:
 
 class DocumentSource:
     """A ``Source`` over decision documents (what the view would hold after a rebuild), so
-    the queue is judged without an append path for every v2 type."""
+    that the queue's order is judged without a store."""
 
     def __init__(self, documents: list[dict[str, Any]]) -> None:
         self.rows = []
@@ -197,32 +197,37 @@ def test_items_come_and_go_with_time() -> None:
 
 
 @pytest.fixture
-def ledger_queue(sqlite_ledger: LedgerEnv) -> LedgerEnv:
-    """The v1 part of ``Queue`` appended to a ledger, and the view rebuilt."""
-    v2 = {"remedy.ordered"}
-    sqlite_ledger.append(d for d in Queue().documents if d["type"] not in v2)
+def ledger_queue(sqlite_ledger: LedgerEnv) -> tuple[LedgerEnv, Queue]:
+    """``Queue`` appended to a ledger (every decision passing the append rules, remedy
+    orders included), and the view rebuilt."""
+    queue = Queue()
+    sqlite_ledger.append(queue.documents)
     store = open_store(sqlite_ledger.url)
     try:
         rebuild(store)
     finally:
         store.close()
-    return sqlite_ledger
+    return sqlite_ledger, queue
 
 
-def test_the_view_and_the_log_give_the_same_queue(ledger_queue: LedgerEnv) -> None:
-    answer = report_actions(ledger_queue.url, at=at(AS_OF))
+def test_the_view_and_the_log_give_the_same_queue(ledger_queue: tuple[LedgerEnv, Queue]) -> None:
+    ledger, queue = ledger_queue
+    answer = report_actions(ledger.url, at=at(AS_OF))
     assert answer.behind == 0
     from_view = answer.value.document
-    assert from_view["ledger_size"] == ledger_queue.entry_count()
+    assert from_view["ledger_size"] == ledger.entry_count()
+    assert from_view["items"] == queue.expected_items()
     assert [(i["shop_id"], i["kind"]) for i in from_view["items"]] == [
         ("a", "complaint_unanswered"),
+        ("c", "remedy_overdue"),
         ("a", "complaint_unresolved"),
         ("b", "appeal_undecided"),
         ("d", "required_action"),
         ("b", "required_action"),
         ("d", "required_action"),
+        ("c", "remedy_owed"),
     ]
     size = from_view["ledger_size"]
-    from_log = report_actions(ledger_queue.url, at=at(AS_OF), at_position=size - 1).value
+    from_log = report_actions(ledger.url, at=at(AS_OF), at_position=size - 1).value
     assert format_json(from_log.document) == format_json(from_view)
     assert report_digest(from_log.document) == report_digest(from_view)

@@ -7,6 +7,8 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.cli.conftest import DB_URL, Story, decision, error_line, past
 from trustledger.domain.timefmt import format_timestamp
 
@@ -59,13 +61,33 @@ def test_a_malformed_as_of_exits_2(story: Story) -> None:
     assert "--as-of: 'yesterday' is not an RFC 3339 timestamp" in error_line(result)
 
 
-def test_the_view_behind_the_ledger_is_noted(story: Story) -> None:
+def test_standing_catches_the_view_up_first(story: Story) -> None:
     story.cli("projections", "catch-up")
     history(story)
+    now = past(0)
+    result = story.cli("standing", "shop-10086", "--json", "--as-of", now)
+    assert result.exit_code == 0 and "behind" not in result.stderr
+    story.cli("projections", "catch-up")
+    caught_up = story.cli("standing", "shop-10086", "--json", "--as-of", now)
+    assert json.loads(result.stdout) == json.loads(caught_up.stdout)
+    assert json.loads(result.stdout)["penalties"]["active"] == 1
+
+
+def test_a_view_that_cannot_be_caught_up_is_noted(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustledger.errors import StorageUnavailable
+    from trustledger_projections import projection
+
+    story.cli("projections", "catch-up")
+    history(story)
+
+    def read_only(*_: object, **__: object) -> None:  # an auditor's read-only role
+        raise StorageUnavailable("attempt to write a readonly database")
+
+    monkeypatch.setattr(projection, "catch_up", read_only)
     result = story.cli("standing", "shop-10086", "--json")
     assert "the standings view is 3 notification(s) behind the ledger" in result.stderr
-    story.cli("projections", "catch-up")
-    assert "behind" not in story.cli("standing", "shop-10086", "--json").stderr
 
 
 def test_a_view_of_an_older_facts_format_says_to_rebuild_and_catch_up_rebuilds_it(

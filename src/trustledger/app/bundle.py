@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from trustledger.app.files import write_failure, write_file
+from trustledger.app.paths import StrPath
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import (
     HeldCheckpoint,
@@ -71,13 +72,14 @@ from trustledger.ledger.verify import (
 from trustledger.storage import open_store
 
 
-def export_bundle(url: str, out: Path) -> tuple[int, bytes]:
+def export_bundle(url: str, out: StrPath) -> tuple[int, bytes]:
     """Write the ledger at ``url`` up to its latest checkpoint into ``out``.
 
     Returns (entries, checkpoint note). Raises NotFound when there is no checkpoint,
     StorageUnavailable when the disk is full, UsageError when ``out`` cannot be written;
     ``out`` is then left as it was (trustledger.app.files).
     """
+    out = Path(out)
     if out.is_dir():
         raise write_failure(out, IsADirectoryError(errno.EISDIR, "Is a directory", str(out)))
     tmp = out.with_name(out.name + ".partial")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 from trustledger.app.files import write_failure, write_file
+from trustledger.app.paths import StrPath
 from trustledger.errors import UsageError
 from trustledger.ledger.keys import (
     SigningKey,
@@ -17,10 +19,14 @@ from trustledger.ledger.keys import (
     parse_private_key,
     parse_public_key_file,
     parse_verifier_key,
+    passphrase_bytes,
 )
 
 PASSPHRASE_ENV = "TRUSTLEDGER_KEY_PASSPHRASE"
-PassphraseSource = Callable[[], bytes]
+# A passphrase is text (encoded as UTF-8) or bytes, given as such or by a callable asked
+# only when the key is read or written (a prompt).
+Passphrase: TypeAlias = bytes | str
+PassphraseSource: TypeAlias = Callable[[], bytes | str]
 
 
 def passphrase_from_env() -> bytes | None:
@@ -28,15 +34,21 @@ def passphrase_from_env() -> bytes | None:
     return value.encode() if value else None
 
 
+def _secret(passphrase: Passphrase | PassphraseSource) -> bytes:
+    return passphrase_bytes(passphrase() if callable(passphrase) else passphrase)
+
+
 def generate_key_files(
-    name: str, out_dir: Path, passphrase: bytes | PassphraseSource
+    name: str, out_dir: StrPath, passphrase: Passphrase | PassphraseSource
 ) -> tuple[Path, Path, SigningKey]:
     """Write ``out_dir/NAME.key`` (mode 0600) and ``out_dir/NAME.pub``; never overwrites,
     and writes both or neither. Raises UsageError (a file exists, a bad name, the directory
     cannot be written) or StorageUnavailable (the disk is full).
 
-    ``passphrase`` may be a callable: it is asked for only once the files can be written.
+    ``passphrase`` (text or bytes) may be a callable: it is asked for only once the files
+    can be written.
     """
+    out_dir = Path(out_dir)
     key = generate_signing_key(name)
     # NAME becomes a file name: "../x" or "a/b" would write outside out_dir.
     if Path(name).name != name or name in {".", ".."}:
@@ -49,8 +61,7 @@ def generate_key_files(
     for path in (private_path, public_path):
         if path.exists():
             raise UsageError(f"{path} already exists; refusing to overwrite a key")
-    secret = passphrase() if callable(passphrase) else passphrase
-    encrypted = format_private_key(key, secret)
+    encrypted = format_private_key(key, _secret(passphrase))
     # Whole files or none (trustledger.app.files): a full disk leaves no empty NAME.key
     # behind to block the retry.
     write_file(private_path, encrypted, exclusive=True, private=True)
@@ -62,17 +73,24 @@ def generate_key_files(
     return private_path, public_path, key
 
 
-def load_signing_key(path: Path, passphrase: PassphraseSource) -> SigningKey:
-    """Decrypt a private key file; the passphrase is asked for only when needed."""
+def load_signing_key(path: StrPath, passphrase: Passphrase | PassphraseSource) -> SigningKey:
+    """Decrypt a private key file; a callable passphrase is asked for only once the file
+    has been read.
+
+    Raises UsageError when the file cannot be read, is not a key, or the passphrase is wrong.
+    """
+    path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read key file {path}: {exc.strerror}") from exc
-    return parse_private_key(data, passphrase(), source=str(path))
+    return parse_private_key(data, _secret(passphrase), source=str(path))
 
 
-def load_verifier_key(text_or_path: str) -> VerifierKey:
+def load_verifier_key(text_or_path: StrPath) -> VerifierKey:
     """A verifier key given inline (``name+id+base64``) or as a path to a .pub file."""
+    if not isinstance(text_or_path, str):
+        text_or_path = os.fspath(text_or_path)
     candidate = Path(text_or_path)
     if "+" not in text_or_path or candidate.is_file():
         try:

@@ -83,7 +83,18 @@ def _parsed(line: int, text: str) -> Record:
 
 
 def read_records(text: str) -> Iterator[Record]:
-    """Split ``text`` into records, as ``read_stream`` does for its UTF-8 bytes."""
+    """Split ``text`` into records, as ``read_stream`` does for its UTF-8 bytes.
+
+    A text that is one JSON array (a request body of the append API) gives its elements
+    whatever its length: it is held in memory already (its caller bounds it), so the
+    per-record limit, which keeps a stream's reader from holding an endless line, does
+    not apply to the array, and each decision's own limits (``app.limits``) still do.
+    """
+    stripped = text.strip()
+    if stripped.startswith("["):
+        whole = _parsed(1, stripped)
+        if whole.error is None and isinstance(whole.document, list):
+            return iter([Record(index, item) for index, item in enumerate(whole.document, 1)])
     return read_stream(io.BytesIO(text.encode("utf-8", "surrogatepass")))
 
 

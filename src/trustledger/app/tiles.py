@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 
 from trustledger.app.files import write_failure, write_file
+from trustledger.app.paths import StrPath
 from trustledger.app.transparency import latest_checkpoint, note_with_cosignatures
 from trustledger.errors import Conflict, NotFound, UsageError, VerificationFailed
 from trustledger.ledger.checkpoint import parse_checkpoint
@@ -138,7 +139,7 @@ class PublishReport:
     checkpoint_written: bool
 
 
-def publish_tiles(store: Store, out_dir: Path) -> PublishReport:
+def publish_tiles(store: Store, out_dir: StrPath) -> PublishReport:
     """Write the read API as files under ``out_dir`` (``checkpoint``, ``tile/<L>/<N>[.p/<W>]``,
     ``tile/entries/<N>[.p/<W>]``, the paths a server answers), for any static web server,
     CDN or object store to serve.
@@ -155,6 +156,7 @@ def publish_tiles(store: Store, out_dir: Path) -> PublishReport:
     a file, VerificationFailed when the directory holds a tree this log does not extend
     (another log, or a log that lost entries): publish that one into a fresh directory.
     """
+    out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir} is not a directory")
     served = served_checkpoint(store)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from trustledger.app.bundle import BundleReport, check_bundle
+from trustledger.app.paths import StrPath
 from trustledger.app.policy import TrustPolicy
 from trustledger.app.transparency import open_held_checkpoints
 from trustledger.app.verification import Progress, VerifyReport, check_store
@@ -96,7 +97,7 @@ def verify_store(
 
 
 def verify_bundle(
-    path: Path,
+    path: StrPath,
     *,
     policy: TrustPolicy,
     checkpoints: Sequence[tuple[str, bytes]] = (),
@@ -109,7 +110,7 @@ def verify_bundle(
     if not hash_only:
         policy.require_roots()
     report = check_bundle(
-        path,
+        Path(path),
         policy=policy,
         checkpoints=checkpoints,
         hash_only=hash_only,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trustledger.app.paths import StrPath
 from trustledger.errors import (
     Conflict,
     NotFound,
@@ -360,7 +361,7 @@ def cosign_checkpoint(
     proof: bytes | None,
     *,
     key: SigningKey,
-    state_dir: Path,
+    state_dir: StrPath,
     log_keys: Sequence[VerifierKey] = (),
     now: int | None = None,
 ) -> Cosigned:
@@ -372,6 +373,7 @@ def cosign_checkpoint(
     size exit 4) and UsageError for a missing log key or proof, or a proof of another
     checkpoint.
     """
+    state_dir = Path(state_dir)
     given = parse_checkpoint(parse_note(checkpoint).text)
     origin = given.origin
     known = load_state(state_dir).get(origin)
@@ -399,8 +401,9 @@ def cosign_checkpoint(
     return Witness(key, state_dir, {origin: keys}, clock=clock).add(request)
 
 
-def last_cosigned(state_dir: Path, origin: str | None = None) -> bytes:
+def last_cosigned(state_dir: StrPath, origin: str | None = None) -> bytes:
     """The checkpoint the witness last cosigned (for ``prove consistency --from``)."""
+    state_dir = Path(state_dir)
     origins = load_state(state_dir)
     if not origins:
         raise UsageError(f"the witness state in {state_dir} is empty")

@@ -162,12 +162,20 @@ _OPENSSH_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _PKCS8_BEGIN = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
-def format_private_key(key: SigningKey, passphrase: bytes) -> bytes:
+def passphrase_bytes(passphrase: bytes | str) -> bytes:
+    """A passphrase as the KDF takes it: text is encoded as UTF-8, bytes taken as given."""
+    return passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+
+
+def format_private_key(key: SigningKey, passphrase: bytes | str) -> bytes:
     """An OpenSSH private key (bcrypt KDF, aes256-ctr) behind a header naming the key.
+
+    ``passphrase`` may be text (encoded as UTF-8) or bytes.
 
     Not encrypted PKCS#8: ``cryptography`` writes that with PBKDF2 at a fixed 2,048
     iterations, cheap to guess against; for OpenSSH's format it lets us set bcrypt rounds.
     """
+    passphrase = passphrase_bytes(passphrase)
     if not passphrase:
         raise UsageError("refusing to write a private key with an empty passphrase")
     encryption = (
@@ -182,9 +190,11 @@ def format_private_key(key: SigningKey, passphrase: bytes) -> bytes:
     return header.encode() + pem
 
 
-def parse_private_key(data: bytes, passphrase: bytes, *, source: str = "key file") -> SigningKey:
+def parse_private_key(
+    data: bytes, passphrase: bytes | str, *, source: str = "key file"
+) -> SigningKey:
     """Decrypt a key written by format_private_key (or, from earlier 0.1 development
-    builds, encrypted PKCS#8).
+    builds, encrypted PKCS#8); ``passphrase`` as text (UTF-8) or bytes.
 
     Raises UsageError when the file is not such a key or the passphrase is wrong.
     """
@@ -195,6 +205,7 @@ def parse_private_key(data: bytes, passphrase: bytes, *, source: str = "key file
             break
     if name is None:
         raise UsageError(f"{source}: not a trustledger key file (no '# name:' header)")
+    passphrase = passphrase_bytes(passphrase)
     private: object
     try:
         if _OPENSSH_BEGIN in data:

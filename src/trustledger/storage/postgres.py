@@ -70,6 +70,7 @@ from trustledger.storage.base import (
 )
 from trustledger.storage.chaining import Frontier, append_rows
 from trustledger.storage.url import lock_timeout
+from trustledger.storage.views import FACTS_TABLE, RULE_SETS_TABLE, TRACKING_TABLE
 
 REFUSE_FUNCTION = "trustledger_refuse_change"
 TRIGGER_VERBS = ("UPDATE", "DELETE", "TRUNCATE")
@@ -160,6 +161,10 @@ def shop_owners_ddl(schema: str) -> list[Composed]:
             i=Identifier(f"{SHOP_OWNERS_TABLE}_owner"), s=s, t=t
         ),
     ]
+
+
+# The standings view's tables (storage.views), which `grant-auditor` lets auditors read.
+VIEW_TABLES = (FACTS_TABLE, RULE_SETS_TABLE, TRACKING_TABLE)
 
 
 def _fill_shop_owners(schema: str) -> Composed:
@@ -1361,6 +1366,16 @@ class PostgresStore(Store):
                 cursor.execute(SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(s=s, r=r))
                 # The shop owners table too: owner ids are in the signed payloads anyway.
                 for table in (*APPEND_ONLY_TABLES, SHOP_OWNERS_TABLE):
+                    cursor.execute(
+                        SQL("GRANT SELECT ON {s}.{t} TO {r}").format(s=s, t=Identifier(table), r=r)
+                    )
+                # The standings view's tables, where built, so that an auditor's `standing`
+                # and `report` read them (an auditor cannot build or catch them up).
+                cursor.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+                    (self.schema, list(VIEW_TABLES)),
+                )
+                for (table,) in cursor.fetchall():
                     cursor.execute(
                         SQL("GRANT SELECT ON {s}.{t} TO {r}").format(s=s, t=Identifier(table), r=r)
                     )

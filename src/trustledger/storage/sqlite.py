@@ -250,8 +250,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 write.index_rows(stored_events, notification_ids, position + 1, blob=bytearray),
             )
             if write.shop_owners:
+                # OR REPLACE: SQLite gives a new event the rowid of a deleted last one, so a
+                # row at that id can only be left over from events removed behind the
+                # store's back; this transaction writes the event it describes now.
                 c.executemany(
-                    f"INSERT INTO {SHOP_OWNERS_TABLE} VALUES (?,?,?)",
+                    f"INSERT OR REPLACE INTO {SHOP_OWNERS_TABLE} VALUES (?,?,?)",
                     write.owner_rows(notification_ids),
                 )
             if write.shop_states:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from trustledger.errors import UsageError
+from trustledger.errors import StorageUnavailable, UsageError
 
 DEFAULT_URL = "sqlite:///trustledger.db"
 ENV_VAR = "TRUSTLEDGER_DB"
@@ -56,3 +56,22 @@ def parse_store_url(text: str | None) -> StoreURL:
         f"unsupported store URL {text!r}: use sqlite:///relative/path.db, "
         "sqlite:////absolute/path.db or postgresql://user@host/db"
     )
+
+
+POSTGRES_EXTRA = "trustledger[postgres]"
+
+
+def require_postgres_driver() -> None:
+    """Import psycopg and its pool: called when a ``postgresql://`` store is opened, and
+    only then, so SQLite users and auditors need not install (or load) them.
+
+    Raises StorageUnavailable naming the extra to install when they are missing.
+    """
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError as exc:
+        raise StorageUnavailable(
+            f"a postgresql:// store needs PostgreSQL support, which is not installed "
+            f"({exc.name or 'psycopg'} is missing): pip install '{POSTGRES_EXTRA}'"
+        ) from exc
