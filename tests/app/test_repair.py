@@ -165,6 +165,8 @@ def test_repair_rebuilds_the_shop_owners_table(logged: Logged) -> None:
     code, output = _repair(logged, "--json")
     assert code == 0, output
     assert json.loads(output)["shop_owners"] == len(before) == 2
+    # The shop state snapshots, a cache, are emptied: one per shop written.
+    assert json.loads(output)["shop_snapshots_cleared"] == 2
     with attacker(logged.env) as conn:
         assert sorted(conn.execute("SELECT * FROM trustledger_shop_owners").fetchall()) == before
 
@@ -174,6 +176,7 @@ def test_repair_of_an_intact_ledger_changes_nothing(logged: Logged) -> None:
     code, output = _repair(logged)
     assert code == 0, output
     assert "derived rows: all right, nothing changed" in output
+    assert "shop state snapshots cleared: 2" in output
     assert _dump(logged) == before
 
 
