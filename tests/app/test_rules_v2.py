@@ -13,6 +13,7 @@ from psycopg.sql import SQL, Identifier
 
 from tests.conftest import LedgerEnv
 from tests.domain.builders import RECORDED_AT, doc, measure, ts
+from trustledger.app.shopstates import ShopStates
 from trustledger.errors import BatchRejected
 from trustledger.storage.base import SHOP_OWNERS_TABLE
 from trustledger.storage.postgres import split_schema
@@ -83,6 +84,36 @@ def test_rule12_a_banned_owner_cannot_register_another_shop(ledger: LedgerEnv) -
         ("owner-9", "shop-3"),
     ]
     assert ledger.verify().intact
+
+
+def test_rule12_reads_the_states_of_an_owner_s_banned_shops_only(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An owner of many shops: a new registration must not replay every one of them (it
+    # did, and an append of 40,000 shops of one owner took minutes), only the banned one.
+    ledger.append([register(f"shop-{i}", occurred_at=ts(minutes=i)) for i in range(1, 301)])
+    ledger.append([ban("shop-7", hours=10)])
+    loaded: list[str] = []
+    original = ShopStates.load
+
+    def load(self: ShopStates, shop_ids: Any) -> Any:
+        shop_ids = list(shop_ids)
+        loaded.extend(shop_ids)
+        return original(self, shop_ids)
+
+    monkeypatch.setattr(ShopStates, "load", load)
+    ledger.append([register("shop-new", occurred_at=ts(hours=9))])
+    assert sorted(loaded) == ["shop-7", "shop-new"]
+    # ... and the banned shop still refuses the owner's next one, in a batch of many.
+    batch = [register(f"shop-x{i}", occurred_at=ts(hours=11)) for i in range(50)]
+    refused = refusals(ledger, batch)
+    assert len(refused) == 50
+    assert refused[0] == (
+        1,
+        "shop shop-x0 cannot be registered at "
+        f"{ts(hours=11)}: its owner owner-501 owns shop shop-7, "
+        "permanently banned then by penalty p-ban (rule 12, ban evasion)",
+    )
 
 
 def test_rule12_within_one_batch(ledger: LedgerEnv) -> None:

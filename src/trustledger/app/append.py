@@ -469,8 +469,18 @@ def _append_once(
         }
     )
     owner_shops = store.shops_of_owners(owners) if owners else {}
-    for owned in owner_shops.values():
-        shops.update(dict.fromkeys(owned))
+    # An owner may hold thousands of shops: rule 12 needs the states of only those ever
+    # given a permanent ban (one query), and the versions of all of them, which the write
+    # checks again under its lock (a ban recorded meanwhile makes the batch judged again).
+    owned = {shop: shop_aggregate_id(shop) for shops_ in owner_shops.values() for shop in shops_}
+    owned_versions: dict[str, int] = {}
+    if owned:
+        banned = store.ever_banned(list(owned.values()))
+        shops.update(
+            dict.fromkeys(shop for shop, aggregate in owned.items() if aggregate in banned)
+        )
+        versions_now = store.current_versions(list(owned.values()))
+        owned_versions = {shop: versions_now.get(aggregate, 0) for shop, aggregate in owned.items()}
     states = shop_states.load(shops)
 
     # The states are the cache's own objects (ShopStates.load): whatever goes wrong before
@@ -485,7 +495,10 @@ def _append_once(
                 states,
                 rules,
                 recorded_at,
-                {owner: list(owner_shops.get(owner, ())) for owner in owners},
+                {
+                    owner: [shop for shop in owner_shops.get(owner, ()) if shop in states]
+                    for owner in owners
+                },
                 store,
             )
         except BatchRejected:
@@ -505,6 +518,7 @@ def _append_once(
             recorded_at,
             keyring_version,
             {owner: owner_shops.get(owner, []) for owner in owners},
+            owned_versions,
             dry_run=dry_run,
         )
         if dry_run:
@@ -633,8 +647,17 @@ def _judge(
             problems.append((line, decision.decision_id, str(exc)))
             continue
         state.apply(decision)
-        if decision.type == "shop.registered":
-            owner_shops[decision.data["owner_subject_id"]].append(decision.shop_id)
+        # ``owner_shops`` holds the shops that may be banned (see _append_once): a shop of
+        # the batch joins its owner's list when it is given a permanent ban, not on every
+        # registration, so a batch registering thousands of one owner's shops stays linear.
+        owner = state.owner_subject_id
+        if (
+            decision.type == "penalty.imposed"
+            and owner in owner_shops
+            and decision.shop_id not in owner_shops[owner]
+            and any(m["type"] == "permanent_ban" for m in decision.data["measures"])
+        ):
+            owner_shops[owner].append(decision.shop_id)
         fresh.append(item)
 
     if problems:
@@ -664,13 +687,16 @@ def _write(
     recorded_at: datetime,
     keyring_version: int,
     owners_read: dict[str, list[str]],
+    owned_versions: dict[str, int],
     *,
     dry_run: bool = False,
 ) -> list[AppendOutcome]:
     """Step 5: seal, sign and write the new decisions in one transaction; remember the
     shops' states as committed. Returns their outcomes, in the order of ``fresh``. With
     ``dry_run``, everything but the write: the new subject keys are dropped unrecorded.
-    ``owners_read``: the recorded shops of the owners rule 12 judged (owner -> shop ids)."""
+    ``owners_read``: the recorded shops of the owners rule 12 judged (owner -> shop ids);
+    ``owned_versions``: their versions as read before judging (those of shops this batch
+    writes to are the versions it writes, checked after its events are inserted)."""
     # Everything is valid: seal, sign, and write in one transaction. Events are built at
     # version + 1 of what was loaded, so a concurrent write to the same shop is refused by
     # the store's primary key instead of being overwritten or forked.
@@ -743,7 +769,14 @@ def _write(
                 shop_states=snapshots,
                 # What rule 12 read, as the store will hold it once this batch is written.
                 owners_read={
-                    owner: tuple((shop_aggregate_id(shop), shop, versions[shop]) for shop in shops)
+                    owner: tuple(
+                        (
+                            shop_aggregate_id(shop),
+                            shop,
+                            versions.get(shop, owned_versions.get(shop, 0)),
+                        )
+                        for shop in shops
+                    )
                     for owner, shops in owners_read.items()
                 },
             )

@@ -367,6 +367,12 @@ class Store(ABC):
         table). Adds the table to a ledger created without it first (``ensure_shop_owners``)."""
 
     @abstractmethod
+    def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
+        """Those of these shops (aggregate ids) with a recorded ``penalty.imposed`` that
+        may carry a ``permanent_ban`` measure (a superset: the payload names it). Rule 12
+        loads the states of these alone among an owner's shops, which may be thousands."""
+
+    @abstractmethod
     def ensure_shop_owners(self) -> bool:
         """Create the shop owners table if it is missing, filled from the registrations
         already recorded, in one transaction; True when it did. Idempotent, safe to race.

@@ -949,6 +949,19 @@ class PostgresStore(Store):
         )
         return {UUID(str(originator_id)): version for originator_id, version in rows}
 
+    def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
+        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        if not ids:
+            return set()
+        rows = self._query(
+            SQL(
+                "SELECT DISTINCT originator_id FROM {e} WHERE originator_id = ANY(%b) "
+                "AND topic = %s AND position(%b IN state) > 0"
+            ).format(e=self._events),
+            (ids, topic_of("penalty.imposed"), b"permanent_ban"),
+        )
+        return {UUID(str(row[0])) for row in rows}
+
     def key_entries(self) -> list[StoredEntry]:
         return self.events_of(KEYRING_ID)
 

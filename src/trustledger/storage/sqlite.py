@@ -139,6 +139,7 @@ _FILL_SHOP_OWNERS = (
     f"FROM {EVENTS_TABLE} WHERE topic = ?)"
 )
 _REGISTERED_TOPIC = topic_of("shop.registered")
+_PENALTY_TOPIC = topic_of("penalty.imposed")
 
 # The shop states table (storage.base.SHOP_STATES_TABLE): a cache, so not append-only and
 # not filled on a ledger made before it. WITHOUT ROWID: the rows live in the primary key's
@@ -775,6 +776,20 @@ class SQLiteStore(Store):
             )
             for originator_id, version in rows:
                 found[UUID(originator_id)] = version
+        return found
+
+    def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
+        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        found: set[Any] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                f"SELECT DISTINCT originator_id FROM {EVENTS_TABLE} "
+                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) AND topic = ? "
+                "AND instr(CAST(state AS TEXT), 'permanent_ban') > 0",
+                [*(i.hex for i in chunk), _PENALTY_TOPIC],
+            )
+            found.update(UUID(row[0]) for row in rows)
         return found
 
     def key_entries(self) -> list[StoredEntry]:
