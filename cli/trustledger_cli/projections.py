@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -292,18 +293,31 @@ def _write(data: bytes, out: str | None, what: str) -> None:
     note(f"wrote {out} ({what})")
 
 
+def report_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options both reports take: --format, --as-of, --at-position, --out."""
+    for option in reversed(
+        (
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["json", "csv", "html"]),
+                default="json",
+                show_default=True,
+                help="json (RFC 8785 canonical), csv, or a self-contained html page.",
+            ),
+            as_of_option,
+            at_position_option,
+            click.option(
+                "--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @report.command("standings")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "csv", "html"]),
-    default="json",
-    show_default=True,
-    help="json (RFC 8785 canonical), csv, or a self-contained html page.",
-)
-@as_of_option
-@at_position_option
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@report_options
 @click.option(
     "--digest",
     is_flag=True,
@@ -354,17 +368,7 @@ def report_standings_command(
 
 
 @report.command("actions")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "csv", "html"]),
-    default="json",
-    show_default=True,
-    help="json (RFC 8785 canonical), csv, or a self-contained html page.",
-)
-@as_of_option
-@at_position_option
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@report_options
 @click.option(
     "--digest",
     is_flag=True,
