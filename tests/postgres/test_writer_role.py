@@ -19,7 +19,7 @@ WRITER_GRANTS = [
     'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
     'GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
     'GRANT UPDATE ON "{schema}".stored_events, "{schema}".trustledger_checkpoints, '
-    '"{schema}".trustledger_subject_keys TO "{role}"',
+    '"{schema}".trustledger_subject_keys, "{schema}".trustledger_shop_states TO "{role}"',
     'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"',
 ]
 
