@@ -13,7 +13,6 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,14 +27,27 @@ def _digest(label: str) -> str:
     return hashlib.sha256(label.encode()).hexdigest()
 
 
-@dataclass
-class _Shop:
-    shop_id: str
-    verifications: int = 0
-    submitted: list[str] = field(default_factory=list)
-    complaints: int = 0
-    open_complaints: list[str] = field(default_factory=list)
-    penalties: int = 0
+class _Shops:
+    """What the stream remembers of each shop, as counters in lists of ints indexed by the
+    shop's number: a million shops stay a handful of objects, not three each for the
+    garbage collector to walk through while the ledger's appends are timed (a full
+    collection visits every tracked object). A shop's verifications awaiting approval
+    are its numbers ``approved + 1`` to ``verifications``, its open complaints
+    ``resolved + 1`` to ``complaints`` (both are taken oldest first)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.verifications: list[int] = []
+        self.approved: list[int] = []
+        self.complaints: list[int] = []
+        self.resolved: list[int] = []
+        self.penalties: list[int] = []
+
+    def add(self, shop_id: str) -> None:
+        self.ids.append(shop_id)
+        for counters in (self.verifications, self.approved, self.complaints, self.resolved,
+                         self.penalties):  # fmt: skip
+            counters.append(0)
 
 
 class Workload:
@@ -49,7 +61,7 @@ class Workload:
         self.base_time = base_time
         self.shops_per_decision = shops_per_decision
         self.prefix = prefix
-        self.shops: list[_Shop] = []
+        self.shops = _Shops()
         self.count = 0
 
     def _id(self) -> str:
@@ -67,10 +79,10 @@ class Workload:
         }
 
     def _register(self) -> dict[str, Any]:
-        shop = _Shop(f"{self.prefix}-{len(self.shops) + 1:07d}")
-        self.shops.append(shop)
-        document = self._base("shop.registered", shop.shop_id)
-        owner = f"owner-{shop.shop_id}"
+        shop_id = f"{self.prefix}-{len(self.shops.ids) + 1:07d}"
+        self.shops.add(shop_id)
+        document = self._base("shop.registered", shop_id)
+        owner = f"owner-{shop_id}"
         document["data"] = {
             "owner_subject_id": owner,
             "deposit": self.rng.choice([100_000, 500_000, 1_000_000]),
@@ -80,38 +92,39 @@ class Workload:
             document["personal"] = {"subject_id": owner, "name": "李四", "phone": "13900139000"}
         return document
 
-    def _other(self, shop: _Shop) -> dict[str, Any]:
+    def _other(self, shop: int) -> dict[str, Any]:
+        shops = self.shops
+        shop_id = shops.ids[shop]
         roll = self.rng.random()
-        if roll < 0.15 or (roll < 0.25 and not shop.submitted):
-            shop.verifications += 1
-            vid = f"v-{shop.verifications}"
-            shop.submitted.append(vid)
-            document = self._base("verification.submitted", shop.shop_id)
+        if roll < 0.15 or (roll < 0.25 and shops.approved[shop] == shops.verifications[shop]):
+            shops.verifications[shop] += 1
+            vid = f"v-{shops.verifications[shop]}"
+            document = self._base("verification.submitted", shop_id)
             document["data"] = {
                 "verification_id": vid,
                 "kind": self.rng.choice(["real_name", "qualification", "brand"]),
-                "document_sha256": _digest(f"{shop.shop_id}/{vid}"),
+                "document_sha256": _digest(f"{shop_id}/{vid}"),
                 "valid_until": "2028-01-01T00:00:00Z",
             }
             return document
         if roll < 0.25:
-            document = self._base("verification.approved", shop.shop_id)
+            shops.approved[shop] += 1
+            document = self._base("verification.approved", shop_id)
             document["data"] = {
-                "verification_id": shop.submitted.pop(0),
+                "verification_id": f"v-{shops.approved[shop]}",
                 "valid_until": "2028-01-01T00:00:00Z",
             }
             return document
-        if roll < 0.55 or (roll < 0.70 and not shop.open_complaints):
-            shop.complaints += 1
-            cid = f"c-{shop.complaints}"
-            shop.open_complaints.append(cid)
-            document = self._base("complaint.filed", shop.shop_id)
+        if roll < 0.55 or (roll < 0.70 and shops.resolved[shop] == shops.complaints[shop]):
+            shops.complaints[shop] += 1
+            cid = f"c-{shops.complaints[shop]}"
+            document = self._base("complaint.filed", shop_id)
             document["data"] = {
                 "complaint_id": cid,
                 "category": self.rng.choice(["counterfeit", "late_shipping", "misdescription"]),
                 "product_id": f"sku-{self.rng.randrange(1, 10_000)}",
                 "order_id": f"o-{self.rng.randrange(10**9, 10**10)}",
-                "evidence": [_digest(f"{shop.shop_id}/{cid}/photo")],
+                "evidence": [_digest(f"{shop_id}/{cid}/photo")],
             }
             if self.rng.random() < 0.5:
                 buyer = f"buyer-{self.rng.randrange(1, 200_000)}"
@@ -121,8 +134,9 @@ class Workload:
         if roll < 0.70:
             substantiated = self.rng.random() < 0.5
             kind = "complaint.substantiated" if substantiated else "complaint.dismissed"
-            document = self._base(kind, shop.shop_id)
-            cid = shop.open_complaints.pop(0)
+            document = self._base(kind, shop_id)
+            shops.resolved[shop] += 1
+            cid = f"c-{shops.resolved[shop]}"
             document["data"] = (
                 {"complaint_id": cid, "violation": "counterfeit",
                  "findings": "the label does not match the brand's authentic product"}
@@ -130,10 +144,10 @@ class Workload:
                 else {"complaint_id": cid, "reason": "invoice from the brand owner"}
             )  # fmt: skip
             return document
-        shop.penalties += 1
-        document = self._base("penalty.imposed", shop.shop_id)
+        shops.penalties[shop] += 1
+        document = self._base("penalty.imposed", shop_id)
         document["data"] = {
-            "penalty_id": f"p-{shop.penalties}",
+            "penalty_id": f"p-{shops.penalties[shop]}",
             "violation": self.rng.choice(["late_shipping", "misdescription", "fake_reviews"]),
             "severity": "minor",
             "points": self.rng.choice([0, 1, 2]),
@@ -149,10 +163,11 @@ class Workload:
     def decisions(self, n: int) -> Iterator[dict[str, Any]]:
         """The next ``n`` documents of the stream."""
         for _ in range(n):
-            if not self.shops or self.rng.random() < self.shops_per_decision:
+            if not self.shops.ids or self.rng.random() < self.shops_per_decision:
                 yield self._register()
             else:
-                yield self._other(self.rng.choice(self.shops))
+                # A shop's number drawn as random.choice draws an element of the list.
+                yield self._other(self.rng.randrange(len(self.shops.ids)))
 
 
 def batches(n: int, size: int, **kwargs: Any) -> list[list[dict[str, Any]]]:
