@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,6 +33,7 @@ from trustledger_cli.root import main
 from trustledger_projections.projection import DEFAULT_BATCH, CatchUp, catch_up, follow, rebuild
 from trustledger_projections.queries import (
     DEFAULT_PANELS,
+    Answer,
     actions_page,
     report_actions,
     report_standings,
@@ -347,24 +349,18 @@ def report_standings_command(
       trustledger report standings --format html --as-of 2026-12-01T00:00:00Z --out s.html
       trustledger report standings --as-of 2026-12-01T00:00:00Z --digest
     """
-    from trustledger_projections.report import format_csv, format_json, report_digest
+    from trustledger_projections.report import format_csv
 
     at = _as_of(as_of)
-    if fmt == "html" and not digest:
-        page = standings_page(db, at=at, at_position=at_position, max_panels=max_panels)
-        _behind(page.behind)
-        _write(page.value.text.encode("utf-8"), out, page.value.listed)
-        return
-    answer = report_standings(db, at=at, at_position=at_position)
-    _behind(answer.behind)
-    document = answer.value.document
-    if digest:
-        data = (report_digest(document) + "\n").encode()
-    elif fmt == "json":
-        data = format_json(document) + b"\n"
-    else:
-        data = format_csv(document).encode("utf-8")
-    _write(data, out, f"{len(document['shops'])} shops")
+    _render_report(
+        fmt,
+        digest,
+        out,
+        page=lambda: standings_page(db, at=at, at_position=at_position, max_panels=max_panels),
+        report=lambda: report_standings(db, at=at, at_position=at_position),
+        to_csv=format_csv,
+        listed=lambda document: f"{len(document['shops'])} shops",
+    )
 
 
 @report.command("actions")
@@ -399,15 +395,40 @@ def report_actions_command(
       trustledger report actions --format html --out queue.html
     """
     from trustledger_projections.actions import format_actions_csv
-    from trustledger_projections.report import format_json, report_digest
 
     at = _as_of(as_of)
+    _render_report(
+        fmt,
+        digest,
+        out,
+        page=lambda: actions_page(db, at=at, at_position=at_position, max_panels=max_panels),
+        report=lambda: report_actions(db, at=at, at_position=at_position),
+        to_csv=format_actions_csv,
+        listed=lambda document: f"{len(document['items'])} items",
+    )
+
+
+def _render_report(
+    fmt: str,
+    digest: bool,
+    out: str | None,
+    *,
+    page: Callable[[], Answer],
+    report: Callable[[], Answer],
+    to_csv: Callable[[dict[str, Any]], str],
+    listed: Callable[[dict[str, Any]], str],
+) -> None:
+    """What a report command writes: the HTML ``page``, or the ``report``'s document as
+    canonical JSON, as CSV (``to_csv``) or as the digest of its canonical JSON; ``listed``
+    says what a file written holds."""
+    from trustledger_projections.report import format_json, report_digest
+
     if fmt == "html" and not digest:
-        page = actions_page(db, at=at, at_position=at_position, max_panels=max_panels)
-        _behind(page.behind)
-        _write(page.value.text.encode("utf-8"), out, page.value.listed)
+        answer = page()
+        _behind(answer.behind)
+        _write(answer.value.text.encode("utf-8"), out, answer.value.listed)
         return
-    answer = report_actions(db, at=at, at_position=at_position)
+    answer = report()
     _behind(answer.behind)
     document = answer.value.document
     if digest:
@@ -415,8 +436,8 @@ def report_actions_command(
     elif fmt == "json":
         data = format_json(document) + b"\n"
     else:
-        data = format_actions_csv(document).encode("utf-8")
-    _write(data, out, f"{len(document['items'])} items")
+        data = to_csv(document).encode("utf-8")
+    _write(data, out, listed(document))
 
 
 # -- rules ------------------------------------------------------------------------------------
