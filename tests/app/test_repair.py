@@ -14,16 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.app.attacker import attacker, read_rows, rewrite, state_of
-from tests.app.test_tamper_sidetables import TIMESTAMP, Logged
+from tests.app.test_tamper_sidetables import Logged, make_logged
 from tests.cli.conftest import PASSPHRASE
 from tests.conftest import LedgerEnv
-from trustledger.app.transparency import attach_cosignatures, create_checkpoint
+from trustledger.app.transparency import create_checkpoint
 from trustledger.errors import NotFound
-from trustledger.ledger.checkpoint import add_signatures
-from trustledger.ledger.cosignature import cosign
 from trustledger.ledger.envelope import canonical_payload
-from trustledger.ledger.keys import format_verifier_key, generate_signing_key
-from trustledger.ledger.note import format_note, parse_note
+from trustledger.ledger.keys import format_verifier_key
 from trustledger_cli.main import main
 
 DERIVED = "trustledger_chain", "trustledger_merkle", "trustledger_decisions"
@@ -33,16 +30,7 @@ DERIVED = "trustledger_chain", "trustledger_merkle", "trustledger_decisions"
 def logged(ledger: LedgerEnv) -> Logged:
     """As tests/app/test_tamper_sidetables.py's: 18 entries, checkpoints at sizes 10 and
     18, the second cosigned."""
-    log, witness = generate_signing_key("log"), generate_signing_key("witness")
-    ledger.append_history("shop-1")
-    with ledger.open() as opened:
-        first = create_checkpoint(opened.store, log)
-    ledger.append_history("shop-2", buyer="buyer-78")
-    with ledger.open() as opened:
-        note = parse_note(create_checkpoint(opened.store, log))
-        signature = cosign(note.text, witness, timestamp=TIMESTAMP)
-        assert attach_cosignatures(opened.store, format_note(add_signatures(note, [signature])))
-    return Logged(ledger, log, witness, first)
+    return make_logged(ledger)
 
 
 def _repair(logged: Logged, *extra: str) -> tuple[int, str]:

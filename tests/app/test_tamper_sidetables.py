@@ -59,6 +59,12 @@ class Logged:
 
 @pytest.fixture
 def logged(ledger: LedgerEnv) -> Logged:
+    return make_logged(ledger)
+
+
+def make_logged(ledger: LedgerEnv) -> Logged:
+    """``ledger`` with two shops' histories and checkpoints at sizes 10 and 18, the second
+    cosigned (tests/app/test_repair.py uses it too)."""
     log, witness = generate_signing_key("log"), generate_signing_key("witness")
     ledger.append_history("shop-1")
     with ledger.open() as opened:
