@@ -1,9 +1,12 @@
-"""Ed25519 signature checks, through libsodium (PyNaCl).
+"""Ed25519 signatures and their checks, through libsodium (PyNaCl).
 
-Signing and key files stay with ``cryptography`` (OpenSSL). Verification goes through
-libsodium because it is where an audit spends its time: on the machines we measured,
-libsodium checks a signature in about half the time OpenSSL takes (docs/BENCHMARKS.md),
-and ``verify`` of a large ledger is almost all signature checks.
+Key generation and key files stay with ``cryptography`` (OpenSSL). Signatures are made
+and checked by libsodium because that is where appends and audits spend their time: on
+the machines we measured, libsodium checks a signature in about half the time OpenSSL
+takes and makes one in three quarters of it (docs/BENCHMARKS.md); ``verify`` of a large
+ledger is almost all signature checks, and signing is the largest single cost of an
+append. Ed25519 signatures are deterministic (RFC 8032): both libraries make the same
+bytes from the same key and message (tests/ledger/test_known_answers.py).
 
 libsodium is stricter than plain RFC 8032 §5.1.7 in one way that matters for
 interoperability: besides requiring S < L and the cofactorless equation, it refuses a
@@ -16,11 +19,28 @@ where libsodium and OpenSSL give the same verdict on every signature.
 
 from __future__ import annotations
 
-from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.bindings import (
+    crypto_core_ed25519_is_valid_point,
+    crypto_sign,
+    crypto_sign_open,
+    crypto_sign_seed_keypair,
+)
 from nacl.exceptions import BadSignatureError
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
+
+
+def secret_key(seed: bytes) -> bytes:
+    """libsodium's 64-byte secret key (seed ‖ public key) for the RFC 8032 private key
+    ``seed`` (32 bytes), what ``sign`` takes."""
+    return crypto_sign_seed_keypair(seed)[1]
+
+
+def sign(secret: bytes, message: bytes) -> bytes:
+    """The Ed25519 signature (RFC 8032) of ``message`` under ``secret`` (``secret_key``)."""
+    # The combined form (signature ‖ message), as in is_valid_signature.
+    return crypto_sign(message, secret)[:SIGNATURE_SIZE]
 
 
 def is_valid_public_key(public_key: bytes) -> bool:

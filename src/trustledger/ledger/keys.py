@@ -132,12 +132,16 @@ class SigningKey:
     name: str
     private_key: Ed25519PrivateKey = field(repr=False)
     verifier: VerifierKey = field(init=False)
+    # The same key as libsodium takes it, which signs (ledger.ed25519).
+    _secret: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         public = self.private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         object.__setattr__(self, "verifier", VerifierKey(self.name, public))
+        seed = self.private_key.private_bytes_raw()
+        object.__setattr__(self, "_secret", ed25519.secret_key(seed))
 
     @property
     def key_id(self) -> KeyId:
@@ -145,7 +149,7 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """Ed25519 signature (RFC 8032) of ``message``."""
-        return self.private_key.sign(message)
+        return ed25519.sign(self._secret, message)
 
 
 def generate_signing_key(name: str) -> SigningKey:
