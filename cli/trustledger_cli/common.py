@@ -20,6 +20,8 @@ from trustledger.storage.url import DEFAULT_URL, ENV_VAR
 # Modules that need the cryptography stack import it inside the functions that use it:
 # `trustledger --version`, `--help` and completion start without it (docs/CLI.md).
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
     from trustledger.ledger.keys import SigningKey
 
 
@@ -72,6 +74,15 @@ def detail(message: str) -> None:
 def show_progress(as_json: bool = False) -> bool:
     """A progress bar only for a person watching: stderr a terminal, no --json, no -q."""
     return not as_json and verbosity() >= 0 and sys.stderr.isatty()
+
+
+def progress_bar(entries: int, as_json: bool, label: str = "verifying") -> ProgressBar[int]:
+    """A bar over ``entries`` on stderr for a person watching; scripts and --json get clean
+    streams."""
+    show = show_progress(as_json)
+    return click.progressbar(
+        length=max(entries, 1), label=label, file=sys.stderr if show else io.StringIO()
+    )
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:

@@ -9,10 +9,10 @@ import os
 
 import click
 
-from trustledger.app import load_verifier_key
+from trustledger.app import Ledger, load_verifier_key
 from trustledger.errors import UsageError
 from trustledger.storage import open_store, parse_store_url
-from trustledger_cli.common import Group, db_option, emit_json, json_option, note
+from trustledger_cli.common import Group, db_option, emit_json, json_option, note, progress_bar
 from trustledger_cli.root import main
 
 
@@ -97,7 +97,11 @@ def repair(trusted: tuple[str, ...], db: str, as_json: bool) -> None:
     """
     from trustledger.app.repair import repair_store  # only when run: start-up stays quick
 
-    report = repair_store(db, trusted_keys=[load_verifier_key(text) for text in trusted])
+    keys = [load_verifier_key(text) for text in trusted]
+    with Ledger.open(db, read_only=True) as ledger:
+        size = ledger.size()
+    with progress_bar(size, as_json, label="verifying, then repairing") as bar:
+        report = repair_store(db, trusted_keys=keys, progress=bar.update)
     changes = report.changes
     if as_json:
         emit_json(

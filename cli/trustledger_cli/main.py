@@ -7,7 +7,6 @@ line ``trustledger: error: ...`` on stderr and exit with the code of CONTRIBUTIN
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
@@ -33,8 +32,6 @@ from trustledger.errors import InvalidDecision, UsageError, VerificationFailed
 from trustledger.ledger.keys import KeyId, format_verifier_key
 
 if TYPE_CHECKING:
-    from click._termui_impl import ProgressBar
-
     from trustledger.app.append import DryRunOutcome
     from trustledger.app.policy import TrustPolicy
     from trustledger.app.verifier import ProofReport
@@ -50,7 +47,7 @@ from trustledger_cli.common import (
     json_option,
     note,
     passphrase_prompt,
-    show_progress,
+    progress_bar,
     signing_key,
     verbosity,
 )
@@ -386,7 +383,7 @@ def verify(
             return
         report: VerifyReport
         if bundle is not None:
-            with _progress_bar(_bundle_entries(bundle), as_json) as bar:
+            with progress_bar(_bundle_entries(bundle), as_json) as bar:
                 report = verify_bundle(
                     Path(bundle), policy=policy, checkpoints=checkpoints, hash_only=hash_only,
                     workers=workers, progress=bar.update,
@@ -447,18 +444,10 @@ def _verify_store_with_progress(
 
     with Ledger.open(db, read_only=True) as ledger:
         size, url = ledger.size(), ledger.store.url
-    with _progress_bar(size, as_json) as bar:
+    with progress_bar(size, as_json) as bar:
         return verify_store(
             url, policy=policy, checkpoints=checkpoints, workers=workers, progress=bar.update
         )
-
-
-def _progress_bar(entries: int, as_json: bool) -> ProgressBar[int]:
-    """A bar on stderr for a person watching; scripts and --json get clean streams."""
-    show = show_progress(as_json)
-    return click.progressbar(
-        length=max(entries, 1), label="verifying", file=sys.stderr if show else io.StringIO()
-    )
 
 
 def _bundle_entries(path: str) -> int:

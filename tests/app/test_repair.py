@@ -17,6 +17,7 @@ from tests.app.attacker import attacker, read_rows, rewrite, state_of
 from tests.app.test_tamper_sidetables import Logged, make_logged
 from tests.cli.conftest import PASSPHRASE
 from tests.conftest import LedgerEnv
+from trustledger.app.repair import repair_store
 from trustledger.app.transparency import create_checkpoint
 from trustledger.errors import NotFound
 from trustledger.ledger.envelope import canonical_payload
@@ -166,6 +167,15 @@ def test_repair_of_an_intact_ledger_changes_nothing(logged: Logged) -> None:
     assert "derived rows: all right, nothing changed" in output
     assert "shop state snapshots cleared: 2" in output
     assert _dump(logged) == before
+
+
+def test_repair_tells_its_progress_over_every_entry(logged: Logged) -> None:
+    told: list[int] = []
+    report = repair_store(
+        logged.env.url, trusted_keys=[logged.env.root.verifier], progress=told.append
+    )
+    assert report.entries == 18
+    assert sum(told) == 18 and all(n > 0 for n in told)
 
 
 def test_repair_refuses_entries_that_do_not_verify(logged: Logged) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,7 @@ from trustledger.storage import open_store
 from trustledger.storage.base import DerivedChanges, DerivedRows, Store
 
 _CHUNK = 1_000  # decisions whose subject keys are read in one query
+_PROGRESS_EVERY = 1_000
 
 _REFUSED = (
     "`db repair` rebuilds only the rows derived from verified entries, so nothing was "
@@ -83,9 +84,15 @@ class _LeafRange(RecordingRange):
         super().append_leaf(leaf, emit)
 
 
-def repair_store(url: str, *, trusted_keys: Sequence[VerifierKey]) -> RepairReport:
+def repair_store(
+    url: str,
+    *,
+    trusted_keys: Sequence[VerifierKey],
+    progress: Callable[[int], None] | None = None,
+) -> RepairReport:
     """Rebuild the derived side tables of the ledger at ``url`` from its entries, verified
-    under ``trusted_keys`` (its root key), as the module docstring says.
+    under ``trusted_keys`` (its root key), as the module docstring says. ``progress`` is
+    told of every ``_PROGRESS_EVERY`` entries verified (how many), as ``verify_store``'s.
 
     Raises VerificationFailed (nothing changed) when the entries do not verify or a stored
     checkpoint contradicts them; Conflict when the log changed during the repair; NotFound,
@@ -106,7 +113,7 @@ def repair_store(url: str, *, trusted_keys: Sequence[VerifierKey]) -> RepairRepo
         tree = _LeafRange(0, 0)
         index = _IndexRows(store, keyring.key_event_positions)
         result = verify_entries(
-            index.noting(store.iter_entries()),
+            index.noting(_counted(store.iter_entries(), progress)),
             keyring=keyring,
             previous_chain_hash=GENESIS_CHAIN_HASH,
             previous_position=-1,
@@ -134,6 +141,23 @@ def repair_store(url: str, *, trusted_keys: Sequence[VerifierKey]) -> RepairRepo
     finally:
         store.close()
     return RepairReport(url, result.entries, changes, root.hex(), owners, cleared)
+
+
+def _counted(
+    entries: Iterable[StoredEntry], progress: Callable[[int], None] | None
+) -> Iterator[StoredEntry]:
+    if progress is None:
+        yield from entries
+        return
+    done = 0
+    for entry in entries:
+        yield entry
+        done += 1
+        if done == _PROGRESS_EVERY:
+            progress(done)
+            done = 0
+    if done:
+        progress(done)
 
 
 class _IndexRows:
