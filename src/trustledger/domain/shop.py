@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import orjson
 
@@ -64,8 +63,10 @@ _OVERTURNING_CAUSES = frozenset({"appeal_upheld", "platform_error"})
 Eligibility = Callable[[Decision], Sequence[str]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Penalty:
+# The records are NamedTuples, not frozen dataclasses: a snapshot decode builds every one of
+# a shop's records, and a tuple is made about four times faster (frozen dataclasses set each
+# field through object.__setattr__).
+class _Penalty(NamedTuple):
     occurred_at: datetime
     permanent_ban: bool
     deducted: int = 0  # fen of its deduct_deposit measures
@@ -76,14 +77,12 @@ class _Penalty:
     revoked_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Appeal:
+class _Appeal(NamedTuple):
     penalty_id: str
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Finding:
+class _Finding(NamedTuple):
     """A substantiated complaint: what it found, since when, and from when it no longer
     counts (the earliest revocation, for appeal_upheld or platform_error, of a penalty
     citing it)."""
@@ -94,8 +93,7 @@ class _Finding:
     overturned_by: str | None = None  # the revoked penalty, for messages
 
 
-@dataclass(frozen=True, slots=True)
-class _Remedy:
+class _Remedy(NamedTuple):
     status: str  # ordered, completed or cancelled
     amount: int
 
@@ -799,8 +797,8 @@ class ShopState:
             self._appeals[appeal_id] = _Appeal(penalty_id=penalty_id, status=_OPEN)
             penalty = self._penalties.get(penalty_id)
             if penalty is not None:
-                self._penalties[penalty_id] = replace(
-                    penalty, appeals=(*penalty.appeals, appeal_id), open_appeal=appeal_id
+                self._penalties[penalty_id] = penalty._replace(
+                    appeals=(*penalty.appeals, appeal_id), open_appeal=appeal_id
                 )
         elif kind.startswith("appeal."):
             self._close_appeal(data["appeal_id"], kind.removeprefix("appeal."), at)
@@ -816,8 +814,8 @@ class ShopState:
         elif kind in ("remedy.completed", "remedy.cancelled"):
             remedy = self._remedies.get(data["remedy_id"])
             if remedy is not None:
-                self._remedies[data["remedy_id"]] = replace(
-                    remedy, status=kind.removeprefix("remedy.")
+                self._remedies[data["remedy_id"]] = remedy._replace(
+                    status=kind.removeprefix("remedy.")
                 )
         elif kind == "programme.enrolled":
             self.enrolled = True
@@ -839,7 +837,7 @@ class ShopState:
         penalty = self._penalties.get(penalty_id)
         if penalty is None or penalty.revoked_by is not None:
             return
-        self._penalties[penalty_id] = replace(penalty, revoked_by=how, revoked_at=at)
+        self._penalties[penalty_id] = penalty._replace(revoked_by=how, revoked_at=at)
         if penalty.deducted:
             self._change_deposit(at, penalty.deducted)
         if cause in _OVERTURNING_CAUSES:
@@ -848,8 +846,8 @@ class ShopState:
                 if finding is not None and (
                     finding.overturned_at is None or at < finding.overturned_at
                 ):
-                    self._findings[complaint_id] = replace(
-                        finding, overturned_at=at, overturned_by=penalty_id
+                    self._findings[complaint_id] = finding._replace(
+                        overturned_at=at, overturned_by=penalty_id
                     )
 
     def _close_appeal(self, appeal_id: str, status: str, at: datetime) -> None:
@@ -861,7 +859,7 @@ class ShopState:
         if penalty is None:
             return
         open_appeal = None if penalty.open_appeal == appeal_id else penalty.open_appeal
-        self._penalties[appeal.penalty_id] = replace(penalty, open_appeal=open_appeal)
+        self._penalties[appeal.penalty_id] = penalty._replace(open_appeal=open_appeal)
         if status == _UPHELD:
             # docs/DECISIONS.md: appeal.upheld also revokes the penalty, in the same transaction.
             self._revoke(appeal.penalty_id, at, "appeal_upheld", f"appeal {appeal_id} upheld")
