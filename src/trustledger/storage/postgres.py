@@ -37,7 +37,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier
 
 from trustledger.domain.identity import KEYRING_ID, topic_of
 from trustledger.errors import Conflict, NotFound, StorageUnavailable, UsageError
@@ -478,6 +478,35 @@ def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
+# The append path asks about a batch's shops by their ids as an unnest()ed array joined to
+# the events' primary key, never ``originator_id = ANY(...)``: on tables the planner has no
+# statistics for (autovacuum off, or a bulk load not yet analysed) ANY over a thousand ids
+# was estimated at hundreds of thousands of rows and planned as a parallel bitmap heap scan
+# of every event of every shop, JIT-compiled, in each batch (measured: the append rate of a
+# 2.4M-decision ledger fell below 700 decisions/s). tests/postgres/test_query_plans.py.
+
+
+def current_versions_query(events: Composable) -> Composed:
+    """Each id's newest event version (NULL for none): one backward probe of the primary
+    key per id, whatever the statistics."""
+    return SQL(
+        "SELECT i.id, (SELECT e.originator_version FROM {e} e WHERE e.originator_id = i.id "
+        "ORDER BY e.originator_version DESC LIMIT 1) FROM unnest(%b::uuid[]) AS i(id)"
+    ).format(e=events)
+
+
+def ever_banned_query(events: Composable) -> Composed:
+    """The ids, among those given, with a penalty.imposed event mentioning a permanent ban
+    (parameters: ids, the topic, the marker bytes)."""
+    # LATERAL ... LIMIT 1, not a join or EXISTS, which the planner may turn into a merge
+    # join over a scan of every event: a subquery with a LIMIT is probed per id.
+    return SQL(
+        "SELECT i.id FROM unnest(%b::uuid[]) AS i(id) CROSS JOIN LATERAL (SELECT 1 FROM {e} e "
+        "WHERE e.originator_id = i.id AND e.topic = %s AND position(%b IN e.state) > 0 "
+        "LIMIT 1) AS banned"
+    ).format(e=events)
+
+
 def nodes_query(schema: str) -> Composed:
     """Hashes of Merkle nodes given as two arrays (levels, indexes), in the order given:
     level 0 is a chain row's leaf hash, levels >= 1 rows of the Merkle table. Two index
@@ -593,6 +622,11 @@ class PostgresStore(Store):
             # Replicas are read-only anyway; on a primary this keeps an auditor's session
             # from writing even with a role that could.
             options += " -c default_transaction_read_only=on"
+        else:
+            # A writer's queries are the append path's index probes, a few milliseconds
+            # each; where the planner misjudges one as costly (tables not analysed yet) it
+            # would JIT-compile it first, which costs more than running it.
+            options += " -c jit=off"
         try:
             return psycopg.connect(self.dsn, autocommit=True, connect_timeout=10, options=options)
         except psycopg.Error as exc:
@@ -940,25 +974,19 @@ class PostgresStore(Store):
         ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
         if not ids:
             return {}
-        rows = self._query(
-            SQL(
-                "SELECT originator_id, max(originator_version) FROM {e} "
-                "WHERE originator_id = ANY(%b) GROUP BY originator_id"
-            ).format(e=self._events),
-            (ids,),
-        )
-        return {UUID(str(originator_id)): version for originator_id, version in rows}
+        rows = self._query(current_versions_query(self._events), (ids,))
+        return {
+            UUID(str(originator_id)): version
+            for originator_id, version in rows
+            if version is not None
+        }
 
     def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
         ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
         if not ids:
             return set()
         rows = self._query(
-            SQL(
-                "SELECT DISTINCT originator_id FROM {e} WHERE originator_id = ANY(%b) "
-                "AND topic = %s AND position(%b IN state) > 0"
-            ).format(e=self._events),
-            (ids, topic_of("penalty.imposed"), b"permanent_ban"),
+            ever_banned_query(self._events), (ids, topic_of("penalty.imposed"), b"permanent_ban")
         )
         return {UUID(str(row[0])) for row in rows}
 
