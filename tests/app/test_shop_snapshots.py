@@ -20,7 +20,7 @@ from trustledger.app.repair import repair_store
 from trustledger.app.shopstates import ShopStates
 from trustledger.domain.decision import parse_decision
 from trustledger.domain.identity import shop_aggregate_id
-from trustledger.domain.shop import SNAPSHOT_FORMAT, ShopState
+from trustledger.domain.shop import SNAPSHOT_FORMAT, ShopState, UnusableSnapshot
 from trustledger.errors import BatchRejected
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
@@ -133,6 +133,33 @@ def test_an_unusable_snapshot_is_ignored_and_the_shop_replayed(
         assert replays == [0]
         # The next write of the shop stores a good snapshot again.
         opened.append(history[6:], signer=ledger.bot, now=RECORDED_AT)
+        version, data = opened.store.shop_snapshots([SHOP])[SHOP]
+        assert (version, ShopState.from_bytes(data)) == _replayed(opened.store, SHOP)
+
+
+def test_a_snapshot_corrupt_where_a_rule_reads_it_is_replayed_instead(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from_bytes checks a snapshot's shape; what each section holds is decoded, and
+    # checked, where a rule first reads it (domain.shop._Section).
+    history = shop_history(SHOP)
+    ledger.append(history[:6])
+    with ledger.open() as opened:
+        version, data = opened.store.shop_snapshots([SHOP])[SHOP]
+    value = orjson.loads(data)
+    value[8:14] = [dict.fromkeys(section, 7) for section in value[8:14]]
+    value[14] = [["not a time", 1]]
+    value[15] = dict.fromkeys(value[15], "not a time")
+    _set_snapshot(ledger, version, orjson.dumps(value))
+    with ledger.open() as opened:
+        loaded = ShopStates(opened.store).load([SHOP])[SHOP][1]
+        with pytest.raises(UnusableSnapshot, match=f"shop {SHOP}"):
+            loaded.deposit_balance(ts(days=9))
+        replays = _counting_replays(opened.store, monkeypatch)
+        # history[6] files an appeal against the penalty: it reads the corrupt penalties.
+        outcomes = opened.append(history[6:], signer=ledger.bot, now=RECORDED_AT)
+        assert [outcome.status for outcome in outcomes] == ["appended", "appended"]
+        assert 0 in replays  # judged again on the shop replayed from its first event
         version, data = opened.store.shop_snapshots([SHOP])[SHOP]
         assert (version, ShopState.from_bytes(data)) == _replayed(opened.store, SHOP)
 

@@ -5,6 +5,7 @@ replayed from the events, and judge what follows exactly as it would."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -98,6 +99,8 @@ def test_a_snapshot_of_another_format_is_refused() -> None:
         lambda data: orjson.dumps(
             [*orjson.loads(data)[:6], "2026-02-30T00:00:00+00:00", *orjson.loads(data)[7:]]
         ),
+        lambda data: orjson.dumps([*orjson.loads(data)[:15], {"complaint c-1": "Monday"}]),
+        lambda data: orjson.dumps([*orjson.loads(data)[:14], {}, *orjson.loads(data)[15:]]),
     ],
     ids=[
         "empty",
@@ -111,8 +114,31 @@ def test_a_snapshot_of_another_format_is_refused() -> None:
         "penalty-not-a-record",
         "time-without-offset",
         "time-impossible",
+        "time-not-a-time",
+        "deposit-not-a-list",
     ],
 )
-def test_a_corrupt_snapshot_is_refused(corrupt: object) -> None:
+def test_a_corrupt_snapshot_is_refused_when_read(corrupt: object) -> None:
+    # By from_bytes, or (what a section holds) where the state first reads it: comparing
+    # the state reads every section and every time.
     with pytest.raises(UnusableSnapshot):
-        ShopState.from_bytes(corrupt(_snapshot()))  # type: ignore[operator]
+        state = ShopState.from_bytes(corrupt(_snapshot()))  # type: ignore[operator]
+        assert state == state.copy()
+
+
+def test_a_section_is_decoded_where_first_read_and_written_back_as_read() -> None:
+    data = _snapshot()
+    value = orjson.loads(data)
+    value[11] = dict.fromkeys(value[11], "not a penalty")
+    value[15] = dict.fromkeys(value[15], "not a time")
+    state = ShopState.from_bytes(orjson.dumps(value))
+    # Never read, the corrupt penalties and times are written back as they were read...
+    assert state.to_bytes() == orjson.dumps(value)
+    # ...and refused, naming the shop, where a rule reads them.
+    with pytest.raises(UnusableSnapshot, match=f"shop {SHOP} \\(_penalties\\)"):
+        state.permanent_ban_at(datetime(2030, 1, 1, tzinfo=UTC))
+    value = orjson.loads(data)
+    value[15] = dict.fromkeys(value[15], "not a time")
+    times_only = ShopState.from_bytes(orjson.dumps(value))
+    with pytest.raises(UnusableSnapshot, match=f"shop {SHOP} \\(time of "):
+        assert times_only == ShopState.from_bytes(data)

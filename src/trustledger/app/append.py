@@ -51,7 +51,7 @@ from trustledger.domain.decision import Decision, parse_decision
 from trustledger.domain.identity import KEYRING_ID, shop_aggregate_id
 from trustledger.domain.keyring import KeyringState
 from trustledger.domain.rules import RuleBook, RuleSet
-from trustledger.domain.shop import ShopState, check_owner_not_banned
+from trustledger.domain.shop import ShopState, UnusableSnapshot, check_owner_not_banned
 from trustledger.errors import (
     BatchRejected,
     Conflict,
@@ -420,6 +420,14 @@ def append_parsed(
                     f"gave up after {MAX_ATTEMPTS} attempts: the ledger's keys kept changing "
                     "during the append; retry the batch (it is idempotent)"
                 ) from exc
+        except UnusableSnapshot as exc:
+            # A snapshot section read while judging was corrupt (sections are decoded on
+            # first read): judge again with that shop and every shop of the batch replayed
+            # from their events (their snapshots are rewritten by this batch's write).
+            shops = [decision.shop_id for _, decision, _ in parsed]
+            shop_states.distrust([*shops, exc.shop_id] if exc.shop_id else shops)
+            if attempt == MAX_ATTEMPTS:
+                raise
         except StaleShopStates as exc:
             if attempt == MAX_ATTEMPTS:
                 raise Conflict(

@@ -14,7 +14,10 @@ the shops' events: storage.base.SHOP_STATES_TABLE): one query for all of them, t
 a decode and a replay of only the events recorded after its snapshot (none, when the one
 writer of the ledger wrote it), so a miss costs the same however long the shop's history.
 A shop without a usable snapshot (none yet, another SNAPSHOT_FORMAT, corrupt, or ahead of
-the events) is replayed from its first event. A snapshot is a cache, not a record: the
+the events) is replayed from its first event. A snapshot's sections are decoded where a rule
+first reads them (domain.shop): one found corrupt there raises UnusableSnapshot in the
+middle of judging a batch; the appender then ``distrust``s the batch's snapshots and judges
+it again from the events. A snapshot is a cache, not a record: the
 optimistic write above checks whatever it says, as it checks this process's own cache.
 """
 
@@ -41,6 +44,9 @@ class ShopStates:
         self._cache: OrderedDict[str, tuple[int, ShopState]] = OrderedDict()
         # Whether appends write snapshots (Store.ensure_shop_states), asked on first use.
         self._snapshotting: bool | None = None
+        # Shops whose stored snapshot proved corrupt: replayed until this process writes
+        # their next one.
+        self._distrusted: set[str] = set()
 
     @property
     def snapshotting(self) -> bool:
@@ -68,7 +74,11 @@ class ShopStates:
             loaded[shop_id] = cached
         if missing:
             versions = self.store.current_versions(list(missing.values()))
-            recorded = [shop_id for shop_id, a in missing.items() if versions.get(a, 0) > 0]
+            recorded = [
+                shop_id
+                for shop_id, a in missing.items()
+                if versions.get(a, 0) > 0 and shop_id not in self._distrusted
+            ]
             snapshots = self.store.shop_snapshots(recorded) if recorded else {}
             for shop_id, aggregate_id in missing.items():
                 current = versions.get(aggregate_id, 0)
@@ -86,12 +96,20 @@ class ShopStates:
         """Keep a shop's state as of a version that is now committed."""
         self._cache[shop_id] = (version, state)
         self._cache.move_to_end(shop_id)
+        self._distrusted.discard(shop_id)  # its snapshot was written with this version
         while len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
 
     def forget(self, shop_ids: Iterable[str]) -> None:
         for shop_id in shop_ids:
             self._cache.pop(shop_id, None)
+
+    def distrust(self, shop_ids: Iterable[str]) -> None:
+        """Load these shops from their events, not their snapshots, until their next write
+        (a snapshot of one of them was found corrupt); forget their cached states."""
+        shop_ids = list(shop_ids)
+        self.forget(shop_ids)
+        self._distrusted.update(shop_ids)
 
 
 def _usable(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 import orjson
 
@@ -40,7 +40,15 @@ SNAPSHOT_FORMAT: Final = 1
 
 
 class UnusableSnapshot(ValueError):
-    """A snapshot that ``ShopState.from_bytes`` cannot use: of another format, or corrupt."""
+    """A snapshot that ``ShopState.from_bytes`` cannot use: of another format, or corrupt.
+
+    Raised by ``from_bytes``, or by the first read of a corrupt section of a state it made
+    (sections are decoded on first use): ``shop_id`` then names the shop, which the caller
+    should replay from its events instead."""
+
+    def __init__(self, message: str, shop_id: str | None = None) -> None:
+        super().__init__(message)
+        self.shop_id = shop_id
 
 
 # Life-cycle states.
@@ -113,19 +121,147 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts) or "0 seconds"
 
 
+class _Encoded:
+    """A section of a snapshot as orjson read it, not decoded yet."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+_V = TypeVar("_V")
+
+
+class _Section(Generic[_V]):
+    """A member of ShopState that a state read from a snapshot keeps as the snapshot's JSON
+    until it is first read. A decision reads one or two of a shop's sections (a complaint
+    outcome its complaints, a penalty revocation its penalties and findings, ...), and
+    decoding every record of every section was most of the cost of an append's cache miss
+    on a large ledger. A section never read is written back by ``to_bytes`` as it was read.
+    The value lives in the slot named ``name + "_"``."""
+
+    def __init__(self, decode: Callable[[Any], _V], encode: Callable[[_V], Any]) -> None:
+        self.decode = decode
+        self.encode = encode
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = owner.__dict__[name + "_"]
+
+    def __get__(self, state: ShopState, owner: type | None = None) -> _V:
+        value = self.slot.__get__(state, owner)
+        if type(value) is _Encoded:
+            try:
+                value = self.decode(value.value)
+            except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+                raise UnusableSnapshot(
+                    f"malformed snapshot of shop {state.shop_id} ({self.name}): {exc}",
+                    shop_id=state.shop_id,
+                ) from exc
+            self.slot.__set__(state, value)
+        result: _V = value
+        return result
+
+    def __set__(self, state: ShopState, value: _V) -> None:
+        self.slot.__set__(state, value)
+
+    def load(self, state: ShopState, value: Any) -> None:
+        """Keep ``value`` (the section as orjson read it) to decode on first read."""
+        self.slot.__set__(state, _Encoded(value))
+
+    def stored(self, state: ShopState) -> Any:
+        """The slot's content as it is: the value, or its ``_Encoded`` form."""
+        return self.slot.__get__(state, type(state))
+
+    def to_json(self, state: ShopState) -> Any:
+        """The section as ``to_bytes`` writes it."""
+        value = self.stored(state)
+        return value.value if type(value) is _Encoded else self.encode(value)
+
+
+def _str_map_of(value: Any) -> dict[str, str]:
+    return _str_map(value)
+
+
+def _str_map_json(value: dict[str, str]) -> dict[str, str]:
+    return value
+
+
+def _findings_of(value: Any) -> dict[str, _Finding]:
+    # JSON object keys are always text: only values need checking.
+    return {
+        k: _Finding(_typed(v, str), _time(at), _time_or_none(over_at), _opt_str(over_by))
+        for k, (v, at, over_at, over_by) in value.items()
+    }
+
+
+def _findings_json(findings: dict[str, _Finding]) -> dict[str, list[Any]]:
+    return {k: list(f) for k, f in findings.items()}
+
+
+def _penalties_of(value: Any) -> dict[str, _Penalty]:
+    return {
+        k: _Penalty(
+            _time(at),
+            _typed(ban, bool),
+            _typed(deducted, int),
+            tuple(_typed(c, str) for c in complaint_ids),
+            tuple(_typed(a, str) for a in penalty_appeals),
+            _opt_str(open_appeal),
+            _opt_str(revoked_by),
+            _time_or_none(revoked_at),
+        )
+        for k, (
+            at,
+            ban,
+            deducted,
+            complaint_ids,
+            penalty_appeals,
+            open_appeal,
+            revoked_by,
+            revoked_at,
+        ) in value.items()
+    }
+
+
+def _penalties_json(penalties: dict[str, _Penalty]) -> dict[str, list[Any]]:
+    return {k: list(p) for k, p in penalties.items()}
+
+
+def _appeals_of(value: Any) -> dict[str, _Appeal]:
+    return {k: _Appeal(_typed(p, str), _typed(st, str)) for k, (p, st) in value.items()}
+
+
+def _remedies_of(value: Any) -> dict[str, _Remedy]:
+    return {k: _Remedy(_typed(st, str), _typed(amount, int)) for k, (st, amount) in value.items()}
+
+
+def _records_json(records: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: list(r) for k, r in records.items()}
+
+
+def _deposit_of(value: Any) -> tuple[tuple[datetime, int], ...]:
+    return tuple((_time(at), _typed(fen, int)) for at, fen in value)
+
+
+def _deposit_json(deposit: tuple[tuple[datetime, int], ...]) -> Any:
+    return deposit
+
+
 class ShopState:
     """The rule state of ONE shop; pure (no I/O, no clock) and mutable through ``apply``."""
 
     __slots__ = (
-        "_appeals",
-        "_complaints",
-        "_deposit",
-        "_findings",
+        "_appeals_",
+        "_complaints_",
+        "_deposit_",
+        "_findings_",
         "_forced_exit_at",
-        "_penalties",
-        "_remedies",
+        "_penalties_",
+        "_remedies_",
         "_times",
-        "_verifications",
+        "_verifications_",
         "closed",
         "enrolled",
         "owner_subject_id",
@@ -134,27 +270,32 @@ class ShopState:
         "shop_id",
     )
 
+    _verifications = _Section[dict[str, str]](_str_map_of, _str_map_json)  # id -> status
+    _complaints = _Section[dict[str, str]](_str_map_of, _str_map_json)  # id -> status
+    _findings = _Section[dict[str, _Finding]](_findings_of, _findings_json)
+    _penalties = _Section[dict[str, _Penalty]](_penalties_of, _penalties_json)
+    _appeals = _Section[dict[str, _Appeal]](_appeals_of, _records_json)
+    _remedies = _Section[dict[str, _Remedy]](_remedies_of, _records_json)
+    # Every change of the deposit balance (rule 10) as (occurred_at, fen), in time order:
+    # decisions need not arrive in time order, and a debit must leave the balance at or
+    # above 0 at its own time and at every later one.
+    _deposit = _Section[tuple[tuple[datetime, int], ...]](_deposit_of, _deposit_json)
+
     def __init__(self, shop_id: str) -> None:
         self.shop_id = shop_id
         self.registered = False
         self.closed = False
         self.owner_subject_id: str | None = None
-        self._verifications: dict[str, str] = {}  # id -> status
-        self._complaints: dict[str, str] = {}  # id -> status
-        self._findings: dict[str, _Finding] = {}  # substantiated complaints
-        self._penalties: dict[str, _Penalty] = {}
-        self._appeals: dict[str, _Appeal] = {}
-        self._remedies: dict[str, _Remedy] = {}
-        # Every change of the deposit balance (rule 10) as (occurred_at, fen), in time order:
-        # decisions need not arrive in time order, and a debit must leave the balance at or
-        # above 0 at its own time and at every later one.
-        self._deposit: tuple[tuple[datetime, int], ...] = ()
+        for section in _SECTIONS:  # the findings: substantiated complaints
+            section.slot.__set__(self, () if section is _DEPOSIT else {})
         self.enrolled = False
         self._forced_exit_at: datetime | None = None
         self.registered_at: datetime | None = None
         # "verification v-1", "complaint c-1", "programme", ... -> the latest occurred_at of
-        # the decisions about it: a decision may not be dated before what it acts on.
-        self._times: dict[str, datetime] = {}
+        # the decisions about it: a decision may not be dated before what it acts on. A
+        # state read from a snapshot holds the times as the snapshot's text until one is
+        # read (``_time_of``): a decision reads one of them.
+        self._times: dict[str, datetime | str] = {}
 
     def copy(self) -> ShopState:
         """An independent copy; the records are immutable, so shallow dict copies suffice."""
@@ -163,13 +304,12 @@ class ShopState:
         other.registered = self.registered
         other.closed = self.closed
         other.owner_subject_id = self.owner_subject_id
-        other._verifications = self._verifications.copy()
-        other._complaints = self._complaints.copy()
-        other._findings = self._findings.copy()
-        other._penalties = self._penalties.copy()
-        other._appeals = self._appeals.copy()
-        other._remedies = self._remedies.copy()
-        other._deposit = self._deposit
+        for section in _SECTIONS:
+            value = section.stored(self)
+            # An _Encoded value is never changed (a read replaces it), nor is a tuple.
+            section.slot.__set__(
+                other, value if isinstance(value, _Encoded | tuple) else value.copy()
+            )
         other.enrolled = self.enrolled
         other._forced_exit_at = self._forced_exit_at
         other.registered_at = self.registered_at
@@ -179,7 +319,30 @@ class ShopState:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ShopState):
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in ShopState.__slots__)
+        plain = ("shop_id", "registered", "closed", "owner_subject_id", "enrolled",
+                 "registered_at", "_forced_exit_at")  # fmt: skip
+        return (
+            all(getattr(self, name) == getattr(other, name) for name in plain)
+            and all(section.__get__(self) == section.__get__(other) for section in _SECTIONS)
+            and self._all_times() == other._all_times()
+        )
+
+    def _all_times(self) -> dict[str, datetime]:
+        return {thing: self._time_of(thing) for thing in self._times}
+
+    def _time_of(self, thing: str) -> datetime:
+        """``_times[thing]`` as a time (read from the snapshot's text on first use)."""
+        value = self._times[thing]
+        if type(value) is str:
+            try:
+                value = self._times[thing] = _time(value)
+            except (TypeError, ValueError) as exc:
+                raise UnusableSnapshot(
+                    f"malformed snapshot of shop {self.shop_id} (time of {thing}): {exc}",
+                    shop_id=self.shop_id,
+                ) from exc
+        assert isinstance(value, datetime)
+        return value
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -198,6 +361,9 @@ class ShopState:
         as orjson writes datetimes (RFC 3339 with the offset, microseconds when not zero;
         ``datetime.fromisoformat`` reads them back exactly, four times faster than building
         them from integers), records as arrays of their fields in order."""
+        verifications, complaints, findings, penalties, appeals, remedies, deposit = (
+            section.to_json(self) for section in _SECTIONS
+        )
         return orjson.dumps(
             [
                 SNAPSHOT_FORMAT,
@@ -208,33 +374,13 @@ class ShopState:
                 self.enrolled,
                 self.registered_at,
                 self._forced_exit_at,
-                self._verifications,
-                self._complaints,
-                {
-                    k: [
-                        f.violation,
-                        f.substantiated_at,
-                        f.overturned_at,
-                        f.overturned_by,
-                    ]
-                    for k, f in self._findings.items()
-                },
-                {
-                    k: [
-                        p.occurred_at,
-                        p.permanent_ban,
-                        p.deducted,
-                        p.complaint_ids,
-                        p.appeals,
-                        p.open_appeal,
-                        p.revoked_by,
-                        p.revoked_at,
-                    ]
-                    for k, p in self._penalties.items()
-                },
-                {k: [a.penalty_id, a.status] for k, a in self._appeals.items()},
-                {k: [r.status, r.amount] for k, r in self._remedies.items()},
-                self._deposit,
+                verifications,
+                complaints,
+                findings,
+                penalties,
+                appeals,
+                remedies,
+                deposit,
                 self._times,
             ]
         )
@@ -277,44 +423,20 @@ class ShopState:
             state.enrolled = _typed(enrolled, bool)
             state.registered_at = _time_or_none(registered_at)
             state._forced_exit_at = _time_or_none(forced_exit_at)
-            state._verifications = _str_map(verifications)
-            state._complaints = _str_map(complaints)
-            # JSON object keys are always text: only values need checking.
-            state._findings = {
-                k: _Finding(_typed(v, str), _time(at), _time_or_none(over_at), _opt_str(over_by))
-                for k, (v, at, over_at, over_by) in findings.items()
-            }
-            state._penalties = {
-                k: _Penalty(
-                    _time(at),
-                    _typed(ban, bool),
-                    _typed(deducted, int),
-                    tuple(_typed(c, str) for c in complaint_ids),
-                    tuple(_typed(a, str) for a in penalty_appeals),
-                    _opt_str(open_appeal),
-                    _opt_str(revoked_by),
-                    _time_or_none(revoked_at),
-                )
-                for k, (
-                    at,
-                    ban,
-                    deducted,
-                    complaint_ids,
-                    penalty_appeals,
-                    open_appeal,
-                    revoked_by,
-                    revoked_at,
-                ) in penalties.items()
-            }
-            state._appeals = {
-                k: _Appeal(_typed(p, str), _typed(st, str)) for k, (p, st) in appeals.items()
-            }
-            state._remedies = {
-                k: _Remedy(_typed(st, str), _typed(amount, int))
-                for k, (st, amount) in remedies.items()
-            }
-            state._deposit = tuple((_time(at), _typed(fen, int)) for at, fen in deposit)
-            state._times = {k: _time(at) for k, at in times.items()}
+            # The sections and the times are decoded, and checked, where first read
+            # (_Section, _time_of); only their containers are checked here.
+            for section, value, container in zip(
+                _SECTIONS,
+                (verifications, complaints, findings, penalties, appeals, remedies, deposit),
+                (dict, dict, dict, dict, dict, dict, list),
+                strict=True,
+            ):
+                if type(value) is not container:
+                    raise TypeError(f"{container.__name__} expected, not {value!r:.40}")
+                section.load(state, value)
+            if type(times) is not dict:
+                raise TypeError(f"a map of times expected, not {times!r:.40}")
+            state._times = times
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise UnusableSnapshot(f"malformed snapshot: {exc}") from exc
         return state
@@ -738,7 +860,7 @@ class ShopState:
     def _not_before(self, decision: Decision, thing: str) -> None:
         """Not dated before the latest decision about ``thing``: an approval before its
         submission would rewrite what the standing shows."""
-        latest = self._times.get(thing)
+        latest = self._time_of(thing) if thing in self._times else None
         if latest is not None and decision.occurred_at < latest:
             raise RuleViolation(
                 f"occurred_at {_ts(decision.occurred_at)} is before {thing} was last decided "
@@ -932,6 +1054,22 @@ def check_owner_not_banned(decision: Decision, owner_shops: Iterable[ShopState])
                 "(rule 12, ban evasion)"
             )
 
+
+# ShopState's sections in the order of the snapshot's members 8 to 14.
+_SECTIONS: Final[tuple[_Section[Any], ...]] = tuple(
+    ShopState.__dict__[name]
+    for name in (
+        "_verifications",
+        "_complaints",
+        "_findings",
+        "_penalties",
+        "_appeals",
+        "_remedies",
+        "_deposit",
+    )
+)
+
+_DEPOSIT: Final = _SECTIONS[-1]
 
 _Check = Callable[[ShopState, Decision, RuleSet], None]
 
