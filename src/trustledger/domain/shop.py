@@ -361,9 +361,6 @@ class ShopState:
         as orjson writes datetimes (RFC 3339 with the offset, microseconds when not zero;
         ``datetime.fromisoformat`` reads them back exactly, four times faster than building
         them from integers), records as arrays of their fields in order."""
-        verifications, complaints, findings, penalties, appeals, remedies, deposit = (
-            section.to_json(self) for section in _SECTIONS
-        )
         return orjson.dumps(
             [
                 SNAPSHOT_FORMAT,
@@ -374,13 +371,7 @@ class ShopState:
                 self.enrolled,
                 self.registered_at,
                 self._forced_exit_at,
-                verifications,
-                complaints,
-                findings,
-                penalties,
-                appeals,
-                remedies,
-                deposit,
+                *(section.to_json(self) for section in _SECTIONS),
                 self._times,
             ]
         )
@@ -406,15 +397,11 @@ class ShopState:
                 enrolled,
                 registered_at,
                 forced_exit_at,
-                verifications,
-                complaints,
-                findings,
-                penalties,
-                appeals,
-                remedies,
-                deposit,
+                *sections,
                 times,
             ) = value
+            if len(sections) != len(_SECTIONS):
+                raise ValueError(f"{len(value)} members, not {len(_SECTIONS) + 9}")
             state = cls.__new__(cls)
             state.shop_id = _typed(shop_id, str)
             state.registered = _typed(registered, bool)
@@ -425,15 +412,11 @@ class ShopState:
             state._forced_exit_at = _time_or_none(forced_exit_at)
             # The sections and the times are decoded, and checked, where first read
             # (_Section, _time_of); only their containers are checked here.
-            for section, value, container in zip(
-                _SECTIONS,
-                (verifications, complaints, findings, penalties, appeals, remedies, deposit),
-                (dict, dict, dict, dict, dict, dict, list),
-                strict=True,
-            ):
-                if type(value) is not container:
-                    raise TypeError(f"{container.__name__} expected, not {value!r:.40}")
-                section.load(state, value)
+            for section, encoded in zip(_SECTIONS, sections, strict=True):
+                expected = list if section is _DEPOSIT else dict  # a JSON array or object
+                if type(encoded) is not expected:
+                    raise TypeError(f"a {section.name} section expected, not {encoded!r:.40}")
+                section.load(state, encoded)
             if type(times) is not dict:
                 raise TypeError(f"a map of times expected, not {times!r:.40}")
             state._times = times
