@@ -223,7 +223,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"built to {target:,} ({build / (time.perf_counter() - start):,.0f}/s)")
     finally:
         ledger.close()
-    results["disk"] = disk(args.store, url)
+    if not args.no_disk:
+        results["disk"] = disk(args.store, url)
     results["decisions"] = size
     write_json(args.json, results)
     return results
@@ -292,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         "--resume",
         action="store_true",
         help="continue the ledger an earlier run built (its keys are kept in --dir)",
+    )
+    parser.add_argument(
+        "--no-disk", action="store_true", help="skip the bytes per table (minutes at 10M)"
     )
     parser.add_argument("--json")
     args = parser.parse_args(argv)
