@@ -204,6 +204,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ledger._shop_states.maxsize = args.shop_cache
     stream = stream_of(size)
     try:
+        if args.warm_up:
+            # A resumed appender starts cold (its shop-state cache, the store's caches):
+            # what a long-running one has warm is measured after this many, untimed.
+            append_timed(ledger, stream, args.warm_up, args.batch, signer)
+            size += args.warm_up
         while True:
             point: dict[str, Any] = {"size": size, **measure_point(ledger, stream, signer, args)}
             size += args.windows * args.window
@@ -293,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         "--resume",
         action="store_true",
         help="continue the ledger an earlier run built (its keys are kept in --dir)",
+    )
+    parser.add_argument(
+        "--warm-up", type=int, default=0, help="decisions appended untimed before measuring"
     )
     parser.add_argument(
         "--no-disk", action="store_true", help="skip the bytes per table (minutes at 10M)"
