@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["points"].append(point)
             write_json(args.json, results)
             report(args.store, point)
-            target = (point["size"] // args.every + 1) * args.every
+            target = (size // args.every + 1) * args.every  # the next size past this point
             if target > args.to:
                 break
             build = target - size

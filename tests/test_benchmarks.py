@@ -43,7 +43,9 @@ RUNS = {
     "bench_monitor": ["--entries", "300", "--repeat", "1", "--workers", "2"],
     "bench_log": ["--entries", "300"],
     "bench_startup": ["--runs", "2"],
+    "bench_sign": ["--messages", "50", "--repeat", "1"],
 }
+NO_DIR = {"bench_sign"}  # builds nothing
 
 
 def _run(script: str, args: list[str], tmp_path: Path) -> dict[str, object]:
@@ -67,10 +69,25 @@ def test_benchmark_runs(script: str, tmp_path: Path) -> None:
         pytest.skip(
             "valgrind is not installed (apt-get install valgrind): it counts the instructions"
         )
-    args = [*RUNS[script], "--dir", str(tmp_path)]
+    args = [*RUNS[script]] + ([] if script in NO_DIR else ["--dir", str(tmp_path)])
     if script in ("bench_bundle", "bench_monitor"):
         args += ["--work", str(tmp_path / "work")]
     _run(script, args, tmp_path)
+
+
+def test_growth_resumes_the_ledger_it_built(tmp_path: Path) -> None:
+    args = [*RUNS["bench_growth"], "--dir", str(tmp_path)]
+    _run("bench_growth", args, tmp_path)
+    resumed = _run(
+        "bench_growth",
+        [*args[:1], "800", *args[2:], "--resume", "--warm-up", "50", "--no-disk"],
+        tmp_path,
+    )
+    points = resumed["points"]
+    assert isinstance(points, list)
+    # Built to 400 and measured to 500, then 50 untimed: points at 550 and (built) 800.
+    assert [point["size"] for point in points] == [550, 800]
+    assert "disk" not in resumed
 
 
 @pytest.mark.postgres
