@@ -90,6 +90,25 @@ def test_growth_resumes_the_ledger_it_built(tmp_path: Path) -> None:
     assert "disk" not in resumed
 
 
+def test_growth_anatomy_scripts_run_on_a_grown_ledger(tmp_path: Path) -> None:
+    _run("bench_growth", [*RUNS["bench_growth"], "--dir", str(tmp_path)], tmp_path)
+    for script, args in (
+        ("profile_growth", ["--batches", "2", "--batch", "20", "--warm-up", "20"]),
+        ("wal_pages", ["--batch", "20"]),
+    ):
+        out = tmp_path / f"{script}.json"
+        command = [sys.executable, str(BENCHMARKS / f"{script}.py"), *args]
+        completed = subprocess.run(
+            [*command, "--dir", str(tmp_path), "--json", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        assert json.loads(out.read_text())["size"] > 0
+
+
 @pytest.mark.postgres
 def test_postgres_benchmark_runs(postgres_database: str, tmp_path: Path) -> None:
     # postgres_database: the server is there (skips without TRUSTLEDGER_TEST_POSTGRES_URL);
