@@ -21,6 +21,7 @@ from trustledger.app.shopstates import ShopStates
 from trustledger.domain.decision import parse_decision
 from trustledger.domain.identity import shop_aggregate_id
 from trustledger.domain.shop import SNAPSHOT_FORMAT, ShopState, UnusableSnapshot
+from trustledger.domain.timefmt import parse_timestamp
 from trustledger.errors import BatchRejected
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
@@ -154,7 +155,7 @@ def test_a_snapshot_corrupt_where_a_rule_reads_it_is_replayed_instead(
     with ledger.open() as opened:
         loaded = ShopStates(opened.store).load([SHOP])[SHOP][1]
         with pytest.raises(UnusableSnapshot, match=f"shop {SHOP}"):
-            loaded.deposit_balance(ts(days=9))
+            loaded.deposit_balance(parse_timestamp(ts(days=9), field="at"))
         replays = _counting_replays(opened.store, monkeypatch)
         # history[6] files an appeal against the penalty: it reads the corrupt penalties.
         outcomes = opened.append(history[6:], signer=ledger.bot, now=RECORDED_AT)
