@@ -165,6 +165,26 @@ def test_a_snapshot_corrupt_where_a_rule_reads_it_is_replayed_instead(
         assert (version, ShopState.from_bytes(data)) == _replayed(opened.store, SHOP)
 
 
+def test_a_shop_kept_in_the_cache_has_its_snapshot_rewritten_every_few_versions(
+    ledger: LedgerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One appender, one shop, a decision a batch: the shop stays cached, so its snapshot is
+    # stored by the batch that read it from the store, then every SNAPSHOT_EVERY versions;
+    # a process starting cold replays what lies after it, never more than that.
+    monkeypatch.setattr("trustledger.app.shopstates.SNAPSHOT_EVERY", 3)
+    history = shop_history(SHOP)
+    stored: list[int] = []
+    with ledger.open() as opened:
+        for document in history:
+            opened.append([document], signer=ledger.bot, now=RECORDED_AT)
+            stored.append(opened.store.shop_snapshots([SHOP])[SHOP][0])
+        assert stored == [1, 1, 1, 4, 4, 4, 7, 7]
+        expected = _replayed(opened.store, SHOP)
+        replays = _counting_replays(opened.store, monkeypatch)
+        assert ShopStates(opened.store).load([SHOP])[SHOP] == expected
+        assert replays == [7]
+
+
 def test_a_dry_run_and_a_refused_batch_store_no_snapshot(ledger: LedgerEnv) -> None:
     with ledger.open() as opened:
         opened.check_append(

@@ -761,7 +761,7 @@ def _write(
             [
                 (shop_id, version, states[shop_id][1].to_bytes())
                 for shop_id, version in versions.items()
-                if version != states[shop_id][0]
+                if version != states[shop_id][0] and shop_states.snapshot_due(shop_id, version)
             ]
             if shop_states.snapshotting
             else []
@@ -797,8 +797,11 @@ def _write(
             raise StorageUnavailable(
                 f"append to {store.url} failed, nothing written: {describe_failure(exc)}"
             ) from exc
+        written = {shop_id for shop_id, _, _ in snapshots}
         for shop_id, version in versions.items():
-            shop_states.remember(shop_id, version, states[shop_id][1])
+            shop_states.remember(
+                shop_id, version, states[shop_id][1], snapshot_written=shop_id in written
+            )
 
     appended = [
         _appended(

@@ -34,6 +34,14 @@ from trustledger.domain.shop import ShopState, UnusableSnapshot
 from trustledger.ledger.envelope import parse_state
 from trustledger.storage import Store
 
+#: A shop kept in this process's cache has its snapshot rewritten once it is this many
+#: versions ahead of the stored one; a shop read from the store for a batch has it
+#: rewritten by that batch (it is likely to leave the cache before its next decision).
+#: Rewriting every shop of every batch was, on a small ledger whose shops all stay cached,
+#: the largest cost the snapshots added to an append (docs/BENCHMARKS.md §1); a process
+#: that starts cold now replays at most this many events less one for such a shop.
+SNAPSHOT_EVERY = 16
+
 
 class ShopStates:
     """An LRU cache of shop rule states, validated by the optimistic write (see above)."""
@@ -47,6 +55,10 @@ class ShopStates:
         # Shops whose stored snapshot proved corrupt: replayed until this process writes
         # their next one.
         self._distrusted: set[str] = set()
+        # The version of each cached shop's stored snapshot (0: none usable), and the shops
+        # the last load read from the store: what snapshot_due decides on.
+        self._stored: dict[str, int] = {}
+        self._missed: set[str] = set()
 
     @property
     def snapshotting(self) -> bool:
@@ -65,6 +77,7 @@ class ShopStates:
         """
         loaded: dict[str, tuple[int, ShopState]] = {}
         missing: dict[str, UUID] = {}
+        self._missed = set()
         for shop_id in shop_ids:
             cached = self._cache.get(shop_id)
             if cached is None:
@@ -80,6 +93,7 @@ class ShopStates:
                 if versions.get(a, 0) > 0 and shop_id not in self._distrusted
             ]
             snapshots = self.store.shop_snapshots(recorded) if recorded else {}
+            self._missed = set(missing)
             for shop_id, aggregate_id in missing.items():
                 current = versions.get(aggregate_id, 0)
                 version, state = 0, ShopState(shop_id)
@@ -87,22 +101,36 @@ class ShopStates:
                     snapshot = _usable(shop_id, snapshots.get(shop_id), current)
                     if snapshot is not None:
                         version, state = snapshot
+                    self._stored[shop_id] = version
                     if version < current:
                         version = _replay(self.store, aggregate_id, state, after=version)
                 loaded[shop_id] = (version, state)
         return loaded
 
-    def remember(self, shop_id: str, version: int, state: ShopState) -> None:
-        """Keep a shop's state as of a version that is now committed."""
+    def snapshot_due(self, shop_id: str, version: int) -> bool:
+        """Whether a write taking the shop to ``version`` should store its snapshot: it was
+        read from the store for this batch, or its stored snapshot is SNAPSHOT_EVERY
+        versions behind."""
+        return shop_id in self._missed or version - self._stored.get(shop_id, 0) >= SNAPSHOT_EVERY
+
+    def remember(
+        self, shop_id: str, version: int, state: ShopState, *, snapshot_written: bool
+    ) -> None:
+        """Keep a shop's state as of a version that is now committed (and, with
+        ``snapshot_written``, stored as the shop's snapshot by the same write)."""
         self._cache[shop_id] = (version, state)
         self._cache.move_to_end(shop_id)
-        self._distrusted.discard(shop_id)  # its snapshot was written with this version
+        if snapshot_written:
+            self._stored[shop_id] = version
+            self._distrusted.discard(shop_id)
         while len(self._cache) > self.maxsize:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._stored.pop(evicted, None)
 
     def forget(self, shop_ids: Iterable[str]) -> None:
         for shop_id in shop_ids:
             self._cache.pop(shop_id, None)
+            self._stored.pop(shop_id, None)
 
     def distrust(self, shop_ids: Iterable[str]) -> None:
         """Load these shops from their events, not their snapshots, until their next write
