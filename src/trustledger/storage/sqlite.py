@@ -553,6 +553,14 @@ class SQLiteStore(Store):
                 raise StorageUnavailable(f"cannot open {self.url}: {exc}") from exc
         return self._conn
 
+    def _query_in(self, sql: str, values: Sequence[Any], *after: Any) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql`` for ``values``, whose ``{marks}`` stands for the placeholders
+        of an IN list: run on chunks of 500 values (within SQLite's parameter limit), each
+        followed by the parameters ``after``."""
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            yield from self._query(sql.format(marks=",".join("?" * len(chunk))), [*chunk, *after])
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             with closing(self._connection().execute(sql, params)) as cursor:
@@ -673,15 +681,11 @@ class SQLiteStore(Store):
             return {}
         found: dict[str, tuple[int, bytes]] = {}
         ids = list(dict.fromkeys(shop_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT shop_id, version, state FROM {SHOP_STATES_TABLE} "
-                f"WHERE shop_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for shop_id, version, state in rows:
-                found[shop_id] = (version, state)
+        for shop_id, version, state in self._query_in(
+            f"SELECT shop_id, version, state FROM {SHOP_STATES_TABLE} WHERE shop_id IN ({{marks}})",
+            ids,
+        ):
+            found[shop_id] = (version, state)
         return found
 
     def clear_shop_snapshots(self) -> int:
@@ -700,16 +704,12 @@ class SQLiteStore(Store):
             self.ensure_shop_owners()
         owners = list(dict.fromkeys(owner_subject_ids))
         found: dict[str, list[str]] = {}
-        for start in range(0, len(owners), 500):
-            chunk = owners[start : start + 500]
-            rows = self._query(
-                f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
-                f"WHERE owner_subject_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY notification_id",
-                chunk,
-            )
-            for owner, shop_id in rows:
-                found.setdefault(owner, []).append(shop_id)
+        for owner, shop_id in self._query_in(
+            f"SELECT owner_subject_id, shop_id FROM {SHOP_OWNERS_TABLE} "
+            "WHERE owner_subject_id IN ({marks}) ORDER BY notification_id",
+            owners,
+        ):
+            found.setdefault(owner, []).append(shop_id)
         return found
 
     # -- reads ----------------------------------------------------------------------------
@@ -767,29 +767,25 @@ class SQLiteStore(Store):
     def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
         ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
         found: dict[Any, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
-                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) GROUP BY originator_id",
-                [i.hex for i in chunk],
-            )
-            for originator_id, version in rows:
-                found[UUID(originator_id)] = version
+        for originator_id, version in self._query_in(
+            f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
+            "WHERE originator_id IN ({marks}) GROUP BY originator_id",
+            [i.hex for i in ids],
+        ):
+            found[UUID(originator_id)] = version
         return found
 
     def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
         ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
         found: set[Any] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT DISTINCT originator_id FROM {EVENTS_TABLE} "
-                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) AND topic = ? "
-                "AND instr(CAST(state AS TEXT), 'permanent_ban') > 0",
-                [*(i.hex for i in chunk), _PENALTY_TOPIC],
-            )
-            found.update(UUID(row[0]) for row in rows)
+        rows = self._query_in(
+            f"SELECT DISTINCT originator_id FROM {EVENTS_TABLE} "
+            "WHERE originator_id IN ({marks}) AND topic = ? "
+            "AND instr(CAST(state AS TEXT), 'permanent_ban') > 0",
+            [i.hex for i in ids],
+            _PENALTY_TOPIC,
+        )
+        found.update(UUID(row[0]) for row in rows)
         return found
 
     def key_entries(self) -> list[StoredEntry]:
@@ -816,33 +812,27 @@ class SQLiteStore(Store):
     def find_decisions(self, decision_ids: Sequence[str]) -> dict[str, RecordedDecision]:
         found: dict[str, RecordedDecision] = {}
         ids = list(dict.fromkeys(decision_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT d.decision_id, d.notification_id, c.position, d.digest "
-                f"FROM {DECISIONS_TABLE} d JOIN {CHAIN_TABLE} c USING (notification_id) "
-                f"WHERE d.decision_id IN ({','.join('?' * len(chunk))})",
-                chunk,
+        for decision_id, notification_id, position, digest in self._query_in(
+            f"SELECT d.decision_id, d.notification_id, c.position, d.digest "
+            f"FROM {DECISIONS_TABLE} d JOIN {CHAIN_TABLE} c USING (notification_id) "
+            "WHERE d.decision_id IN ({marks})",
+            ids,
+        ):
+            found[decision_id] = RecordedDecision(
+                decision_id, notification_id, position, bytes(digest)
             )
-            for decision_id, notification_id, position, digest in rows:
-                found[decision_id] = RecordedDecision(
-                    decision_id, notification_id, position, bytes(digest)
-                )
         return found
 
     # -- subject keys ------------------------------------------------------------------------
     def subject_keys(self, subject_ids: Sequence[str]) -> dict[str, bytes | None]:
         result: dict[str, bytes | None] = {}
         ids = list(dict.fromkeys(subject_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT subject_id, subject_key FROM {SUBJECT_KEYS_TABLE} "
-                f"WHERE subject_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for subject_id, key in rows:
-                result[subject_id] = bytes(key) if key is not None else None
+        for subject_id, key in self._query_in(
+            f"SELECT subject_id, subject_key FROM {SUBJECT_KEYS_TABLE} "
+            "WHERE subject_id IN ({marks})",
+            ids,
+        ):
+            result[subject_id] = bytes(key) if key is not None else None
         return result
 
     def ensure_subject_keys(self, keys: Sequence[tuple[str, bytes]]) -> dict[str, bytes | None]:
@@ -1023,14 +1013,12 @@ class SQLiteStore(Store):
     def decision_rows(self, decision_ids: Sequence[str]) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
         ids = list(dict.fromkeys(decision_ids))
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT decision_id, notification_id FROM {DECISIONS_TABLE} "
-                f"WHERE decision_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.extend((row[0], row[1]) for row in rows)
+        rows = self._query_in(
+            f"SELECT decision_id, notification_id FROM {DECISIONS_TABLE} "
+            "WHERE decision_id IN ({marks})",
+            ids,
+        )
+        found.extend((row[0], row[1]) for row in rows)
         return found
 
     def decision_rows_between(self, after: int, up_to: int) -> list[tuple[str, int]] | None:
