@@ -94,11 +94,18 @@ class LedgerEnv:
             return sum(1 for _ in ledger.store.iter_entries())
 
 
+def _lettered_key(name: str) -> SigningKey:
+    """A new key whose key id holds a hex letter: tests that upper-case the bot's key id to
+    break it would otherwise pass vacuously for the one key in 43 whose id is all digits."""
+    while True:
+        key = generate_signing_key(name)
+        if str(key.key_id) != str(key.key_id).upper():
+            return key
+
+
 def make_ledger(directory: Path, name: str = "ledger.db", *, url: str | None = None) -> LedgerEnv:
     """Initialise a ledger in ``directory`` (or at ``url``) and register one decider key ``bot``."""
-    env = LedgerEnv(
-        directory / name, generate_signing_key("root"), generate_signing_key("bot"), url
-    )
+    env = LedgerEnv(directory / name, generate_signing_key("root"), _lettered_key("bot"), url)
     ledger, _ = Ledger.init(env.url, env.root)
     with ledger:
         ledger.register_key(env.bot.verifier, by=env.root)
