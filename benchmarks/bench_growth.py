@@ -44,7 +44,7 @@ from trustledger.ledger.keys import (
     generate_signing_key,
     parse_private_key,
 )
-from workload import Workload, machine, median, remove_db, write_json
+from workload import DECISION_IDS, Workload, machine, median, remove_db, write_json
 
 # 20M decisions, one a second, still end before today: the rules refuse future decisions.
 GROWTH_BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,7 +143,7 @@ def measure_point(
     of its own: on a shared machine the load changes by the minute, and a window and its
     empty twin see the same load. The ratios are of the medians."""
     empty, empty_signer, _ = new_ledger(ledger_url(args, empty=True, fresh=True))
-    empty_stream = stream_of(0)
+    empty_stream = stream_of(0, args.decision_ids)
     grown: list[tuple[float, float]] = []
     baseline: list[tuple[float, float]] = []
     try:
@@ -160,10 +160,10 @@ def measure_point(
     return point
 
 
-def stream_of(size: int) -> Iterator[dict[str, Any]]:
+def stream_of(size: int, decision_ids: str) -> Iterator[dict[str, Any]]:
     """The workload's stream after its first ``size`` documents (those a ledger of
     ``size`` decisions holds)."""
-    stream = Workload(base_time=GROWTH_BASE_TIME).decisions(10**12)
+    stream = Workload(base_time=GROWTH_BASE_TIME, decision_ids=decision_ids).decisions(10**12)
     for _ in range(size):
         next(stream)
     return stream
@@ -172,6 +172,8 @@ def stream_of(size: int) -> Iterator[dict[str, Any]]:
 def open_existing(args: argparse.Namespace) -> tuple[str, Ledger, SigningKey, int]:
     """``--resume``: the ledger an earlier run built, its decider key and its decisions."""
     saved = json.loads(keys_file(args).read_text(encoding="utf-8"))
+    # The stream the ledger was built with (a key file from before the option: random ids).
+    args.decision_ids = saved.get("decision_ids", "random")
     url = ledger_url(args, fresh=False)
     signer = parse_private_key(saved["key"].encode(), PASSPHRASE)
     ledger = Ledger.open(url)
@@ -182,7 +184,8 @@ def start_new(args: argparse.Namespace) -> tuple[str, Ledger, SigningKey, int]:
     url = ledger_url(args, fresh=True)
     ledger, signer, base_size = new_ledger(url)
     key = format_private_key(signer, PASSPHRASE).decode()
-    keys_file(args).write_text(json.dumps({"key": key, "base_size": base_size}), encoding="utf-8")
+    saved = {"key": key, "base_size": base_size, "decision_ids": args.decision_ids}
+    keys_file(args).write_text(json.dumps(saved), encoding="utf-8")
     return url, ledger, signer, 0
 
 
@@ -202,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # Diagnosis only: the shops whose rule state the appending process keeps between
         # appends (app.shopstates; a miss reads the shop's snapshot).
         ledger._shop_states.maxsize = args.shop_cache
-    stream = stream_of(size)
+    stream = stream_of(size, args.decision_ids)
     try:
         if args.warm_up:
             # A resumed appender starts cold (its shop-state cache, the store's caches):
@@ -294,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1_000, help="decisions an append call")
     parser.add_argument("--build-batch", type=int, default=10_000)
     parser.add_argument("--shop-cache", type=int, help="shop states cached (default: the app's)")
+    parser.add_argument(
+        "--decision-ids",
+        choices=DECISION_IDS,
+        default="random",
+        help="the workload's decision ids: random (UUIDv4) or time-ordered (UUIDv7); "
+        "--resume keeps the ledger's",
+    )
     parser.add_argument(
         "--resume",
         action="store_true",

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.store, args.pg_database, args.url = "sqlite", "", None
     _, grown, signer, size = open_existing(args)
-    stream = stream_of(size)
+    stream = stream_of(size, args.decision_ids)
     empty, empty_signer, _ = new_ledger(ledger_url(args, empty=True, fresh=True))
-    empty_stream = stream_of(0)
+    empty_stream = stream_of(0, args.decision_ids)
     append_timed(grown, stream, args.warm_up, args.batch, signer)
     sides = {
         "empty": (empty, empty_stream, empty_signer),

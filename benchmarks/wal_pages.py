@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args.store, args.pg_database, args.url = "sqlite", "", None
     url, ledger, signer, size = open_existing(args)
     path = url.removeprefix("sqlite:///")
-    stream = stream_of(size)
+    stream = stream_of(size, args.decision_ids)
     append_timed(ledger, stream, args.batch, args.batch, signer)  # caches warm
     with connect(path) as admin:
         admin.execute("PRAGMA wal_checkpoint(TRUNCATE)")

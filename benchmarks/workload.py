@@ -17,6 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 BASE_TIME = datetime(2026, 9, 1, tzinfo=UTC)  # in the past: the skew rule never bites
+# Decision ids: "random" (UUIDv4, the default) or "time-ordered" (UUIDv7 of the decision's
+# occurred_at), the two ways enforcement tooling may make them.
+DECISION_IDS = ("random", "time-ordered")
 
 
 def _ts(moment: datetime) -> str:
@@ -54,8 +57,12 @@ class Workload:
     """Generates ``decisions(n)``; the same seed gives the same documents."""
 
     def __init__(self, seed: int = 20261123, shops_per_decision: float = 0.1,
-                 prefix: str = "shop", base_time: datetime = BASE_TIME) -> None:  # fmt: skip
+                 prefix: str = "shop", base_time: datetime = BASE_TIME,
+                 decision_ids: str = "random") -> None:  # fmt: skip
+        if decision_ids not in DECISION_IDS:
+            raise ValueError(f"decision_ids: one of {', '.join(DECISION_IDS)}")
         self.rng = random.Random(seed)
+        self.time_ordered_ids = decision_ids == "time-ordered"
         # One decision a second from base_time: a stream longer than the time since
         # BASE_TIME (bench_growth's millions) starts earlier.
         self.base_time = base_time
@@ -67,11 +74,19 @@ class Workload:
     def _id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
+    def _time_ordered_id(self, moment: datetime) -> str:
+        """A UUIDv7 (RFC 9562 §5.7) of the decision's time: 48 bits of Unix milliseconds,
+        version 7, 12 random bits, the variant, 62 random bits. Ids made in time order
+        sort in time order, so an index of them grows at its right edge."""
+        millis = int(moment.timestamp() * 1000)
+        rand_a, rand_b = self.rng.getrandbits(12), self.rng.getrandbits(62)
+        return str(uuid.UUID(int=millis << 80 | 7 << 76 | rand_a << 64 | 2 << 62 | rand_b))
+
     def _base(self, kind: str, shop_id: str) -> dict[str, Any]:
         moment = self.base_time + timedelta(seconds=self.count)
         self.count += 1
         return {
-            "decision_id": self._id(),
+            "decision_id": self._time_ordered_id(moment) if self.time_ordered_ids else self._id(),
             "type": kind,
             "shop_id": shop_id,
             "occurred_at": _ts(moment),
