@@ -121,13 +121,16 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts) or "0 seconds"
 
 
-class _Encoded:
-    """A section of a snapshot as orjson read it, not decoded yet."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+# What a section's slot holds while the section is still only in the state's snapshot bytes
+# (``ShopState._snapshot``): one shared marker, not the section's parsed JSON. A process
+# keeps thousands of states warm (app.shopstates), most of them read from a snapshot, of
+# which a decision reads one or two sections. Kept parsed, the unread ones were a dozen
+# lists a shop, which Python's cyclic garbage collector walked at every full collection:
+# 55 µs a decision on a 1M ledger (docs/BENCHMARKS.md §8). Bytes, and a bare object(), are
+# not walked; a section's first read parses the snapshot again (a few µs).
+_UNREAD: Final = object()
+# A snapshot's members before its sections (format, shop id, five fields, forced exit).
+_SECTIONS_FROM: Final = 8
 
 
 _V = TypeVar("_V")
@@ -144,6 +147,7 @@ class _Section(Generic[_V]):
     def __init__(self, decode: Callable[[Any], _V], encode: Callable[[_V], Any]) -> None:
         self.decode = decode
         self.encode = encode
+        self.index = -1  # the member of the snapshot it is, less _SECTIONS_FROM (_SECTIONS)
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -151,9 +155,9 @@ class _Section(Generic[_V]):
 
     def __get__(self, state: ShopState, owner: type | None = None) -> _V:
         value = self.slot.__get__(state, owner)
-        if type(value) is _Encoded:
+        if value is _UNREAD:
             try:
-                value = self.decode(value.value)
+                value = self.decode(self.encoded(state))
             except (TypeError, ValueError, AttributeError, OverflowError) as exc:
                 raise UnusableSnapshot(
                     f"malformed snapshot of shop {state.shop_id} ({self.name}): {exc}",
@@ -166,18 +170,22 @@ class _Section(Generic[_V]):
     def __set__(self, state: ShopState, value: _V) -> None:
         self.slot.__set__(state, value)
 
-    def load(self, state: ShopState, value: Any) -> None:
-        """Keep ``value`` (the section as orjson read it) to decode on first read."""
-        self.slot.__set__(state, _Encoded(value))
+    def encoded(self, state: ShopState, members: list[Any] | None = None) -> Any:
+        """The section as the state's snapshot holds it (orjson's reading), from the
+        snapshot's ``members`` when the caller parsed them already."""
+        if members is None:
+            members = orjson.loads(state._snapshot or b"")
+        return members[_SECTIONS_FROM + self.index]
 
     def stored(self, state: ShopState) -> Any:
-        """The slot's content as it is: the value, or its ``_Encoded`` form."""
+        """The slot's content as it is: the value, or ``_UNREAD``."""
         return self.slot.__get__(state, type(state))
 
-    def to_json(self, state: ShopState) -> Any:
-        """The section as ``to_bytes`` writes it."""
+    def to_json(self, state: ShopState, members: list[Any] | None) -> Any:
+        """The section as ``to_bytes`` writes it (``members``: the snapshot's, parsed,
+        when a section is unread)."""
         value = self.stored(state)
-        return value.value if type(value) is _Encoded else self.encode(value)
+        return self.encoded(state, members) if value is _UNREAD else self.encode(value)
 
 
 def _str_map_of(value: Any) -> dict[str, str]:
@@ -260,6 +268,7 @@ class ShopState:
         "_forced_exit_at",
         "_penalties_",
         "_remedies_",
+        "_snapshot",
         "_times",
         "_verifications_",
         "closed",
@@ -291,6 +300,8 @@ class ShopState:
         self.enrolled = False
         self._forced_exit_at: datetime | None = None
         self.registered_at: datetime | None = None
+        # The snapshot bytes this state was read from, while a section is unread (_Unread).
+        self._snapshot: bytes | None = None
         # "verification v-1", "complaint c-1", "programme", ... -> the latest occurred_at of
         # the decisions about it: a decision may not be dated before what it acts on. A
         # state read from a snapshot holds the times as the snapshot's text until one is
@@ -306,10 +317,12 @@ class ShopState:
         other.owner_subject_id = self.owner_subject_id
         for section in _SECTIONS:
             value = section.stored(self)
-            # An _Encoded value is never changed (a read replaces it), nor is a tuple.
+            # _UNREAD and the snapshot's bytes are never changed (a read replaces the
+            # marker), nor is a tuple.
             section.slot.__set__(
-                other, value if isinstance(value, _Encoded | tuple) else value.copy()
+                other, value if value is _UNREAD or type(value) is tuple else value.copy()
             )
+        other._snapshot = self._snapshot
         other.enrolled = self.enrolled
         other._forced_exit_at = self._forced_exit_at
         other.registered_at = self.registered_at
@@ -361,6 +374,8 @@ class ShopState:
         as orjson writes datetimes (RFC 3339 with the offset, microseconds when not zero;
         ``datetime.fromisoformat`` reads them back exactly, four times faster than building
         them from integers), records as arrays of their fields in order."""
+        unread = any(section.stored(self) is _UNREAD for section in _SECTIONS)
+        members = orjson.loads(self._snapshot or b"") if unread else None
         return orjson.dumps(
             [
                 SNAPSHOT_FORMAT,
@@ -371,7 +386,7 @@ class ShopState:
                 self.enrolled,
                 self.registered_at,
                 self._forced_exit_at,
-                *(section.to_json(self) for section in _SECTIONS),
+                *(section.to_json(self, members) for section in _SECTIONS),
                 self._times,
             ]
         )
@@ -411,12 +426,14 @@ class ShopState:
             state.registered_at = _time_or_none(registered_at)
             state._forced_exit_at = _time_or_none(forced_exit_at)
             # The sections and the times are decoded, and checked, where first read
-            # (_Section, _time_of); only their containers are checked here.
+            # (_Section, _time_of); only their containers are checked here. The sections
+            # parsed here are dropped: a first read parses the snapshot again (_Unread).
             for section, encoded in zip(_SECTIONS, sections, strict=True):
                 expected = list if section is _DEPOSIT else dict  # a JSON array or object
                 if type(encoded) is not expected:
                     raise TypeError(f"a {section.name} section expected, not {encoded!r:.40}")
-                section.load(state, encoded)
+                section.slot.__set__(state, _UNREAD)
+            state._snapshot = bytes(data)
             if type(times) is not dict:
                 raise TypeError(f"a map of times expected, not {times!r:.40}")
             state._times = times
@@ -1051,6 +1068,8 @@ _SECTIONS: Final[tuple[_Section[Any], ...]] = tuple(
         "_deposit",
     )
 )
+for _index, _section in enumerate(_SECTIONS):
+    _section.index = _index
 
 _DEPOSIT: Final = _SECTIONS[-1]
 
