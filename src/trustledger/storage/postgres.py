@@ -65,6 +65,7 @@ from trustledger.storage.base import (
     RecordedDecision,
     Store,
     StoredCheckpoint,
+    as_uuid,
     describe_failure,
     write_of,
 )
@@ -971,24 +972,20 @@ class PostgresStore(Store):
         return [_entry(row) for row in rows]
 
     def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
-        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        ids = [as_uuid(i) for i in dict.fromkeys(originator_ids)]
         if not ids:
             return {}
         rows = self._query(current_versions_query(self._events), (ids,))
-        return {
-            UUID(str(originator_id)): version
-            for originator_id, version in rows
-            if version is not None
-        }
+        return {as_uuid(i): version for i, version in rows if version is not None}
 
     def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
-        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
+        ids = [as_uuid(i) for i in dict.fromkeys(originator_ids)]
         if not ids:
             return set()
         rows = self._query(
             ever_banned_query(self._events), (ids, topic_of("penalty.imposed"), b"permanent_ban")
         )
-        return {UUID(str(row[0])) for row in rows}
+        return {as_uuid(row[0]) for row in rows}
 
     def key_entries(self) -> list[StoredEntry]:
         return self.events_of(KEYRING_ID)

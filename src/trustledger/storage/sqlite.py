@@ -54,6 +54,7 @@ from trustledger.storage.base import (
     RecordedDecision,
     Store,
     StoredCheckpoint,
+    as_uuid,
     describe_failure,
     write_of,
 )
@@ -140,6 +141,13 @@ _FILL_SHOP_OWNERS = (
 )
 _REGISTERED_TOPIC = topic_of("shop.registered")
 _PENALTY_TOPIC = topic_of("penalty.imposed")
+
+
+def _by_hex(originator_ids: Sequence[Any]) -> dict[str, UUID]:
+    """Each id by its text as the events table stores it (32 hex digits), so that rows map
+    back to the ids asked for without parsing their text."""
+    return {i.hex: i for i in map(as_uuid, originator_ids)}
+
 
 # The shop states table (storage.base.SHOP_STATES_TABLE): a cache, so not append-only and
 # not filled on a ledger made before it. WITHOUT ROWID: the rows live in the primary key's
@@ -765,28 +773,26 @@ class SQLiteStore(Store):
         return [_entry(row) for row in rows]
 
     def current_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
-        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
-        found: dict[Any, int] = {}
-        for originator_id, version in self._query_in(
-            f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
-            "WHERE originator_id IN ({marks}) GROUP BY originator_id",
-            [i.hex for i in ids],
-        ):
-            found[UUID(originator_id)] = version
-        return found
+        by_hex = _by_hex(originator_ids)
+        return dict(
+            (by_hex[originator_id], version)
+            for originator_id, version in self._query_in(
+                f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
+                "WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                list(by_hex),
+            )
+        )
 
     def ever_banned(self, originator_ids: Sequence[Any]) -> set[Any]:
-        ids = [UUID(str(i)) for i in dict.fromkeys(originator_ids)]
-        found: set[Any] = set()
+        by_hex = _by_hex(originator_ids)
         rows = self._query_in(
             f"SELECT DISTINCT originator_id FROM {EVENTS_TABLE} "
             "WHERE originator_id IN ({marks}) AND topic = ? "
             "AND instr(CAST(state AS TEXT), 'permanent_ban') > 0",
-            [i.hex for i in ids],
+            list(by_hex),
             _PENALTY_TOPIC,
         )
-        found.update(UUID(row[0]) for row in rows)
-        return found
+        return {by_hex[originator_id] for (originator_id,) in rows}
 
     def key_entries(self) -> list[StoredEntry]:
         return self.events_of(KEYRING_ID)
