@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,19 @@ def test_growth_resumes_the_ledger_it_built(tmp_path: Path) -> None:
     # Built to 400 and measured to 500, then 50 untimed: points at 550 and (built) 800.
     assert [point["size"] for point in points] == [550, 800]
     assert "disk" not in resumed
+
+
+def test_growth_with_time_ordered_ids_keeps_them_when_resumed(tmp_path: Path) -> None:
+    args = [*RUNS["bench_growth"], "--dir", str(tmp_path)]
+    _run("bench_growth", [*args, "--decision-ids", "time-ordered"], tmp_path)
+    _run("bench_growth", [*args[:1], "600", *args[2:], "--resume", "--no-disk"], tmp_path)
+    with sqlite3.connect(tmp_path / "growth.db") as db:
+        ids = [row[0] for row in db.execute(
+            "SELECT decision_id FROM trustledger_decisions ORDER BY notification_id"
+        )]  # fmt: skip
+    assert len(ids) == 600  # built to 500 with the windows, then measured to 600
+    assert {uuid.UUID(i).version for i in ids} == {7}
+    assert ids == sorted(ids)  # in the order of their decisions' times, built and resumed
 
 
 def test_growth_anatomy_scripts_run_on_a_grown_ledger(tmp_path: Path) -> None:
