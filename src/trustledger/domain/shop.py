@@ -300,7 +300,7 @@ class ShopState:
         self.enrolled = False
         self._forced_exit_at: datetime | None = None
         self.registered_at: datetime | None = None
-        # The snapshot bytes this state was read from, while a section is unread (_Unread).
+        # The snapshot bytes this state was read from, while a section is unread (_UNREAD).
         self._snapshot: bytes | None = None
         # "verification v-1", "complaint c-1", "programme", ... -> the latest occurred_at of
         # the decisions about it: a decision may not be dated before what it acts on. A
@@ -427,7 +427,7 @@ class ShopState:
             state._forced_exit_at = _time_or_none(forced_exit_at)
             # The sections and the times are decoded, and checked, where first read
             # (_Section, _time_of); only their containers are checked here. The sections
-            # parsed here are dropped: a first read parses the snapshot again (_Unread).
+            # parsed here are dropped: a first read parses the snapshot again (_UNREAD).
             for section, encoded in zip(_SECTIONS, sections, strict=True):
                 expected = list if section is _DEPOSIT else dict  # a JSON array or object
                 if type(encoded) is not expected:

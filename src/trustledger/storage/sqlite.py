@@ -342,15 +342,15 @@ def _check_owners(c: SQLiteCursor, write: AppendWrite) -> None:
     shops_now: dict[str, set[str]] = {}
     for owner, shop_id in c.fetchall():
         shops_now.setdefault(owner, set()).add(shop_id)
-    ids = [a for shops in write.owners_read.values() for a, _, _ in shops]
+    by_hex = _by_hex([a for shops in write.owners_read.values() for a, _, _ in shops])
     versions_now: dict[Any, int] = {}
-    if ids:
+    if by_hex:
         c.execute(
             f"SELECT originator_id, max(originator_version) FROM {EVENTS_TABLE} "
-            f"WHERE originator_id IN ({','.join('?' * len(ids))}) GROUP BY originator_id",
-            [UUID(str(i)).hex for i in ids],
+            f"WHERE originator_id IN ({','.join('?' * len(by_hex))}) GROUP BY originator_id",
+            list(by_hex),
         )
-        versions_now = {UUID(row[0]): row[1] for row in c.fetchall()}
+        versions_now = {by_hex[row[0]]: row[1] for row in c.fetchall()}
     write.check_owners(shops_now, versions_now)
 
 
